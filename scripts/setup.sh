@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs poselift's build dependencies (Debian packages, no prompts) and builds it into
+# ./build. Idempotent: packages already present are not reinstalled, the build is incremental.
+#   scripts/setup.sh            install + build (Release)
+#   POSELIFT_NO_APT=1 ...       skip the package step (e.g. an official LibTorch through
+#                               CMAKE_PREFIX_PATH=/path/to/libtorch on another distribution)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+packages=(
+  build-essential cmake ninja-build pkg-config ccache
+  libtorch-dev libopenblas0-pthread   # LibTorch; OpenBLAS threads (else matrix products ~15x slower)
+  libzip-dev zlib1g-dev libssl-dev nlohmann-json3-dev libfmt-dev libcli11-dev libcairo2-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+# Sanitizer and fuzzing builds (scripts/test.sh) use clang's runtimes.
+[[ "${POSELIFT_WITH_TEST_TOOLS:-0}" == 1 ]] && packages+=(clang libclang-rt-14-dev python3-numpy python3-torch)
+if [[ "${POSELIFT_NO_APT:-0}" != 1 ]]; then
+  missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    sudo_cmd=(); [[ $(id -u) != 0 ]] && sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+fi
+
+build_dir="${POSELIFT_BUILD_DIR:-build}"
+if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release ${CMAKE_PREFIX_PATH:+-DCMAKE_PREFIX_PATH="$CMAKE_PREFIX_PATH"}
+fi
+cmake --build "$build_dir" -j"$(nproc)"
+echo "setup: built $build_dir/poselift"

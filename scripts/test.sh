@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Sets poselift up (scripts/setup.sh) and runs every test: the full CTest suite, the
+# tensor-free layers again under AddressSanitizer + UndefinedBehaviorSanitizer, and the
+# fuzzers of the untrusted-file parsers for a short fixed time.
+#   POSELIFT_FUZZ_SECONDS=N   time per fuzzer (default 20; 0 skips fuzzing)
+#   POSELIFT_SKIP_ASAN=1      skip the sanitizer build
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+POSELIFT_WITH_TEST_TOOLS=1 scripts/setup.sh
+
+echo "== tests (build/)"
+ctest --test-dir build --output-on-failure -j1 --timeout 1800
+
+if [[ "${POSELIFT_SKIP_ASAN:-0}" != 1 ]]; then
+  echo "== tensor-free layers under ASan + UBSan (build-asan/)"
+  if [[ ! -f build-asan/CMakeCache.txt ]]; then
+    cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOSELIFT_TORCH=OFF \
+      -DPOSELIFT_SANITIZE=ON -DPOSELIFT_BENCH=OFF
+  fi
+  cmake --build build-asan -j"$(nproc)"
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build-asan --output-on-failure -j"$(nproc)"
+fi
+
+fuzz_seconds="${POSELIFT_FUZZ_SECONDS:-20}"
+if [[ "$fuzz_seconds" != 0 && -x scripts/fuzz.sh ]]; then
+  echo "== fuzzing (${fuzz_seconds}s per target)"
+  scripts/fuzz.sh "$fuzz_seconds"
+fi
+echo "== all tests passed"

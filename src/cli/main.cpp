@@ -1,0 +1,193 @@
+// poselift command line: a thin layer mapping flags (including the seed's
+// run_poseformer.py flags) onto the library.
+#include <CLI/CLI.hpp>
+#include <c10/util/Exception.h>
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "cli/seed_args.hpp"
+#include "io/error.hpp"
+
+using namespace poselift;
+
+namespace {
+
+void add_data_options(CLI::App& cmd, engine::DataOptions& d) {
+  cmd.add_option("-d,--dataset", d.dataset, "dataset name: h36m, humaneva15, custom, or NAME of data_3d_NAME.npz")
+      ->capture_default_str();
+  cmd.add_option("-k,--keypoints", d.keypoints, "2D detections to use (data_2d_<dataset>_<keypoints>.npz)")
+      ->capture_default_str();
+  cmd.add_option("--data-dir", d.data_dir, "folder holding the dataset .npz files")->capture_default_str();
+  cmd.add_option("--subjects-train", d.subjects_train, "training subjects, comma separated (-str)")
+      ->capture_default_str();
+  cmd.add_option("--subjects-test", d.subjects_test, "test subjects, comma separated (-ste)")->capture_default_str();
+  cmd.add_option("--subjects-unlabeled", d.subjects_unlabeled,
+                 "unlabeled subjects (-sun; accepted for compatibility, PoseFormer does not use them)");
+  cmd.add_option("-a,--actions", d.actions, "actions to use, comma separated prefixes, or * for all")
+      ->capture_default_str();
+  cmd.add_option("--subset", d.subset, "reduce the dataset to this fraction (deterministic)")->capture_default_str();
+  cmd.add_option("--downsample", d.downsample, "keep every N-th frame")->capture_default_str()->check(
+      CLI::PositiveNumber);
+}
+
+void add_model_options(CLI::App& cmd, engine::ModelOptions& m) {
+  cmd.add_option("-f,--number-of-frames", m.frames, "input frames per prediction (odd; -frame)")
+      ->capture_default_str();
+  cmd.add_option("--heads", m.heads, "attention heads (not stored in checkpoints)")->capture_default_str();
+  cmd.add_flag("!--non-strict", m.strict_load,
+               "load checkpoints partially, warning about skipped keys (default: strict)");
+}
+
+void add_runtime_options(CLI::App& cmd, engine::RuntimeOptions& r) {
+  cmd.add_option("--device", r.device, "cpu, cuda or auto (cuda when available)")->capture_default_str();
+  cmd.add_option("--threads", r.threads, "CPU threads (0: LibTorch default)")->capture_default_str();
+  cmd.add_flag("!--no-progress", r.progress, "no progress bars");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"poselift: 3D human pose lifting with PoseFormer, natively in C++.\n"
+               "The seed's command lines work with `python run_poseformer.py` replaced by `poselift`."};
+  app.set_version_flag("--version", std::string("poselift ") + POSELIFT_VERSION);
+  app.require_subcommand(1);
+
+  cli::Options o;
+
+  auto* info = app.add_subcommand("info", "Summarise a dataset (-d/-k) or inspect a .npz/.npy/checkpoint file");
+  add_data_options(*info, o.data);
+  info->add_option("file", o.file, "file to inspect instead of a dataset");
+  info->add_option("--heads", o.model.heads, "attention heads, for checkpoints")->capture_default_str();
+
+  auto* evaluate = app.add_subcommand("evaluate", "Evaluate a checkpoint: MPJPE, P-MPJPE, N-MPJPE, MPJVE per action");
+  add_data_options(*evaluate, o.data);
+  add_model_options(*evaluate, o.model);
+  add_runtime_options(*evaluate, o.runtime);
+  evaluate->add_option("--evaluate,--checkpoint-file", o.evaluate_file,
+                       "checkpoint file name, relative to -c unless it exists as given")
+      ->required();
+  evaluate->add_option("-c,--checkpoint", o.checkpoint_dir, "checkpoint folder")->capture_default_str();
+  evaluate->add_flag("--by-subject", o.by_subject, "break the errors down per subject");
+  evaluate->add_flag("!--no-test-time-augmentation", o.test_time_augmentation, "disable flip augmentation (-no-tta)");
+  evaluate->add_option("--json", o.json_out, "also write the figures as JSON");
+  evaluate->add_option("-b,--batch-size", o.eval_batch, "windows per forward pass")->capture_default_str();
+
+  auto* forward = app.add_subcommand("forward", "Run a checkpoint on (B, F, J, 2) windows from a .npy file");
+  forward->add_option("--checkpoint", o.checkpoint_file, "checkpoint (.bin, torch.save format)")->required();
+  forward->add_option("--input", o.input, "(B, F, J, 2) float32 .npy")->required();
+  forward->add_option("--out", o.output, "(B, 1, J, 3) float32 .npy to write")->required();
+  forward->add_option("--heads", o.model.heads, "attention heads (not stored in checkpoints)")->capture_default_str();
+  forward->add_flag("!--non-strict", o.model.strict_load, "load the checkpoint partially");
+  add_runtime_options(*forward, o.runtime);
+
+  auto* bench = app.add_subcommand("bench", "Benchmarks that print figures");
+  bench->add_option("what", o.bench_what, "model")->capture_default_str()->check(CLI::IsMember({"model"}));
+  bench->add_option("-f,--number-of-frames", o.model.frames, "frames")->capture_default_str();
+  bench->add_option("--seconds", o.bench_seconds, "time per measurement")->capture_default_str();
+
+  auto* train = app.add_subcommand("train", "Train PoseFormer from scratch or resume (the seed's default mode)");
+  add_data_options(*train, o.data);
+  add_model_options(*train, o.model);
+  add_runtime_options(*train, o.runtime);
+  train->add_option("-c,--checkpoint", o.train.checkpoint_dir, "checkpoint folder")->capture_default_str();
+  train->add_option("--checkpoint-frequency", o.train.checkpoint_frequency, "write epoch_N.bin every N epochs")
+      ->capture_default_str();
+  train->add_option("-r,--resume", o.train.resume, "checkpoint to resume (file name in -c, or a path)");
+  train->add_option("-e,--epochs", o.train.epochs, "training epochs")->capture_default_str();
+  train->add_option("-b,--batch-size", o.train.batch_size, "batch size in predicted frames")->capture_default_str();
+  train->add_option("-s,--stride", o.train.stride, "consecutive target frames per shuffled chunk")
+      ->capture_default_str();
+  train->add_option("--dropout", o.dropout, "dropout probability (-drop; PoseFormer uses stochastic depth instead)");
+  train->add_option("--learning-rate", o.train.learning_rate, "initial learning rate (-lr)")->capture_default_str();
+  train->add_option("--lr-decay", o.train.lr_decay, "learning rate factor per epoch (-lrd)")->capture_default_str();
+  train->add_option("--weight-decay", o.train.weight_decay, "AdamW weight decay")->capture_default_str();
+  train->add_option("--drop-path", o.model.drop_path, "stochastic depth rate of the last block")
+      ->capture_default_str();
+  train->add_option("--width", o.model.embed_dim_ratio, "spatial embedding width per joint")->capture_default_str();
+  train->add_option("--depth", o.model.depth, "transformer blocks per stage")->capture_default_str();
+  train->add_flag("!--no-data-augmentation", o.train.data_augmentation, "disable flip augmentation (-no-da)");
+  train->add_flag("!--no-test-time-augmentation", o.train.test_time_augmentation,
+                  "disable flip augmentation at evaluation (-no-tta)");
+  train->add_flag("--no-eval", o.train.no_eval, "skip the per-epoch evaluation");
+  train->add_flag("--export-training-curves", o.train.export_training_curves,
+                  "write training_curves.csv and loss_3d.png into -c after every epoch");
+  train->add_flag("--by-subject", o.by_subject, "final evaluation broken down per subject");
+  train->add_option("--seed", o.train.seed, "seed of the example shuffling (the original's is 1234)")
+      ->capture_default_str();
+  train->add_option("--max-batches", o.train.max_batches_per_epoch, "cap on batches per epoch (0: all)")
+      ->capture_default_str();
+
+  auto* prepare = app.add_subcommand("prepare", "Make datasets in the VideoPose3D layout");
+  prepare->require_subcommand(1);
+  auto* synthetic = prepare->add_subcommand("synthetic", "Procedural human motion (built-in data, no downloads)");
+  synthetic->add_option("--out", o.prepare_out, "output folder")->capture_default_str();
+  synthetic->add_option("--name", o.prepare_name, "dataset name (-d NAME)")->capture_default_str();
+  synthetic->add_option("--seconds", o.synthetic_seconds, "seconds per action and subject")->capture_default_str();
+  synthetic->add_option("--seed", o.prepare_seed, "random seed")->capture_default_str();
+  synthetic->add_option("--noise", o.noise_strength, "detector-noise strength of the noisy 2D file")
+      ->capture_default_str();
+  synthetic->add_flag("--random-rigs", o.random_rigs, "randomised camera rigs per subject");
+  auto* mocap = prepare->add_subcommand("mocap", "Import BVH / ASF+AMC motion capture with virtual cameras");
+  mocap->add_option("--input", o.prepare_inputs, "motion files or folders (scanned recursively)")->required();
+  mocap->add_option("--name", o.prepare_name, "dataset name (-d NAME)")->required();
+  mocap->add_option("--out", o.prepare_out, "output folder")->capture_default_str();
+  mocap->add_option("--fps", o.prepare_fps, "target frame rate (0 keeps the source's)")->capture_default_str();
+  mocap->add_option("--seed", o.prepare_seed, "random seed (split, rigs, noise)")->capture_default_str();
+  mocap->add_option("--noise", o.noise_strength, "detector-noise strength of the noisy 2D file")
+      ->capture_default_str();
+  mocap->add_option("--test-subjects", o.prepare_test_subjects, "performers to hold out for testing");
+  mocap->add_option("--mapping", o.prepare_mappings, "JSON joint mapping files for other rigs");
+  mocap->add_flag("--random-rigs", o.random_rigs, "randomised camera rigs per subject");
+  mocap->add_flag("--skip-unreadable", o.skip_unreadable, "report unreadable files instead of failing");
+
+  // Later releases: rendering and in-the-wild inference.
+  auto* render = app.add_subcommand("render", "Render 2D input and 3D reconstruction as a video");
+  auto* infer = app.add_subcommand("infer", "Lift a detector's 2D keypoints of your own video to 3D");
+  for (auto* pending : {render, infer}) {
+    pending->allow_extras();
+    pending->prefix_command();
+  }
+
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  std::vector<std::string> names;
+  for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; })) names.push_back(sub->get_name());
+  args = cli::translate_seed_arguments(args, names);
+  std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
+
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  try {
+    if (info->parsed()) return cli::run_info(o);
+    if (evaluate->parsed()) return cli::run_evaluate(o);
+    if (forward->parsed()) return cli::run_forward(o);
+    if (bench->parsed()) return cli::run_bench(o);
+    if (train->parsed()) return cli::run_train(o);
+    if (synthetic->parsed()) return cli::run_prepare_synthetic(o);
+    if (mocap->parsed()) return cli::run_prepare_mocap(o);
+    for (auto* pending : {render, infer})
+      if (pending->parsed()) {
+        fmt::print(stderr,
+                   "poselift {}: not available in this release yet (see the README's Features / Status table)\n",
+                   pending->get_name());
+        return 2;
+      }
+  } catch (const InputError& e) {
+    fmt::print(stderr, "poselift: error: {}\n", e.what());
+    return 2;
+  } catch (const c10::Error& e) {
+    fmt::print(stderr, "poselift: LibTorch error: {}\n", e.what_without_backtrace());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "poselift: error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,221 @@
+#include "engine/evaluate.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdlib>
+
+#include "data/selection.hpp"
+#include "engine/metrics.hpp"
+#include "engine/runtime.hpp"
+#include "io/error.hpp"
+#include "model/checkpoint.hpp"
+
+namespace poselift::engine {
+
+namespace {
+
+io::NdArray float_array(const torch::Tensor& t) { return model::to_ndarray(t.to(torch::kFloat32).contiguous()); }
+
+}  // namespace
+
+std::string python_float(double value) {
+  if (std::isnan(value)) return "nan";
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  std::string text = fmt::format("{}", value);  // shortest round trip, Python's exponent rules
+  if (text.find_first_of(".en") == std::string::npos) text += ".0";
+  return text;
+}
+
+std::string python_round(double value, int digits) {
+  if (!std::isfinite(value)) return python_float(value);
+  return python_float(std::strtod(fmt::format("{:.{}f}", value, digits).c_str(), nullptr));
+}
+
+FlipSymmetry flip_symmetry(const data::MocapDataset& dataset, const data::Keypoints& keypoints) {
+  FlipSymmetry s;
+  const auto& meta = keypoints.metadata;
+  s.kps_left.assign(meta.keypoints_left.begin(), meta.keypoints_left.end());
+  s.kps_right.assign(meta.keypoints_right.begin(), meta.keypoints_right.end());
+  s.joints_left.assign(dataset.skeleton.joints_left().begin(), dataset.skeleton.joints_left().end());
+  s.joints_right.assign(dataset.skeleton.joints_right().begin(), dataset.skeleton.joints_right().end());
+  return s;
+}
+
+Evaluator::Evaluator(model::PoseFormer& model, const data::MocapDataset& dataset, const data::Keypoints& keypoints,
+                     FlipSymmetry symmetry, EvaluateOptions options, torch::Device device)
+    : model_(model),
+      dataset_(dataset),
+      keypoints_(keypoints),
+      symmetry_(std::move(symmetry)),
+      options_(std::move(options)),
+      device_(device) {
+  for (const auto& subject : options_.subjects) dataset_.subject(subject);  // clear error when absent
+}
+
+std::int64_t Evaluator::test_frames() const {
+  data::FetchOptions fetch_options;
+  fetch_options.action_filter = options_.action_filter;
+  fetch_options.downsample = options_.downsample;
+  auto fetched = data::fetch(dataset_, keypoints_, options_.subjects, fetch_options);
+  std::int64_t frames = 0;
+  for (const auto& seq : fetched.poses_2d) frames += seq.shape.empty() ? 0 : seq.shape[0];
+  return frames;
+}
+
+const SequenceErrors& Evaluator::errors_of(const std::string& subject, const std::string& action) {
+  auto key = std::make_pair(subject, action);
+  auto it = cache_.find(key);
+  if (it != cache_.end()) return it->second;
+
+  data::ActionGroup single;
+  single.name = action;
+  single.members = {{subject, action}};
+  auto fetched = data::fetch_group(dataset_, keypoints_, single, options_.downsample);
+  if (fetched.poses_3d.size() != fetched.poses_2d.size())
+    throw InputError(fmt::format("{}: subject {} action {}: no 3D ground truth to evaluate against", dataset_.source,
+                                 subject, action));
+  SequenceErrors sum;
+  model_->eval();
+  for (std::size_t i = 0; i < fetched.poses_2d.size(); ++i) {
+    const auto& seq2d = fetched.poses_2d[i];
+    if (seq2d.shape.empty() || seq2d.shape[0] == 0) continue;
+    auto keypoints = model::to_tensor(seq2d);
+    auto predicted = predict_sequence(model_, keypoints, symmetry_, options_.predict, device_);  // (T, J, 3)
+    auto target = model::to_tensor(fetched.poses_3d[i]).clone();
+    target.select(1, 0).zero_();  // the root joint is the origin of the root-relative targets
+    const io::NdArray pred_array = float_array(predicted), target_array = float_array(target);
+    const PoseView p = pose_view(pred_array), t = pose_view(target_array);
+    const auto T = static_cast<double>(seq2d.shape[0]);
+    sum.frames += seq2d.shape[0];
+    sum.mpjpe += T * mpjpe(p, t);
+    sum.p_mpjpe += T * p_mpjpe(p, t);
+    sum.n_mpjpe += T * n_mpjpe(p, t);
+    sum.mpjve += T * mean_velocity_error(p, t);
+  }
+  return cache_.emplace(key, sum).first->second;
+}
+
+EvaluationBlock Evaluator::block_for(
+    const std::string& subject_label,
+    const std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>& groups) {
+  EvaluationBlock block;
+  block.subject = subject_label;
+  for (const auto& [name, members] : groups) {
+    SequenceErrors total;
+    for (const auto& [subject, action] : members) {
+      const auto& e = errors_of(subject, action);
+      total.frames += e.frames;
+      total.mpjpe += e.mpjpe;
+      total.p_mpjpe += e.p_mpjpe;
+      total.n_mpjpe += e.n_mpjpe;
+      total.mpjve += e.mpjve;
+    }
+    ActionErrors a;
+    a.action = name;
+    a.frames = total.frames;
+    const double n = static_cast<double>(total.frames);
+    a.mpjpe = total.mpjpe / n * 1000;
+    a.p_mpjpe = total.p_mpjpe / n * 1000;
+    a.n_mpjpe = total.n_mpjpe / n * 1000;
+    a.mpjve = total.mpjve / n * 1000;
+    block.actions.push_back(a);
+  }
+  // np.mean over the action figures: a plain sum, then one division.
+  for (const auto& a : block.actions) {
+    block.mean_mpjpe += a.mpjpe;
+    block.mean_p_mpjpe += a.p_mpjpe;
+    block.mean_n_mpjpe += a.n_mpjpe;
+    block.mean_mpjve += a.mpjve;
+  }
+  const double count = static_cast<double>(block.actions.size());
+  block.mean_mpjpe /= count;
+  block.mean_p_mpjpe /= count;
+  block.mean_n_mpjpe /= count;
+  block.mean_mpjve /= count;
+  return block;
+}
+
+std::vector<EvaluationBlock> Evaluator::run(bool by_subject) {
+  using Groups = std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>;
+  auto convert = [](const std::vector<data::ActionGroup>& groups) {
+    Groups out;
+    for (const auto& g : groups) out.emplace_back(g.name, g.members);
+    return out;
+  };
+  // Progress over the frames still to predict.
+  std::int64_t pending = 0;
+  for (const auto& subject : options_.subjects)
+    for (const auto& g : data::group_actions(dataset_, {subject}, options_.action_filter))
+      for (const auto& [s, a] : g.members)
+        if (!cache_.count({s, a}))
+          for (const auto& cam : keypoints_.action(s, a).cameras) {
+            const std::int64_t length = cam.shape.empty() ? 0 : cam.shape[0];
+            const std::int64_t step = std::max(1, options_.downsample);
+            pending += (length + step - 1) / step;
+          }
+  Progress progress("Evaluating", pending, "frames", options_.progress && pending > 0);
+  auto touch = [&](const Groups& groups) {
+    for (const auto& [name, members] : groups)
+      for (const auto& [s, a] : members) {
+        if (cache_.count({s, a})) continue;
+        progress.advance(errors_of(s, a).frames, s + " " + a);
+      }
+  };
+
+  std::vector<EvaluationBlock> blocks;
+  if (!by_subject) {
+    auto groups = convert(data::group_actions(dataset_, options_.subjects, options_.action_filter));
+    touch(groups);
+    blocks.push_back(block_for("", groups));
+  } else {
+    for (const auto& s : data::group_actions_by_subject(dataset_, options_.subjects, options_.action_filter)) {
+      auto groups = convert(s.groups);
+      touch(groups);
+      blocks.push_back(block_for(s.subject, groups));
+    }
+  }
+  if (pending > 0) progress.finish();
+  return blocks;
+}
+
+std::string format_block(const EvaluationBlock& block) {
+  std::string out;
+  for (const auto& a : block.actions) {
+    out += "----" + a.action + "----\n";
+    out += "Protocol #1 Error (MPJPE): " + python_float(a.mpjpe) + " mm\n";
+    out += "Protocol #2 Error (P-MPJPE): " + python_float(a.p_mpjpe) + " mm\n";
+    out += "Protocol #3 Error (N-MPJPE): " + python_float(a.n_mpjpe) + " mm\n";
+    out += "Velocity Error (MPJVE): " + python_float(a.mpjve) + " mm\n";
+    out += "----------\n";
+  }
+  out += "Protocol #1   (MPJPE) action-wise average: " + python_round(block.mean_mpjpe, 1) + " mm\n";
+  out += "Protocol #2 (P-MPJPE) action-wise average: " + python_round(block.mean_p_mpjpe, 1) + " mm\n";
+  out += "Protocol #3 (N-MPJPE) action-wise average: " + python_round(block.mean_n_mpjpe, 1) + " mm\n";
+  out += "Velocity      (MPJVE) action-wise average: " + python_round(block.mean_mpjve, 2) + " mm\n";
+  return out;
+}
+
+nlohmann::json blocks_to_json(const std::vector<EvaluationBlock>& blocks) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& b : blocks) {
+    nlohmann::json j;
+    if (!b.subject.empty()) j["subject"] = b.subject;
+    j["actions"] = nlohmann::json::array();
+    for (const auto& a : b.actions)
+      j["actions"].push_back({{"action", a.action},
+                              {"frames", a.frames},
+                              {"mpjpe_mm", a.mpjpe},
+                              {"p_mpjpe_mm", a.p_mpjpe},
+                              {"n_mpjpe_mm", a.n_mpjpe},
+                              {"mpjve_mm", a.mpjve}});
+    j["average"] = {{"mpjpe_mm", b.mean_mpjpe},
+                    {"p_mpjpe_mm", b.mean_p_mpjpe},
+                    {"n_mpjpe_mm", b.mean_n_mpjpe},
+                    {"mpjve_mm", b.mean_mpjve}};
+    out.push_back(j);
+  }
+  return out;
+}
+
+}  // namespace poselift::engine

@@ -1,0 +1,85 @@
+// Evaluation under the standard Human3.6M protocols, as run_poseformer.py --evaluate does:
+// per action group (name up to the first space) over all its subjects and cameras, MPJPE
+// (protocol #1), P-MPJPE (#2), N-MPJPE (#3) and velocity error, then action-wise averages.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "data/dataset.hpp"
+#include "data/keypoints.hpp"
+#include "engine/predict.hpp"
+#include "model/poseformer.hpp"
+
+namespace poselift::engine {
+
+struct ActionErrors {
+  std::string action;
+  std::int64_t frames = 0;
+  double mpjpe = 0, p_mpjpe = 0, n_mpjpe = 0, mpjve = 0;  // millimetres
+};
+
+// One printed block: every action group, then the action-wise averages.
+struct EvaluationBlock {
+  std::string subject;  // empty when subjects are pooled
+  std::vector<ActionErrors> actions;
+  double mean_mpjpe = 0, mean_p_mpjpe = 0, mean_n_mpjpe = 0, mean_mpjve = 0;
+};
+
+struct EvaluateOptions {
+  std::vector<std::string> subjects;       // test subjects
+  std::vector<std::string> action_filter;  // prefixes; empty = all
+  int downsample = 1;
+  PredictOptions predict;
+  bool progress = true;
+};
+
+// Per-sequence error sums, computed once and grouped either way.
+struct SequenceErrors {
+  std::int64_t frames = 0;
+  double mpjpe = 0, p_mpjpe = 0, n_mpjpe = 0, mpjve = 0;  // metres, already multiplied by frames
+};
+
+class Evaluator {
+ public:
+  Evaluator(model::PoseFormer& model, const data::MocapDataset& dataset, const data::Keypoints& keypoints,
+            FlipSymmetry symmetry, EvaluateOptions options, torch::Device device);
+
+  // Frames of the test sequences (the original's "Testing on N frames").
+  std::int64_t test_frames() const;
+  // Action groups pooled over the subjects (one block) or per subject (one block each).
+  std::vector<EvaluationBlock> run(bool by_subject);
+
+ private:
+  const SequenceErrors& errors_of(const std::string& subject, const std::string& action);
+  EvaluationBlock block_for(const std::string& subject_label,
+                            const std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>&
+                                groups);
+
+  model::PoseFormer& model_;
+  const data::MocapDataset& dataset_;
+  const data::Keypoints& keypoints_;
+  FlipSymmetry symmetry_;
+  EvaluateOptions options_;
+  torch::Device device_;
+  std::map<std::pair<std::string, std::string>, SequenceErrors> cache_;  // (subject, action)
+};
+
+// Left/right keypoints from the 2D file's metadata, left/right joints from the skeleton.
+FlipSymmetry flip_symmetry(const data::MocapDataset& dataset, const data::Keypoints& keypoints);
+
+// The original's printed lines for one block ("----Walking----", "Protocol #1 Error (MPJPE): ...").
+std::string format_block(const EvaluationBlock& block);
+nlohmann::json blocks_to_json(const std::vector<EvaluationBlock>& blocks);
+
+// Python's repr() of a float (shortest round trip, ".0" kept), and print(round(x, digits)).
+std::string python_float(double value);
+std::string python_round(double value, int digits);
+
+}  // namespace poselift::engine

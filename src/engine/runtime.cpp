@@ -1,0 +1,84 @@
+#include "engine/runtime.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "io/error.hpp"
+
+namespace poselift::engine {
+
+torch::Device configure_runtime(const RuntimeOptions& options) {
+  if (options.threads > 0) {
+    torch::set_num_threads(options.threads);
+  }
+  if (options.device == "cpu") return torch::kCPU;
+  if (options.device == "cuda") {
+    if (!torch::cuda::is_available())
+      throw InputError("--device cuda: this LibTorch build has no usable CUDA device (build against an official "
+                       "CUDA LibTorch with CMAKE_PREFIX_PATH)");
+    return torch::kCUDA;
+  }
+  if (options.device == "auto" || options.device.empty())
+    return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  throw InputError("--device: expected cpu, cuda or auto, got '" + options.device + "'");
+}
+
+namespace {
+std::string format_duration(double seconds) {
+  if (seconds < 0 || seconds > 1e7) return "--:--";
+  const auto s = static_cast<long>(seconds + 0.5);
+  if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60);
+  return fmt::format("{:02}:{:02}", s / 60, s % 60);
+}
+}  // namespace
+
+Progress::Progress(std::string label, std::int64_t total, std::string unit, bool enabled)
+    : label_(std::move(label)),
+      unit_(std::move(unit)),
+      total_(total),
+      enabled_(enabled),
+      tty_(isatty(fileno(stderr)) != 0),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_) {}
+
+double Progress::elapsed_seconds() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
+void Progress::advance(std::int64_t n, const std::string& status) {
+  done_ += n;
+  if (!status.empty()) status_ = status;
+  draw(false);
+}
+
+void Progress::finish(const std::string& status) {
+  if (!status.empty()) status_ = status;
+  draw(true);
+}
+
+void Progress::draw(bool final) {
+  if (!enabled_) return;
+  const auto now = std::chrono::steady_clock::now();
+  const double elapsed = elapsed_seconds();
+  const double rate = elapsed > 0 ? done_ / elapsed : 0.0;
+  const double eta = rate > 0 ? (total_ - done_) / rate : -1.0;
+  const double fraction = total_ > 0 ? std::min(1.0, static_cast<double>(done_) / total_) : 1.0;
+  if (tty_) {
+    if (!final && now - last_draw_ < std::chrono::milliseconds(200)) return;
+    const int width = 24, filled = static_cast<int>(fraction * width);
+    fmt::print(stderr, "\r{} [{}{}] {}/{} {} | {:.1f} {}/s | ETA {} {}\x1b[K", label_, std::string(filled, '#'),
+               std::string(width - filled, '.'), done_, total_, unit_, rate, unit_, format_duration(eta), status_);
+    if (final) fmt::print(stderr, "\n");
+  } else {
+    const int decile = static_cast<int>(fraction * 10);
+    if (!final && decile == last_decile_) return;
+    last_decile_ = decile;
+    fmt::print(stderr, "{} {:3.0f}% {}/{} {} | {:.1f} {}/s | elapsed {} ETA {} {}\n", label_, fraction * 100, done_,
+               total_, unit_, rate, unit_, format_duration(elapsed), format_duration(final ? 0 : eta), status_);
+  }
+  last_draw_ = now;
+}
+
+}  // namespace poselift::engine

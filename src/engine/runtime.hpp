@@ -1,0 +1,36 @@
+// Device and thread selection, and progress reporting for long work.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "engine/options.hpp"
+
+namespace poselift::engine {
+
+// Resolves "auto" / "cpu" / "cuda" (error when CUDA is requested but absent) and applies the
+// thread count.
+torch::Device configure_runtime(const RuntimeOptions& options);
+
+// A one-line progress bar on stderr with rate and ETA, redrawn at most a few times a second
+// (plain lines, one per 10%, when stderr is not a terminal).
+class Progress {
+ public:
+  Progress(std::string label, std::int64_t total, std::string unit, bool enabled = true);
+  void advance(std::int64_t n, const std::string& status = "");
+  void finish(const std::string& status = "");
+  double elapsed_seconds() const;
+
+ private:
+  void draw(bool final);
+  std::string label_, unit_, status_;
+  std::int64_t total_, done_ = 0;
+  bool enabled_, tty_;
+  int last_decile_ = -1;
+  std::chrono::steady_clock::time_point start_, last_draw_;
+};
+
+}  // namespace poselift::engine

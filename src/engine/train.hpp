@@ -1,0 +1,107 @@
+// Training as run_poseformer.py does it: one example per target frame (an F-frame window
+// centred on it, edges repeated), flip augmentation, examples shuffled by numpy's
+// RandomState(1234) stream, AdamW with weight decay 0.1, MPJPE loss, learning rate decayed
+// after every epoch, evaluation after every epoch, periodic and best checkpoints.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/dataset.hpp"
+#include "data/keypoints.hpp"
+#include "engine/numpy_random.hpp"
+#include "engine/options.hpp"
+#include "engine/predict.hpp"
+#include "model/poseformer.hpp"
+
+namespace poselift::engine {
+
+struct TrainOptions {
+  std::string checkpoint_dir = "checkpoint";  // -c
+  int checkpoint_frequency = 5;               // --checkpoint-frequency
+  std::string resume;                         // -r: file name inside checkpoint_dir (or a path)
+  int epochs = 130;                           // -e
+  int batch_size = 256;                       // -b, in predicted frames
+  int stride = 1;                             // -s: consecutive target frames per shuffled chunk
+  double learning_rate = 2e-4;                // -lr
+  double lr_decay = 0.99;                     // -lrd
+  double weight_decay = 0.1;
+  bool data_augmentation = true;              // -no-da clears it
+  bool test_time_augmentation = true;         // validation flip augmentation (-no-tta clears it)
+  bool no_eval = false;                       // --no-eval
+  bool export_training_curves = false;        // --export-training-curves
+  std::uint32_t seed = 1234;                  // the original's ChunkedGenerator seed
+  std::int64_t max_batches_per_epoch = 0;     // 0: all (tests and quick runs use a cap)
+  bool progress = true;
+  std::int64_t eval_batch = 1024;
+};
+
+// One training example set: sequences (2D inputs and root-relative 3D targets) and the
+// shuffled chunk list over them.
+class TrainingExamples {
+ public:
+  TrainingExamples(const std::vector<io::NdArray>& poses_2d, const std::vector<io::NdArray>& poses_3d, int frames,
+                   int stride, bool augment, FlipSymmetry symmetry);
+  std::int64_t num_chunks() const { return static_cast<std::int64_t>(chunks_.size()); }
+  std::int64_t num_frames() const { return total_frames_; }  // unaugmented target frames
+  // Inputs (B, F, J, 2) and targets (B, 1, J, 3) of the chunks order[begin, end).
+  std::pair<torch::Tensor, torch::Tensor> batch(const std::vector<std::int64_t>& order, std::int64_t begin,
+                                                std::int64_t end) const;
+
+ private:
+  struct Chunk {
+    std::int64_t sequence, start, end;  // target frames [start, end), may reach past the edges
+    bool flip;
+  };
+  std::vector<Chunk> chunks_;
+  std::vector<std::int64_t> offsets_, lengths_;
+  torch::Tensor inputs_, targets_;  // all sequences concatenated: (N, J, 2), (N, J, 3) root zeroed
+  int frames_, stride_;
+  FlipSymmetry symmetry_;
+  std::int64_t total_frames_ = 0;
+};
+
+// Weighted mean MPJPE (metres) of whole sequences, one window per frame, as the original's
+// per-epoch evaluation computes it.
+double sequences_mpjpe(model::PoseFormer& model, const std::vector<io::NdArray>& poses_2d,
+                       const std::vector<io::NdArray>& poses_3d, const FlipSymmetry& symmetry,
+                       const PredictOptions& options, const torch::Device& device);
+
+struct EpochRecord {
+  int epoch = 0;  // 1-based
+  double minutes = 0, lr = 0;
+  double loss_train = 0, loss_train_eval = NAN, loss_valid = NAN;  // metres
+};
+
+enum class TrainOutcome { Completed, Interrupted, Diverged };
+
+struct TrainResult {
+  TrainOutcome outcome = TrainOutcome::Completed;
+  std::vector<EpochRecord> history;
+  std::string last_checkpoint;
+  std::string message;
+};
+
+// Set from a signal handler: the loop finishes its step, writes a resumable checkpoint and
+// returns TrainOutcome::Interrupted.
+std::atomic<int>& stop_request();
+void install_stop_signal_handlers();
+
+struct TrainSetup {
+  const data::MocapDataset* dataset = nullptr;
+  const data::Keypoints* keypoints = nullptr;
+  DataOptions data;
+  ModelOptions model;
+  TrainOptions train;
+  torch::Device device = torch::kCPU;
+};
+
+// Runs the whole training (printing the original's lines to stdout) and returns the trained
+// model's history. The model is created from `setup.model` or restored from `train.resume`.
+TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained_out = nullptr);
+
+}  // namespace poselift::engine

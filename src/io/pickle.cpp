@@ -1,0 +1,1628 @@
+#include "io/pickle.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace poselift::io {
+
+namespace {
+
+// Opcodes of CPython's pickle protocols 0-5 (Lib/pickle.py names).
+namespace opcode {
+constexpr std::uint8_t kMark = '(', kStop = '.', kPop = '0', kPopMark = '1', kDup = '2';
+constexpr std::uint8_t kFloat = 'F', kInt = 'I', kBinInt = 'J', kBinInt1 = 'K', kLong = 'L', kBinInt2 = 'M';
+constexpr std::uint8_t kNone = 'N', kPersId = 'P', kBinPersId = 'Q', kReduce = 'R';
+constexpr std::uint8_t kString = 'S', kBinString = 'T', kShortBinString = 'U', kUnicode = 'V', kBinUnicode = 'X';
+constexpr std::uint8_t kAppend = 'a', kBuild = 'b', kGlobal = 'c', kDict = 'd', kEmptyDict = '}', kAppends = 'e';
+constexpr std::uint8_t kGet = 'g', kBinGet = 'h', kInst = 'i', kLongBinGet = 'j', kList = 'l', kEmptyList = ']';
+constexpr std::uint8_t kObj = 'o', kPut = 'p', kBinPut = 'q', kLongBinPut = 'r', kSetItem = 's', kTuple = 't';
+constexpr std::uint8_t kEmptyTuple = ')', kSetItems = 'u', kBinFloat = 'G';
+constexpr std::uint8_t kProto = 0x80, kNewObj = 0x81, kExt1 = 0x82, kExt2 = 0x83, kExt4 = 0x84;
+constexpr std::uint8_t kTuple1 = 0x85, kTuple2 = 0x86, kTuple3 = 0x87, kNewTrue = 0x88, kNewFalse = 0x89;
+constexpr std::uint8_t kLong1 = 0x8a, kLong4 = 0x8b, kBinBytes = 'B', kShortBinBytes = 'C';
+constexpr std::uint8_t kShortBinUnicode = 0x8c, kBinUnicode8 = 0x8d, kBinBytes8 = 0x8e, kEmptySet = 0x8f;
+constexpr std::uint8_t kAddItems = 0x90, kFrozenSet = 0x91, kNewObjEx = 0x92, kStackGlobal = 0x93;
+constexpr std::uint8_t kMemoize = 0x94, kFrame = 0x95, kByteArray8 = 0x96, kNextBuffer = 0x97;
+constexpr std::uint8_t kReadonlyBuffer = 0x98;
+}  // namespace opcode
+
+std::string opcode_name(std::uint8_t op) {
+  using namespace opcode;
+  switch (op) {
+    case kMark: return "MARK";
+    case kStop: return "STOP";
+    case kPop: return "POP";
+    case kPopMark: return "POP_MARK";
+    case kDup: return "DUP";
+    case kFloat: return "FLOAT";
+    case kInt: return "INT";
+    case kBinInt: return "BININT";
+    case kBinInt1: return "BININT1";
+    case kLong: return "LONG";
+    case kBinInt2: return "BININT2";
+    case kNone: return "NONE";
+    case kPersId: return "PERSID";
+    case kBinPersId: return "BINPERSID";
+    case kReduce: return "REDUCE";
+    case kString: return "STRING";
+    case kBinString: return "BINSTRING";
+    case kShortBinString: return "SHORT_BINSTRING";
+    case kUnicode: return "UNICODE";
+    case kBinUnicode: return "BINUNICODE";
+    case kAppend: return "APPEND";
+    case kBuild: return "BUILD";
+    case kGlobal: return "GLOBAL";
+    case kDict: return "DICT";
+    case kEmptyDict: return "EMPTY_DICT";
+    case kAppends: return "APPENDS";
+    case kGet: return "GET";
+    case kBinGet: return "BINGET";
+    case kInst: return "INST";
+    case kLongBinGet: return "LONG_BINGET";
+    case kList: return "LIST";
+    case kEmptyList: return "EMPTY_LIST";
+    case kObj: return "OBJ";
+    case kPut: return "PUT";
+    case kBinPut: return "BINPUT";
+    case kLongBinPut: return "LONG_BINPUT";
+    case kSetItem: return "SETITEM";
+    case kTuple: return "TUPLE";
+    case kEmptyTuple: return "EMPTY_TUPLE";
+    case kSetItems: return "SETITEMS";
+    case kBinFloat: return "BINFLOAT";
+    case kProto: return "PROTO";
+    case kNewObj: return "NEWOBJ";
+    case kExt1: return "EXT1";
+    case kExt2: return "EXT2";
+    case kExt4: return "EXT4";
+    case kTuple1: return "TUPLE1";
+    case kTuple2: return "TUPLE2";
+    case kTuple3: return "TUPLE3";
+    case kNewTrue: return "NEWTRUE";
+    case kNewFalse: return "NEWFALSE";
+    case kLong1: return "LONG1";
+    case kLong4: return "LONG4";
+    case kBinBytes: return "BINBYTES";
+    case kShortBinBytes: return "SHORT_BINBYTES";
+    case kShortBinUnicode: return "SHORT_BINUNICODE";
+    case kBinUnicode8: return "BINUNICODE8";
+    case kBinBytes8: return "BINBYTES8";
+    case kEmptySet: return "EMPTY_SET";
+    case kAddItems: return "ADDITEMS";
+    case kFrozenSet: return "FROZENSET";
+    case kNewObjEx: return "NEWOBJ_EX";
+    case kStackGlobal: return "STACK_GLOBAL";
+    case kMemoize: return "MEMOIZE";
+    case kFrame: return "FRAME";
+    case kByteArray8: return "BYTEARRAY8";
+    case kNextBuffer: return "NEXT_BUFFER";
+    case kReadonlyBuffer: return "READONLY_BUFFER";
+    default: break;
+  }
+  static const char kHex[] = "0123456789abcdef";
+  return std::string("unknown opcode 0x") + kHex[op >> 4] + kHex[op & 15];
+}
+
+// Integers wider than this are refused: converting them to decimal is quadratic.
+constexpr std::size_t kMaxIntBytes = 4096;
+constexpr std::size_t kMaxIntDigits = 9000;  // < kMaxIntBytes once written back
+
+// ---------------------------------------------------------------------------------------------
+// Text helpers
+
+// Reads one UTF-8 code point at `i` (advancing it); false on malformed input. Surrogate code
+// points are accepted, as CPython's "surrogatepass" does for pickled str.
+bool next_code_point(std::string_view text, std::size_t& i, std::uint32_t& code_point) {
+  const auto lead = static_cast<unsigned char>(text[i]);
+  if (lead < 0x80) {
+    code_point = lead;
+    ++i;
+    return true;
+  }
+  std::size_t length;
+  std::uint32_t value;
+  if ((lead & 0xE0) == 0xC0) { length = 2; value = lead & 0x1Fu; }
+  else if ((lead & 0xF0) == 0xE0) { length = 3; value = lead & 0x0Fu; }
+  else if ((lead & 0xF8) == 0xF0) { length = 4; value = lead & 0x07u; }
+  else return false;
+  if (length > text.size() - i) return false;
+  for (std::size_t k = 1; k < length; ++k) {
+    const auto next = static_cast<unsigned char>(text[i + k]);
+    if ((next & 0xC0) != 0x80) return false;
+    value = (value << 6) | (next & 0x3Fu);
+  }
+  if ((length == 2 && value < 0x80) || (length == 3 && value < 0x800) ||
+      (length == 4 && (value < 0x10000 || value > 0x10FFFF)))
+    return false;  // overlong or out of range
+  code_point = value;
+  i += length;
+  return true;
+}
+
+bool is_valid_utf8(std::string_view text) {
+  std::size_t i = 0;
+  std::uint32_t code_point;
+  while (i < text.size())
+    if (!next_code_point(text, i, code_point)) return false;
+  return true;
+}
+
+void append_utf8(std::string& out, std::uint32_t code_point) {
+  if (code_point < 0x80) {
+    out += static_cast<char>(code_point);
+  } else if (code_point < 0x800) {
+    out += static_cast<char>(0xC0 | (code_point >> 6));
+    out += static_cast<char>(0x80 | (code_point & 0x3F));
+  } else if (code_point < 0x10000) {
+    out += static_cast<char>(0xE0 | (code_point >> 12));
+    out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (code_point & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (code_point >> 18));
+    out += static_cast<char>(0x80 | ((code_point >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (code_point & 0x3F));
+  }
+}
+
+std::string latin1_to_utf8(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (unsigned char c : bytes) append_utf8(out, c);
+  return out;
+}
+
+// The bytes of `text` encoded as latin-1; nullopt when a character does not fit.
+std::optional<std::string> utf8_to_latin1(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  std::uint32_t code_point;
+  while (i < text.size()) {
+    if (!next_code_point(text, i, code_point) || code_point > 0xFF) return std::nullopt;
+    out += static_cast<char>(code_point);
+  }
+  return out;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t' || text.front() == '\r')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.remove_suffix(1);
+  return text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Integer helpers
+
+// Little-endian unsigned limbs divided by 10^9 repeatedly: binary magnitude -> decimal digits.
+std::string magnitude_to_decimal(std::vector<std::uint8_t> magnitude_le) {
+  std::vector<std::uint32_t> limbs((magnitude_le.size() + 3) / 4, 0);
+  for (std::size_t i = 0; i < magnitude_le.size(); ++i)
+    limbs[i / 4] |= static_cast<std::uint32_t>(magnitude_le[i]) << (8 * (i % 4));
+  while (!limbs.empty() && limbs.back() == 0) limbs.pop_back();
+  if (limbs.empty()) return "0";
+  std::vector<std::uint32_t> chunks;  // base 10^9, least significant first
+  while (!limbs.empty()) {
+    std::uint64_t remainder = 0;
+    for (std::size_t i = limbs.size(); i-- > 0;) {
+      const std::uint64_t current = (remainder << 32) | limbs[i];
+      limbs[i] = static_cast<std::uint32_t>(current / 1000000000u);
+      remainder = current % 1000000000u;
+    }
+    chunks.push_back(static_cast<std::uint32_t>(remainder));
+    while (!limbs.empty() && limbs.back() == 0) limbs.pop_back();
+  }
+  std::string out = std::to_string(chunks.back());
+  for (std::size_t i = chunks.size() - 1; i-- > 0;) {
+    const std::string part = std::to_string(chunks[i]);
+    out.append(9 - part.size(), '0');
+    out += part;
+  }
+  return out;
+}
+
+// LONG1 / LONG4 payload: little-endian two's complement.
+ValuePtr int_from_twos_complement(const std::uint8_t* bytes, std::size_t count) {
+  if (count == 0) return Value::from_int(0);
+  const bool negative = (bytes[count - 1] & 0x80) != 0;
+  const std::uint8_t extension = negative ? 0xFF : 0x00;
+  bool fits = true;
+  for (std::size_t i = 8; i < count; ++i)
+    if (bytes[i] != extension) fits = false;
+  if (count > 8 && ((bytes[7] & 0x80) != 0) != negative) fits = false;
+  if (fits) {
+    std::uint64_t bits = negative ? ~std::uint64_t{0} : 0;
+    for (std::size_t i = 0; i < count && i < 8; ++i) {
+      bits &= ~(std::uint64_t{0xFF} << (8 * i));
+      bits |= static_cast<std::uint64_t>(bytes[i]) << (8 * i);
+    }
+    std::int64_t value;
+    std::memcpy(&value, &bits, sizeof(value));
+    return Value::from_int(value);
+  }
+  std::vector<std::uint8_t> magnitude(bytes, bytes + count);
+  if (negative) {  // negate: invert and add one
+    unsigned carry = 1;
+    for (auto& byte : magnitude) {
+      const unsigned sum = static_cast<std::uint8_t>(~byte) + carry;
+      byte = static_cast<std::uint8_t>(sum & 0xFF);
+      carry = sum >> 8;
+    }
+  }
+  auto out = std::make_shared<Value>();
+  out->kind = Value::Kind::BigInt;
+  out->text = (negative ? "-" : "") + magnitude_to_decimal(std::move(magnitude));
+  return out;
+}
+
+// Decimal text (INT / LONG opcodes) -> Int, or BigInt when it does not fit; nullptr if malformed.
+ValuePtr int_from_decimal(std::string_view text) {
+  text = trim(text);
+  bool negative = false;
+  if (!text.empty() && (text.front() == '+' || text.front() == '-')) {
+    negative = text.front() == '-';
+    text.remove_prefix(1);
+  }
+  if (text.empty()) return nullptr;
+  for (char c : text)
+    if (c < '0' || c > '9') return nullptr;
+  while (text.size() > 1 && text.front() == '0') text.remove_prefix(1);
+  std::string normalized = (negative && text != "0" ? "-" : "") + std::string(text);
+  std::int64_t value = 0;
+  const auto result = std::from_chars(normalized.data(), normalized.data() + normalized.size(), value);
+  if (result.ec == std::errc() && result.ptr == normalized.data() + normalized.size()) return Value::from_int(value);
+  auto out = std::make_shared<Value>();
+  out->kind = Value::Kind::BigInt;
+  out->text = std::move(normalized);
+  return out;
+}
+
+std::optional<std::uint64_t> parse_index(std::string_view text) {
+  text = trim(text);
+  std::uint64_t value = 0;
+  const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || result.ec != std::errc() || result.ptr != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dict / set keys: a canonical text per hashable value so that equal Python keys (1 == 1.0 ==
+// True, equal strings, equal tuples) collapse as they would in a Python dict.
+bool canonical_key(const Value& v, std::string& out, int depth) {
+  switch (v.kind) {
+    case Value::Kind::None: out += 'N'; return true;
+    case Value::Kind::Bool: out += v.boolean ? "i1;" : "i0;"; return true;
+    case Value::Kind::Int: out += 'i' + std::to_string(v.integer) + ';'; return true;
+    case Value::Kind::BigInt: out += 'i' + v.text + ';'; return true;
+    case Value::Kind::Float: {
+      if (std::isnan(v.real)) return false;  // NaN never equals itself
+      if (std::floor(v.real) == v.real && v.real >= -9223372036854775808.0 && v.real < 9223372036854775808.0) {
+        out += 'i' + std::to_string(static_cast<std::int64_t>(v.real)) + ';';
+        return true;
+      }
+      char buffer[64];
+      const auto result = std::to_chars(buffer, buffer + sizeof(buffer), v.real);
+      out += 'f';
+      out.append(buffer, result.ptr);
+      out += ';';
+      return true;
+    }
+    case Value::Kind::Str:
+    case Value::Kind::Bytes:
+      out += v.kind == Value::Kind::Str ? 's' : 'b';
+      out += std::to_string(v.text.size()) + ':' + v.text;
+      return true;
+    case Value::Kind::Global:
+      out += 'g' + std::to_string(v.module.size()) + ':' + v.module + std::to_string(v.name.size()) + ':' + v.name;
+      return true;
+    case Value::Kind::Tuple:
+      if (depth > 32) return false;
+      out += 't' + std::to_string(v.items.size()) + '(';
+      for (const auto& item : v.items)
+        if (!item || !canonical_key(*item, out, depth + 1)) return false;
+      out += ')';
+      return true;
+    default:
+      return false;  // unhashable in Python (or not worth comparing): never merged
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Graph checks. Pickles can describe shared and self-referencing structures (through the memo).
+// poselift's consumers walk values recursively, so self-references are refused when they are
+// about to be made (nothing cyclic ever exists, so nothing leaks), and the nesting depth of the
+// result is bounded.
+
+bool is_container(const Value& v) {
+  switch (v.kind) {
+    case Value::Kind::List: case Value::Kind::Tuple: case Value::Kind::Set: case Value::Kind::Dict:
+      return true;
+    case Value::Kind::Object:
+      return v.object != nullptr;
+    default:
+      return false;
+  }
+}
+
+template <class Visit>
+void for_each_child(const Value& v, Visit&& visit) {
+  for (const auto& item : v.items) visit(item);
+  for (const auto& [key, value] : v.entries) {
+    visit(key);
+    visit(value);
+  }
+  if (v.kind == Value::Kind::Object && v.object) {
+    const Object& o = *v.object;
+    for (const auto& arg : o.args) visit(arg);
+    visit(o.state);
+    for (const auto& item : o.list_items) visit(item);
+    for (const auto& [key, value] : o.dict_items) {
+      visit(key);
+      visit(value);
+    }
+    visit(o.kwargs);
+  }
+}
+
+// True when `target` is reachable from any of `roots` (iterative, each container visited once).
+bool reaches(const std::vector<const Value*>& roots, const Value* target) {
+  std::unordered_set<const Value*> visited;
+  std::vector<const Value*> pending(roots.begin(), roots.end());
+  while (!pending.empty()) {
+    const Value* node = pending.back();
+    pending.pop_back();
+    if (!node || !is_container(*node)) continue;
+    if (node == target) return true;
+    if (!visited.insert(node).second) continue;
+    for_each_child(*node, [&pending](const ValuePtr& child) {
+      if (child && is_container(*child)) pending.push_back(child.get());
+    });
+  }
+  return false;
+}
+
+// Longest chain of nested containers under `root` (a DAG: shared nodes are measured once).
+std::size_t nesting_height(const ValuePtr& root) {
+  if (!root || !is_container(*root)) return 0;
+  std::unordered_map<const Value*, std::size_t> height;
+  struct Frame {
+    const Value* node;
+    std::vector<const Value*> children;
+    std::size_t next;
+    std::size_t height;
+  };
+  auto make_frame = [](const Value* node) {
+    Frame frame{node, {}, 0, 1};
+    for_each_child(*node, [&frame](const ValuePtr& child) {
+      if (child && is_container(*child)) frame.children.push_back(child.get());
+    });
+    return frame;
+  };
+  std::vector<Frame> frames;
+  frames.push_back(make_frame(root.get()));
+  while (true) {
+    Frame& frame = frames.back();
+    if (frame.next < frame.children.size()) {
+      const Value* child = frame.children[frame.next++];
+      auto known = height.find(child);
+      if (known != height.end()) frame.height = std::max(frame.height, known->second + 1);
+      else frames.push_back(make_frame(child));  // `frame` is not used after this
+      continue;
+    }
+    const std::size_t finished = frame.height;
+    height[frame.node] = finished;
+    frames.pop_back();
+    if (frames.empty()) return finished;
+    frames.back().height = std::max(frames.back().height, finished + 1);
+  }
+}
+
+bool is_builtins_module(const std::string& module) { return module == "builtins" || module == "__builtin__"; }
+
+// numpy.core.<submodule>.<function> (NumPy 1.x) or numpy._core.<submodule>.<function> (NumPy 2.x).
+bool is_numpy_function(const std::string& module, const std::string& name, const char* submodule, const char* function) {
+  if (name != function) return false;
+  return module == std::string("numpy.core.") + submodule || module == std::string("numpy._core.") + submodule;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class Unpickler {
+ public:
+  Unpickler(const std::uint8_t* data, std::size_t size, const std::string& source, const UnpickleHooks& hooks,
+            const UnpickleLimits& limits)
+      : data_(data), size_(size), source_(source), hooks_(hooks), limits_(limits) {}
+
+  Unpickler(const Unpickler&) = delete;
+  Unpickler& operator=(const Unpickler&) = delete;
+
+  ValuePtr run();
+
+ private:
+  // ---- errors ----
+  std::string location() const {
+    return source_ + ": pickle " + opcode_name(op_) + " at byte " + std::to_string(op_offset_);
+  }
+  [[noreturn]] void fail(const std::string& message) const { throw InputError(location() + ": " + message); }
+
+  // ---- input ----
+  std::size_t remaining() const { return size_ - pos_; }
+  const std::uint8_t* take(std::uint64_t count) {
+    if (count > remaining())
+      fail("needs " + std::to_string(count) + " bytes but only " + std::to_string(remaining()) + " remain");
+    const std::uint8_t* p = data_ + pos_;
+    pos_ += static_cast<std::size_t>(count);
+    return p;
+  }
+  std::uint8_t read_u8() { return *take(1); }
+  std::uint64_t read_le(std::size_t count) {
+    const std::uint8_t* p = take(count);
+    std::uint64_t value = 0;
+    for (std::size_t i = 0; i < count; ++i) value |= static_cast<std::uint64_t>(p[i]) << (8 * i);
+    return value;
+  }
+  std::int32_t read_i32() {
+    const auto bits = static_cast<std::uint32_t>(read_le(4));
+    std::int32_t value;
+    std::memcpy(&value, &bits, sizeof(value));
+    return value;
+  }
+  std::string_view read_line() {
+    const auto* start = data_ + pos_;
+    const void* newline = std::memchr(start, '\n', remaining());
+    if (!newline) fail("argument is not terminated by a newline");
+    const auto length = static_cast<std::size_t>(static_cast<const std::uint8_t*>(newline) - start);
+    pos_ += length + 1;
+    return std::string_view(reinterpret_cast<const char*>(start), length);
+  }
+  // A length-prefixed payload, checked against the bytes present before anything is copied.
+  std::string_view read_payload(std::uint64_t length) {
+    const std::uint8_t* p = take(length);
+    charge(length);
+    return std::string_view(reinterpret_cast<const char*>(p), static_cast<std::size_t>(length));
+  }
+  void charge(std::uint64_t bytes) {
+    if (bytes > limits_.max_total_bytes - std::min(allocated_, limits_.max_total_bytes))
+      fail("allocations would exceed the limit of " + std::to_string(limits_.max_total_bytes) + " bytes");
+    allocated_ += bytes;
+  }
+  std::string utf8_text(std::string_view raw) {
+    if (!is_valid_utf8(raw)) fail("text is not valid UTF-8");
+    return std::string(raw);
+  }
+
+  // ---- stack ----
+  std::size_t fence() const { return marks_.empty() ? 0 : marks_.back(); }
+  ValuePtr pop() {
+    if (stack_.size() <= fence()) fail("stack underflow");
+    ValuePtr v = std::move(stack_.back());
+    stack_.pop_back();
+    return v;
+  }
+  const ValuePtr& top() const {
+    if (stack_.size() <= fence()) fail("stack underflow");
+    return stack_.back();
+  }
+  std::vector<ValuePtr> pop_to_mark() {
+    if (marks_.empty()) fail("no MARK on the stack");
+    const std::size_t mark = marks_.back();
+    marks_.pop_back();
+    std::vector<ValuePtr> items(std::make_move_iterator(stack_.begin() + static_cast<std::ptrdiff_t>(mark)),
+                                std::make_move_iterator(stack_.end()));
+    stack_.resize(mark);
+    return items;
+  }
+  void push(ValuePtr v) { stack_.push_back(std::move(v)); }
+
+  // ---- memo ----
+  void memo_put(std::uint64_t index) { memo_[index] = top(); }
+  void memo_get(std::uint64_t index) {
+    auto found = memo_.find(index);
+    if (found == memo_.end()) fail("memo index " + std::to_string(index) + " was never stored");
+    note_shared(found->second);
+    push(found->second);
+  }
+
+  // ---- containers ----
+  struct KeyIndex {
+    ValuePtr owner;  // keeps the container (and so its address) alive while indexed
+    std::unordered_map<std::string, std::size_t> positions;
+  };
+  KeyIndex& key_index(const ValuePtr& container) {
+    auto [it, inserted] = key_indexes_.try_emplace(container.get());
+    if (inserted) {
+      it->second.owner = container;
+      const bool is_set = container->kind == Value::Kind::Set;
+      const std::size_t count = is_set ? container->items.size() : container->entries.size();
+      for (std::size_t i = 0; i < count; ++i) {
+        const ValuePtr& key = is_set ? container->items[i] : container->entries[i].first;
+        std::string canonical;
+        if (key && canonical_key(*key, canonical, 0)) it->second.positions.emplace(std::move(canonical), i);
+      }
+    }
+    return it->second;
+  }
+  void dict_set(const ValuePtr& dict, ValuePtr key, ValuePtr value) {
+    std::string canonical;
+    if (!key || !canonical_key(*key, canonical, 0)) {
+      dict->entries.emplace_back(std::move(key), std::move(value));
+      return;
+    }
+    auto& positions = key_index(dict).positions;
+    auto [it, inserted] = positions.emplace(std::move(canonical), dict->entries.size());
+    if (inserted) dict->entries.emplace_back(std::move(key), std::move(value));
+    else dict->entries[it->second].second = std::move(value);  // Python keeps the first position
+  }
+  void set_add(const ValuePtr& set, ValuePtr item) {
+    std::string canonical;
+    if (!item || !canonical_key(*item, canonical, 0)) {
+      set->items.push_back(std::move(item));
+      return;
+    }
+    auto& positions = key_index(set).positions;
+    if (positions.emplace(std::move(canonical), set->items.size()).second) set->items.push_back(std::move(item));
+  }
+  ValuePtr new_dict() { return Value::dict(); }
+  static std::vector<const Value*> raw_pointers(const std::vector<ValuePtr>& values) {
+    std::vector<const Value*> out;
+    out.reserve(values.size());
+    for (const auto& v : values) out.push_back(v.get());
+    return out;
+  }
+  void append_items(const ValuePtr& target, std::vector<ValuePtr> items) {
+    check_insertion(target, raw_pointers(items));
+    if (target->kind == Value::Kind::List) {
+      target->items.insert(target->items.end(), std::make_move_iterator(items.begin()),
+                           std::make_move_iterator(items.end()));
+    } else if (target->kind == Value::Kind::Object && target->object) {
+      auto& list = target->object->list_items;
+      list.insert(list.end(), std::make_move_iterator(items.begin()), std::make_move_iterator(items.end()));
+    } else {
+      fail(std::string("cannot append to a ") + Value::kind_name(target->kind));
+    }
+  }
+  void set_items(const ValuePtr& target, std::vector<ValuePtr> items) {
+    if (items.size() % 2 != 0) fail("odd number of items for key/value pairs");
+    check_insertion(target, raw_pointers(items));
+    for (std::size_t i = 0; i < items.size(); i += 2) {
+      if (target->kind == Value::Kind::Dict) {
+        dict_set(target, std::move(items[i]), std::move(items[i + 1]));
+      } else if (target->kind == Value::Kind::Object && target->object) {
+        target->object->dict_items.emplace_back(std::move(items[i]), std::move(items[i + 1]));
+      } else {
+        fail(std::string("cannot set items on a ") + Value::kind_name(target->kind));
+      }
+    }
+  }
+
+  // ---- calls ----
+  ValuePtr call(const ValuePtr& callable, std::vector<ValuePtr> args, ValuePtr kwargs);
+  ValuePtr call_global(const std::string& module, const std::string& name, std::vector<ValuePtr> args,
+                       ValuePtr kwargs, bool allow_indirection);
+  ValuePtr call_builtin(const std::string& module, const std::string& name, const std::vector<ValuePtr>& args,
+                        const ValuePtr& kwargs, bool allow_indirection);
+  ValuePtr dict_from_args(const std::vector<ValuePtr>& args);
+  ValuePtr sequence_from_args(Value::Kind kind, const std::vector<ValuePtr>& args);
+  ValuePtr bytes_from_args(const std::vector<ValuePtr>& args);
+  ValuePtr numpy_scalar(const std::vector<ValuePtr>& args);
+  ValuePtr numpy_frombuffer(const std::vector<ValuePtr>& args);
+  void build(const ValuePtr& instance, ValuePtr state);
+  bool rebuild_ndarray(Value& instance, const Value& state);
+
+  // ---- numpy helpers ----
+  std::optional<NumpyTypeCode> dtype_of_value(const Value& v) const;
+  std::optional<std::string> raw_bytes_of(const Value& v) const;
+  std::vector<std::int64_t> shape_of(const Value& v) const;
+
+  // ---- text opcodes ----
+  std::string decode_string_literal(std::string_view line);
+  std::string decode_raw_unicode_escape(std::string_view raw);
+
+  void finish(const ValuePtr& result);
+  // A container whose reference was duplicated (GET, DUP, hook results) may be reachable from
+  // the values inserted into it: only those insertions need the (costlier) self-reference check.
+  void note_shared(const ValuePtr& v) {
+    if (v && (v->kind == Value::Kind::List || v->kind == Value::Kind::Dict || v->kind == Value::Kind::Set ||
+              v->kind == Value::Kind::Object))
+      shared_.insert(v.get());
+  }
+  void check_insertion(const ValuePtr& target, const std::vector<const Value*>& inserted) const {
+    if (shared_.count(target.get()) && reaches(inserted, target.get()))
+      fail("self-referencing structures are not supported");
+  }
+
+  const std::uint8_t* data_;
+  std::size_t size_;
+  std::size_t pos_ = 0;
+  const std::string& source_;
+  const UnpickleHooks& hooks_;
+  const UnpickleLimits& limits_;
+  std::uint8_t op_ = 0;
+  std::size_t op_offset_ = 0;
+  std::uint64_t allocated_ = 0;
+  std::vector<ValuePtr> stack_;
+  std::vector<std::size_t> marks_;
+  std::unordered_map<std::uint64_t, ValuePtr> memo_;
+  std::unordered_map<const Value*, KeyIndex> key_indexes_;
+  std::unordered_set<const Value*> shared_;
+};
+
+std::optional<NumpyTypeCode> Unpickler::dtype_of_value(const Value& v) const {
+  if (!v.is_object_of("numpy", "dtype") || v.object->args.empty() || !v.object->args[0] ||
+      v.object->args[0]->kind != Value::Kind::Str)
+    return std::nullopt;
+  auto code = parse_numpy_type_code(v.object->args[0]->text);
+  if (!code) return std::nullopt;
+  // BUILD state (version, endian, ...): the byte order lives at index 1.
+  const ValuePtr& state = v.object->state;
+  if (state && state->kind == Value::Kind::Tuple && state->items.size() >= 2 && state->items[1] &&
+      state->items[1]->kind == Value::Kind::Str) {
+    const std::string& order = state->items[1]->text;
+    if (order == ">" || order == "!") code->big_endian = !code->is_object && dtype_itemsize(code->dtype) > 1;
+    else if (order == "<" || order == "=" || order == "|") code->big_endian = false;
+  }
+  return code;
+}
+
+std::optional<std::string> Unpickler::raw_bytes_of(const Value& v) const {
+  if (v.kind == Value::Kind::Bytes) return v.text;
+  if (v.kind == Value::Kind::Str) return utf8_to_latin1(v.text);  // Python 2 str read as latin-1
+  return std::nullopt;
+}
+
+std::vector<std::int64_t> Unpickler::shape_of(const Value& v) const {
+  if (v.kind != Value::Kind::Tuple && v.kind != Value::Kind::List) fail("array shape must be a tuple");
+  std::vector<std::int64_t> shape;
+  for (const auto& dim : v.items) {
+    if (!dim || (dim->kind != Value::Kind::Int && dim->kind != Value::Kind::Bool) || dim->as_int("shape") < 0)
+      fail("array shape must hold non-negative integers");
+    shape.push_back(dim->as_int("shape"));
+  }
+  return shape;
+}
+
+ValuePtr Unpickler::numpy_scalar(const std::vector<ValuePtr>& args) {
+  if (args.empty() || !args[0]) return nullptr;
+  const auto code = dtype_of_value(*args[0]);
+  if (!code) return nullptr;  // an unsupported dtype stays an opaque object
+  if (code->is_object) {  // the element itself, which other values may also hold
+    if (args.size() < 2 || !args[1]) return Value::none();
+    note_shared(args[1]);
+    return args[1];
+  }
+  if (args.size() < 2 || !args[1]) return nullptr;
+  const auto raw = raw_bytes_of(*args[1]);
+  if (!raw) fail("numpy scalar data must be bytes");
+  const NdArray element = array_from_raw_bytes(code->dtype, {}, reinterpret_cast<const std::uint8_t*>(raw->data()),
+                                               raw->size(), code->big_endian, false, location() + ": numpy scalar");
+  switch (element.dtype) {
+    case DType::Bool: return Value::from_bool(element.bytes[0] != 0);
+    case DType::Float16: case DType::Float32: case DType::Float64: return Value::from_float(element.to_doubles()[0]);
+    case DType::UInt64: {
+      std::uint64_t value;
+      std::memcpy(&value, element.bytes.data(), sizeof(value));
+      if (value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+        auto big = std::make_shared<Value>();
+        big->kind = Value::Kind::BigInt;
+        big->text = std::to_string(value);
+        return big;
+      }
+      return Value::from_int(static_cast<std::int64_t>(value));
+    }
+    default: {
+      const NdArray wide = element.astype(DType::Int64);
+      std::int64_t value;
+      std::memcpy(&value, wide.bytes.data(), sizeof(value));
+      return Value::from_int(value);
+    }
+  }
+}
+
+ValuePtr Unpickler::numpy_frombuffer(const std::vector<ValuePtr>& args) {
+  // _frombuffer(buffer, dtype, shape, order): protocol 5 arrays with an in-band buffer.
+  if (args.size() != 4 || !args[0] || !args[1] || !args[2] || !args[3]) return nullptr;
+  const auto code = dtype_of_value(*args[1]);
+  if (!code || code->is_object) return nullptr;
+  const auto raw = raw_bytes_of(*args[0]);
+  if (!raw) fail("numpy _frombuffer data must be a bytes-like buffer");
+  std::vector<std::int64_t> shape = shape_of(*args[2]);
+  if (args[3]->kind != Value::Kind::Str) fail("numpy _frombuffer order must be a str");
+  const bool fortran = args[3]->text == "F";
+  charge(raw->size());
+  return Value::from_array(array_from_raw_bytes(code->dtype, std::move(shape),
+                                                reinterpret_cast<const std::uint8_t*>(raw->data()), raw->size(),
+                                                code->big_endian, fortran, location() + ": numpy array"));
+}
+
+bool Unpickler::rebuild_ndarray(Value& instance, const Value& state) {
+  // ndarray.__setstate__: (version, shape, dtype, is_fortran, rawdata) or the older 4-tuple.
+  if (state.kind != Value::Kind::Tuple || (state.items.size() != 5 && state.items.size() != 4))
+    fail("numpy array state must be a 4- or 5-tuple");
+  const std::size_t first = state.items.size() - 4;
+  for (const auto& item : state.items)
+    if (!item) fail("numpy array state holds a null value");
+  const Value& shape_value = *state.items[first];
+  const Value& dtype_value = *state.items[first + 1];
+  const Value& fortran_value = *state.items[first + 2];
+  const Value& raw_value = *state.items[first + 3];
+  const auto code = dtype_of_value(dtype_value);
+  if (!code) return false;  // unsupported dtype: keep the opaque object with its state
+  std::vector<std::int64_t> shape = shape_of(shape_value);
+  const std::int64_t count = checked_numel(shape, location() + ": numpy array");
+  if (code->is_object) {
+    // Object arrays pickle their elements as a list in C order.
+    if (raw_value.kind != Value::Kind::List) fail("object array data must be a list");
+    if (static_cast<std::uint64_t>(count) != raw_value.items.size())
+      fail("object array of shape with " + std::to_string(count) + " elements holds " +
+           std::to_string(raw_value.items.size()));
+    std::vector<ValuePtr> elements = raw_value.items;
+    instance.object.reset();
+    instance.kind = Value::Kind::List;
+    instance.items = std::move(elements);
+    return true;
+  }
+  if (fortran_value.kind != Value::Kind::Bool && fortran_value.kind != Value::Kind::Int)
+    fail("numpy array is_fortran flag must be a bool");
+  const bool fortran = fortran_value.kind == Value::Kind::Bool ? fortran_value.boolean : fortran_value.integer != 0;
+  const auto raw = raw_bytes_of(raw_value);
+  if (!raw) fail("numpy array data must be bytes");
+  charge(raw->size());
+  auto array = std::make_shared<NdArray>(
+      array_from_raw_bytes(code->dtype, std::move(shape), reinterpret_cast<const std::uint8_t*>(raw->data()),
+                           raw->size(), code->big_endian, fortran, location() + ": numpy array"));
+  instance.object.reset();
+  instance.kind = Value::Kind::Array;
+  instance.array = std::move(array);
+  return true;
+}
+
+void Unpickler::build(const ValuePtr& instance, ValuePtr state) {
+  if (instance->kind == Value::Kind::Object && instance->object) {
+    check_insertion(instance, {state.get()});
+    const Object& o = *instance->object;
+    const bool pending_ndarray =
+        is_numpy_function(o.module, o.name, "multiarray", "_reconstruct") && !o.args.empty() && o.args[0] &&
+        o.args[0]->kind == Value::Kind::Global && o.args[0]->module == "numpy" &&
+        (o.args[0]->name == "ndarray" || o.args[0]->name == "matrix");
+    if (pending_ndarray && state && rebuild_ndarray(*instance, *state)) return;
+    instance->object->state = std::move(state);
+    return;
+  }
+  // BUILD on a dict is an OrderedDict's attributes (e.g. a state dict's _metadata): not data.
+  // Other values (hook results, plain containers) have no state to receive: ignored as well.
+}
+
+ValuePtr Unpickler::dict_from_args(const std::vector<ValuePtr>& args) {
+  ValuePtr dict = new_dict();
+  if (args.empty()) return dict;
+  if (args.size() != 1 || !args[0]) return nullptr;
+  const Value& source = *args[0];
+  if (source.kind == Value::Kind::Dict) {
+    for (const auto& [key, value] : source.entries) dict_set(dict, key, value);
+    return dict;
+  }
+  if (source.kind != Value::Kind::List && source.kind != Value::Kind::Tuple) return nullptr;
+  for (const auto& pair : source.items) {  // OrderedDict([[key, value], ...]) as protocols 0/1 write it
+    if (!pair || (pair->kind != Value::Kind::List && pair->kind != Value::Kind::Tuple) || pair->items.size() != 2)
+      return nullptr;
+    dict_set(dict, pair->items[0], pair->items[1]);
+  }
+  return dict;
+}
+
+ValuePtr Unpickler::sequence_from_args(Value::Kind kind, const std::vector<ValuePtr>& args) {
+  auto out = std::make_shared<Value>();
+  out->kind = kind;
+  if (args.empty()) return out;
+  if (args.size() != 1 || !args[0]) return nullptr;
+  const Value& source = *args[0];
+  if (source.kind != Value::Kind::List && source.kind != Value::Kind::Tuple && source.kind != Value::Kind::Set)
+    return nullptr;
+  if (kind == Value::Kind::Set) {
+    for (const auto& item : source.items) set_add(out, item);
+  } else {
+    out->items = source.items;
+  }
+  return out;
+}
+
+ValuePtr Unpickler::bytes_from_args(const std::vector<ValuePtr>& args) {
+  if (args.empty()) return Value::from_bytes("");
+  if (!args[0]) return nullptr;
+  const Value& data = *args[0];
+  if (args.size() == 1 && data.kind == Value::Kind::Bytes) return Value::from_bytes(data.text);
+  if (args.size() == 1 && (data.kind == Value::Kind::List || data.kind == Value::Kind::Tuple)) {
+    std::string out;
+    for (const auto& item : data.items) {
+      if (!item || item->kind != Value::Kind::Int || item->integer < 0 || item->integer > 255) return nullptr;
+      out += static_cast<char>(item->integer);
+    }
+    return Value::from_bytes(std::move(out));
+  }
+  if (args.size() >= 2 && data.kind == Value::Kind::Str && args[1] && args[1]->kind == Value::Kind::Str) {
+    // bytes(str, encoding) / _codecs.encode(str, encoding): protocol 2's spelling of bytes.
+    const std::string& encoding = args[1]->text;
+    if (encoding == "latin1" || encoding == "latin-1" || encoding == "iso-8859-1" || encoding == "ISO-8859-1") {
+      auto encoded = utf8_to_latin1(data.text);
+      if (!encoded) fail("text cannot be encoded as latin-1");
+      return Value::from_bytes(std::move(*encoded));
+    }
+    if (encoding == "utf-8" || encoding == "utf8" || encoding == "UTF-8") return Value::from_bytes(data.text);
+    if (encoding == "ascii" || encoding == "ASCII") {
+      for (unsigned char c : data.text)
+        if (c >= 0x80) fail("text cannot be encoded as ASCII");
+      return Value::from_bytes(data.text);
+    }
+  }
+  return nullptr;
+}
+
+ValuePtr Unpickler::call_builtin(const std::string& module, const std::string& name, const std::vector<ValuePtr>& args,
+                                 const ValuePtr& kwargs, bool allow_indirection) {
+  const bool has_kwargs = kwargs && !(kwargs->kind == Value::Kind::Dict && kwargs->entries.empty());
+  if (has_kwargs) return nullptr;
+  if ((module == "collections" && name == "OrderedDict") || (is_builtins_module(module) && name == "dict"))
+    return dict_from_args(args);
+  if (is_builtins_module(module)) {
+    if (name == "list") return sequence_from_args(Value::Kind::List, args);
+    if (name == "tuple") return sequence_from_args(Value::Kind::Tuple, args);
+    if (name == "set" || name == "frozenset") return sequence_from_args(Value::Kind::Set, args);
+    if (name == "bytes" || name == "bytearray") return bytes_from_args(args);
+    return nullptr;
+  }
+  if (module == "_codecs" && name == "encode") return args.size() >= 2 ? bytes_from_args(args) : nullptr;
+  if (is_numpy_function(module, name, "multiarray", "scalar")) return numpy_scalar(args);
+  if (is_numpy_function(module, name, "numeric", "_frombuffer")) return numpy_frombuffer(args);
+  if ((module == "copyreg" || module == "copy_reg") && allow_indirection && !args.empty() && args[0] &&
+      args[0]->kind == Value::Kind::Global) {
+    // Protocols 0/1 make instances through these helpers; unwrap them to the real class, once.
+    if (name == "_reconstructor") return call_global(args[0]->module, args[0]->name, {}, nullptr, false);
+    if (name == "__newobj__")
+      return call_global(args[0]->module, args[0]->name, std::vector<ValuePtr>(args.begin() + 1, args.end()),
+                         nullptr, false);
+  }
+  return nullptr;
+}
+
+ValuePtr Unpickler::call_global(const std::string& module, const std::string& name, std::vector<ValuePtr> args,
+                                ValuePtr kwargs, bool allow_indirection) {
+  if (hooks_.reduce) {
+    if (ValuePtr rebuilt = hooks_.reduce(module, name, args)) {
+      note_shared(rebuilt);  // a hook may hand out the same value twice
+      return rebuilt;
+    }
+  }
+  if (ValuePtr rebuilt = call_builtin(module, name, args, kwargs, allow_indirection)) return rebuilt;
+  // Unknown callables (numpy.dtype and ndarray reconstruction included, until BUILD) stay data.
+  ValuePtr object = Value::make_object(module, name, std::move(args));
+  object->object->kwargs = std::move(kwargs);
+  return object;
+}
+
+ValuePtr Unpickler::call(const ValuePtr& callable, std::vector<ValuePtr> args, ValuePtr kwargs) {
+  if (callable->kind == Value::Kind::Global)
+    return call_global(callable->module, callable->name, std::move(args), std::move(kwargs), true);
+  args.insert(args.begin(), callable);
+  ValuePtr object = Value::make_object("", "", std::move(args));
+  object->object->kwargs = std::move(kwargs);
+  return object;
+}
+
+std::string Unpickler::decode_string_literal(std::string_view line) {
+  // STRING: a Python 2 repr, quoted, with backslash escapes (codecs.escape_decode).
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+  if (line.size() < 2 || line.front() != line.back() || (line.front() != '\'' && line.front() != '"'))
+    fail("the STRING argument must be quoted");
+  line = line.substr(1, line.size() - 2);
+  std::string out;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (c != '\\' || i + 1 == line.size()) {
+      out += c;
+      continue;
+    }
+    const char e = line[++i];
+    switch (e) {
+      case '\\': out += '\\'; break;
+      case '\'': out += '\''; break;
+      case '"': out += '"'; break;
+      case 'a': out += '\a'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 't': out += '\t'; break;
+      case 'v': out += '\v'; break;
+      case '\n': break;
+      case 'x': {
+        if (i + 2 >= line.size()) fail("truncated \\x escape in STRING");
+        const int high = hex_digit(line[i + 1]);
+        const int low = hex_digit(line[i + 2]);
+        if (high < 0 || low < 0) fail("invalid \\x escape in STRING");
+        out += static_cast<char>(high * 16 + low);
+        i += 2;
+        break;
+      }
+      default:
+        if (e >= '0' && e <= '7') {
+          int value = e - '0';
+          for (int k = 0; k < 2 && i + 1 < line.size() && line[i + 1] >= '0' && line[i + 1] <= '7'; ++k)
+            value = value * 8 + (line[++i] - '0');
+          out += static_cast<char>(value & 0xFF);
+        } else {
+          out += '\\';  // unknown escapes are kept literally
+          out += e;
+        }
+    }
+  }
+  return out;
+}
+
+std::string Unpickler::decode_raw_unicode_escape(std::string_view raw) {
+  // UNICODE: latin-1 bytes where \uXXXX and \UXXXXXXXX (after an odd run of backslashes) escape.
+  std::string out;
+  std::size_t i = 0;
+  while (i < raw.size()) {
+    if (raw[i] != '\\') {
+      append_utf8(out, static_cast<unsigned char>(raw[i++]));
+      continue;
+    }
+    std::size_t run = 0;
+    while (i < raw.size() && raw[i] == '\\') {
+      ++run;
+      ++i;
+    }
+    const bool escape = (run % 2 == 1) && i < raw.size() && (raw[i] == 'u' || raw[i] == 'U');
+    out.append(escape ? run - 1 : run, '\\');
+    if (!escape) continue;
+    const std::size_t digits = raw[i] == 'u' ? 4 : 8;
+    ++i;
+    if (raw.size() - i < digits) fail("truncated \\u escape in UNICODE");
+    std::uint32_t code_point = 0;
+    for (std::size_t k = 0; k < digits; ++k) {
+      const int digit = hex_digit(raw[i + k]);
+      if (digit < 0) fail("invalid \\u escape in UNICODE");
+      code_point = code_point * 16 + static_cast<std::uint32_t>(digit);
+    }
+    if (code_point > 0x10FFFF) fail("\\U escape beyond U+10FFFF in UNICODE");
+    append_utf8(out, code_point);
+    i += digits;
+  }
+  return out;
+}
+
+void Unpickler::finish(const ValuePtr& result) {
+  if (nesting_height(result) > limits_.max_depth)
+    fail("values nest deeper than the limit of " + std::to_string(limits_.max_depth) + " levels");
+}
+
+ValuePtr Unpickler::run() {
+  using namespace opcode;
+  while (true) {
+    if (pos_ >= size_) {
+      op_offset_ = pos_;
+      throw InputError(source_ + ": pickle data truncated at byte " + std::to_string(pos_) +
+                       " (no STOP opcode)");
+    }
+    op_offset_ = pos_;
+    op_ = data_[pos_++];
+    switch (op_) {
+      case kProto: {
+        const unsigned version = read_u8();
+        if (version > 5) fail("unsupported protocol " + std::to_string(version) + " (0-5 are known)");
+        break;
+      }
+      case kFrame: {
+        const std::uint64_t length = read_le(8);
+        if (length > remaining())
+          fail("frame of " + std::to_string(length) + " bytes but only " + std::to_string(remaining()) + " remain");
+        break;
+      }
+      case kStop: {
+        ValuePtr result = pop();
+        finish(result);
+        return result;
+      }
+      case kMark:
+        if (marks_.size() >= limits_.max_depth)
+          fail("MARKs nest deeper than the limit of " + std::to_string(limits_.max_depth));
+        marks_.push_back(stack_.size());
+        break;
+      case kPop:
+        // CPython pops a MARK when it is on top of the stack.
+        if (!marks_.empty() && marks_.back() == stack_.size()) marks_.pop_back();
+        else pop();
+        break;
+      case kPopMark: pop_to_mark(); break;
+      case kDup:
+        note_shared(top());
+        push(top());
+        break;
+
+      case kPut: {
+        const auto index = parse_index(read_line());
+        if (!index) fail("PUT index must be a decimal integer");
+        memo_put(*index);
+        break;
+      }
+      case kBinPut: memo_put(read_u8()); break;
+      case kLongBinPut: memo_put(read_le(4)); break;
+      case kMemoize: memo_put(memo_.size()); break;
+      case kGet: {
+        const auto index = parse_index(read_line());
+        if (!index) fail("GET index must be a decimal integer");
+        memo_get(*index);
+        break;
+      }
+      case kBinGet: memo_get(read_u8()); break;
+      case kLongBinGet: memo_get(read_le(4)); break;
+
+      case kNone: push(Value::none()); break;
+      case kNewTrue: push(Value::from_bool(true)); break;
+      case kNewFalse: push(Value::from_bool(false)); break;
+      case kInt: {
+        const std::string_view line = trim(read_line());
+        if (line.size() > kMaxIntDigits) fail("integer longer than " + std::to_string(kMaxIntDigits) + " digits");
+        if (line == "00" || line == "01") {  // protocol 0 spells booleans this way
+          push(Value::from_bool(line == "01"));
+          break;
+        }
+        ValuePtr value = int_from_decimal(line);
+        if (!value) fail("malformed integer '" + std::string(line.substr(0, 40)) + "'");
+        push(std::move(value));
+        break;
+      }
+      case kLong: {
+        std::string_view line = trim(read_line());
+        if (!line.empty() && line.back() == 'L') line.remove_suffix(1);
+        if (line.size() > kMaxIntDigits) fail("integer longer than " + std::to_string(kMaxIntDigits) + " digits");
+        ValuePtr value = int_from_decimal(line);
+        if (!value) fail("malformed integer '" + std::string(line.substr(0, 40)) + "'");
+        push(std::move(value));
+        break;
+      }
+      case kBinInt: push(Value::from_int(read_i32())); break;
+      case kBinInt1: push(Value::from_int(read_u8())); break;
+      case kBinInt2: push(Value::from_int(static_cast<std::int64_t>(read_le(2)))); break;
+      case kLong1:
+      case kLong4: {
+        std::uint64_t length;
+        if (op_ == kLong1) {
+          length = read_u8();
+        } else {
+          const std::int32_t declared = read_i32();
+          if (declared < 0) fail("negative byte count");
+          length = static_cast<std::uint64_t>(declared);
+        }
+        if (length > kMaxIntBytes) fail("integer of " + std::to_string(length) + " bytes exceeds the limit of " +
+                                        std::to_string(kMaxIntBytes));
+        const std::uint8_t* bytes = take(length);
+        push(int_from_twos_complement(bytes, static_cast<std::size_t>(length)));
+        break;
+      }
+      case kFloat: {
+        const std::string_view line = trim(read_line());
+        double value = 0.0;
+        const auto result = std::from_chars(line.data(), line.data() + line.size(), value);
+        if (line.empty() || result.ptr != line.data() + line.size() ||
+            (result.ec != std::errc() && result.ec != std::errc::result_out_of_range))
+          fail("malformed float '" + std::string(line.substr(0, 40)) + "'");
+        if (result.ec == std::errc::result_out_of_range) {
+          // from_chars leaves the value untouched on overflow; Python gives inf / 0.
+          const bool negative = line.front() == '-';
+          const auto exponent = line.find_first_of("eE");
+          const bool tiny = exponent != std::string_view::npos && exponent + 1 < line.size() && line[exponent + 1] == '-';
+          value = tiny ? (negative ? -0.0 : 0.0) : (negative ? -HUGE_VAL : HUGE_VAL);
+        }
+        push(Value::from_float(value));
+        break;
+      }
+      case kBinFloat: {
+        const std::uint8_t* p = take(8);
+        std::uint64_t bits = 0;
+        for (int i = 0; i < 8; ++i) bits = (bits << 8) | p[i];  // big-endian
+        double value;
+        std::memcpy(&value, &bits, sizeof(value));
+        push(Value::from_float(value));
+        break;
+      }
+
+      case kString: {
+        const std::string decoded = decode_string_literal(read_line());
+        charge(decoded.size());
+        push(Value::from_str(latin1_to_utf8(decoded)));
+        break;
+      }
+      case kBinString: {
+        const std::int32_t length = read_i32();
+        if (length < 0) fail("negative byte count");
+        push(Value::from_str(latin1_to_utf8(read_payload(static_cast<std::uint64_t>(length)))));
+        break;
+      }
+      case kShortBinString: push(Value::from_str(latin1_to_utf8(read_payload(read_u8())))); break;
+      case kUnicode: {
+        const std::string_view raw = read_line();
+        charge(raw.size());
+        push(Value::from_str(decode_raw_unicode_escape(raw)));
+        break;
+      }
+      case kShortBinUnicode: push(Value::from_str(utf8_text(read_payload(read_u8())))); break;
+      case kBinUnicode: push(Value::from_str(utf8_text(read_payload(read_le(4))))); break;
+      case kBinUnicode8: push(Value::from_str(utf8_text(read_payload(read_le(8))))); break;
+      case kShortBinBytes: push(Value::from_bytes(std::string(read_payload(read_u8())))); break;
+      case kBinBytes: push(Value::from_bytes(std::string(read_payload(read_le(4))))); break;
+      case kBinBytes8:
+      case kByteArray8: push(Value::from_bytes(std::string(read_payload(read_le(8))))); break;
+      case kNextBuffer:
+        fail("out-of-band buffers are not available (pickle the data with in-band buffers)");
+      case kReadonlyBuffer: top(); break;  // a read-only view of the buffer on top: same data
+
+      case kEmptyTuple: push(Value::tuple()); break;
+      case kTuple1:
+      case kTuple2:
+      case kTuple3: {
+        const std::size_t count = op_ == kTuple1 ? 1 : op_ == kTuple2 ? 2 : 3;
+        if (stack_.size() < fence() + count) fail("stack underflow");
+        std::vector<ValuePtr> items(std::make_move_iterator(stack_.end() - static_cast<std::ptrdiff_t>(count)),
+                                    std::make_move_iterator(stack_.end()));
+        stack_.resize(stack_.size() - count);
+        push(Value::tuple(std::move(items)));
+        break;
+      }
+      case kTuple: push(Value::tuple(pop_to_mark())); break;
+      case kEmptyList: push(Value::list()); break;
+      case kList: push(Value::list(pop_to_mark())); break;
+      case kAppend: {
+        ValuePtr value = pop();
+        append_items(top(), {std::move(value)});
+        break;
+      }
+      case kAppends: {
+        std::vector<ValuePtr> items = pop_to_mark();
+        append_items(top(), std::move(items));
+        break;
+      }
+      case kEmptyDict: push(new_dict()); break;
+      case kDict: {
+        std::vector<ValuePtr> items = pop_to_mark();
+        ValuePtr dict = new_dict();
+        push(dict);
+        set_items(dict, std::move(items));
+        break;
+      }
+      case kSetItem: {
+        ValuePtr value = pop();
+        ValuePtr key = pop();
+        set_items(top(), {std::move(key), std::move(value)});
+        break;
+      }
+      case kSetItems: {
+        std::vector<ValuePtr> items = pop_to_mark();
+        set_items(top(), std::move(items));
+        break;
+      }
+      case kEmptySet: push(Value::set()); break;
+      case kAddItems: {
+        std::vector<ValuePtr> items = pop_to_mark();
+        const ValuePtr& target = top();
+        if (target->kind != Value::Kind::Set) fail(std::string("cannot add items to a ") + Value::kind_name(target->kind));
+        check_insertion(target, raw_pointers(items));
+        for (auto& item : items) set_add(target, std::move(item));
+        break;
+      }
+      case kFrozenSet: {
+        std::vector<ValuePtr> items = pop_to_mark();
+        ValuePtr set = Value::set();
+        push(set);
+        for (auto& item : items) set_add(set, std::move(item));
+        break;
+      }
+
+      case kGlobal: {
+        std::string module = utf8_text(read_line());
+        std::string name = utf8_text(read_line());
+        push(Value::global(std::move(module), std::move(name)));
+        break;
+      }
+      case kStackGlobal: {
+        ValuePtr name = pop();
+        ValuePtr module = pop();
+        if (name->kind != Value::Kind::Str || module->kind != Value::Kind::Str)
+          fail("module and name must be str");
+        push(Value::global(module->text, name->text));
+        break;
+      }
+      case kReduce: {
+        ValuePtr args = pop();
+        ValuePtr callable = pop();
+        if (args->kind != Value::Kind::Tuple) fail("arguments must be a tuple");
+        push(call(callable, args->items, nullptr));
+        break;
+      }
+      case kNewObj: {
+        ValuePtr args = pop();
+        ValuePtr cls = pop();
+        if (args->kind != Value::Kind::Tuple) fail("arguments must be a tuple");
+        push(call(cls, args->items, nullptr));
+        break;
+      }
+      case kNewObjEx: {
+        ValuePtr kwargs = pop();
+        ValuePtr args = pop();
+        ValuePtr cls = pop();
+        if (args->kind != Value::Kind::Tuple) fail("arguments must be a tuple");
+        if (kwargs->kind != Value::Kind::Dict) fail("keyword arguments must be a dict");
+        push(call(cls, args->items, std::move(kwargs)));
+        break;
+      }
+      case kInst: {
+        std::string module = utf8_text(read_line());
+        std::string name = utf8_text(read_line());
+        std::vector<ValuePtr> args = pop_to_mark();
+        push(call_global(module, name, std::move(args), nullptr, true));
+        break;
+      }
+      case kObj: {
+        std::vector<ValuePtr> items = pop_to_mark();
+        if (items.empty()) fail("OBJ needs a class");
+        ValuePtr cls = items.front();
+        push(call(cls, std::vector<ValuePtr>(items.begin() + 1, items.end()), nullptr));
+        break;
+      }
+      case kBuild: {
+        ValuePtr state = pop();
+        build(top(), std::move(state));
+        break;
+      }
+
+      case kPersId:
+      case kBinPersId: {
+        ValuePtr pid = op_ == kPersId ? Value::from_str(utf8_text(read_line())) : pop();
+        if (!hooks_.persistent_load) fail("persistent ids are not supported for this input");
+        ValuePtr loaded = hooks_.persistent_load(pid);
+        if (!loaded) fail("persistent id " + pid->repr(60) + " could not be resolved");
+        note_shared(loaded);
+        push(std::move(loaded));
+        break;
+      }
+      case kExt1:
+      case kExt2:
+      case kExt4:
+        fail("extension registry codes are not supported");
+
+      default:
+        fail("not a pickle opcode (corrupt or not a pickle)");
+    }
+  }
+}
+
+}  // namespace
+
+ValuePtr unpickle(const std::uint8_t* data, std::size_t size, const std::string& source, const UnpickleHooks& hooks,
+                  const UnpickleLimits& limits) {
+  if (!data && size != 0) throw InputError(source + ": no pickle data");
+  static const std::uint8_t kEmpty = 0;
+  Unpickler unpickler(data ? data : &kEmpty, size, source, hooks, limits);
+  return unpickler.run();
+}
+
+// =============================================================================================
+// Pickler
+
+namespace {
+
+void append_le(std::string& out, std::uint64_t value, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) out += static_cast<char>((value >> (8 * i)) & 0xFF);
+}
+
+// Minimal little-endian two's complement bytes of an integer given as decimal text.
+std::string decimal_to_twos_complement(const std::string& decimal) {
+  std::string_view digits = decimal;
+  const bool negative = !digits.empty() && digits.front() == '-';
+  if (negative || (!digits.empty() && digits.front() == '+')) digits.remove_prefix(1);
+  if (digits.empty() || digits.size() > kMaxIntDigits) throw InputError("pickle writer: malformed big integer");
+  std::vector<std::uint32_t> limbs;  // magnitude, base 2^32, least significant first
+  for (char c : digits) {
+    if (c < '0' || c > '9') throw InputError("pickle writer: malformed big integer '" + decimal.substr(0, 40) + "'");
+    std::uint64_t carry = static_cast<std::uint64_t>(c - '0');
+    for (auto& limb : limbs) {
+      const std::uint64_t product = static_cast<std::uint64_t>(limb) * 10 + carry;
+      limb = static_cast<std::uint32_t>(product);
+      carry = product >> 32;
+    }
+    if (carry) limbs.push_back(static_cast<std::uint32_t>(carry));
+  }
+  std::vector<std::uint8_t> bytes;
+  for (std::uint32_t limb : limbs)
+    for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<std::uint8_t>(limb >> (8 * i)));
+  while (!bytes.empty() && bytes.back() == 0) bytes.pop_back();
+  if (bytes.empty()) return std::string();  // zero: LONG1 with no bytes
+  if (negative) {
+    unsigned carry = 1;
+    for (auto& byte : bytes) {
+      const unsigned sum = static_cast<std::uint8_t>(~byte) + carry;
+      byte = static_cast<std::uint8_t>(sum & 0xFF);
+      carry = sum >> 8;
+    }
+    if ((bytes.back() & 0x80) == 0) bytes.push_back(0xFF);
+  } else if (bytes.back() & 0x80) {
+    bytes.push_back(0x00);
+  }
+  return std::string(bytes.begin(), bytes.end());
+}
+
+}  // namespace
+
+std::string Pickler::dump(const Value& root) {
+  if (protocol != 2 && protocol != 3) throw InputError("pickle writer: protocol " + std::to_string(protocol) +
+                                                       " is not supported (2 or 3)");
+  out_.clear();
+  out_ += '\x80';
+  out_ += static_cast<char>(protocol);
+  write(root);
+  out_ += '.';
+  std::string result;
+  result.swap(out_);
+  return result;
+}
+
+void Pickler::write(const Value& v) { write(v, 0, true); }
+
+void Pickler::write_global(const std::string& module, const std::string& name) {
+  if (module.find('\n') != std::string::npos || name.find('\n') != std::string::npos)
+    throw InputError("pickle writer: global name " + Value::from_str(module + "." + name)->repr() +
+                     " contains a newline");
+  out_ += 'c';
+  out_ += module;
+  out_ += '\n';
+  out_ += name;
+  out_ += '\n';
+}
+
+void Pickler::write_int(std::int64_t v) {
+  if (v >= 0 && v < 256) {
+    out_ += 'K';
+    out_ += static_cast<char>(v);
+  } else if (v >= 0 && v < 65536) {
+    out_ += 'M';
+    append_le(out_, static_cast<std::uint64_t>(v), 2);
+  } else if (v >= std::numeric_limits<std::int32_t>::min() && v <= std::numeric_limits<std::int32_t>::max()) {
+    out_ += 'J';
+    append_le(out_, static_cast<std::uint32_t>(static_cast<std::int32_t>(v)), 4);
+  } else {
+    std::uint64_t bits;
+    std::memcpy(&bits, &v, sizeof(bits));
+    std::uint8_t bytes[8];
+    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<std::uint8_t>(bits >> (8 * i));
+    std::size_t count = 8;  // drop redundant sign-extension bytes
+    while (count > 1 && ((bytes[count - 1] == 0x00 && !(bytes[count - 2] & 0x80)) ||
+                         (bytes[count - 1] == 0xFF && (bytes[count - 2] & 0x80))))
+      --count;
+    out_ += '\x8a';
+    out_ += static_cast<char>(count);
+    out_.append(reinterpret_cast<const char*>(bytes), count);
+  }
+}
+
+void Pickler::write_big_int(const std::string& decimal) {
+  const std::string bytes = decimal_to_twos_complement(decimal);
+  if (bytes.size() < 256) {
+    out_ += '\x8a';
+    out_ += static_cast<char>(bytes.size());
+  } else {
+    out_ += '\x8b';
+    append_le(out_, bytes.size(), 4);
+  }
+  out_ += bytes;
+}
+
+void Pickler::write_str(const std::string& utf8) {
+  if (utf8.size() > 0xFFFFFFFFull) throw InputError("pickle writer: str of " + std::to_string(utf8.size()) +
+                                                    " bytes is too large for protocol " + std::to_string(protocol));
+  out_ += 'X';
+  append_le(out_, utf8.size(), 4);
+  out_ += utf8;
+}
+
+void Pickler::write_bytes(const char* data, std::size_t size) {
+  if (protocol >= 3) {
+    if (size > 0xFFFFFFFFull) throw InputError("pickle writer: bytes of " + std::to_string(size) +
+                                               " bytes are too large for protocol 3");
+    if (size < 256) {
+      out_ += 'C';
+      out_ += static_cast<char>(size);
+    } else {
+      out_ += 'B';
+      append_le(out_, size, 4);
+    }
+    out_.append(data, size);
+    return;
+  }
+  // Protocol 2 has no bytes opcode: CPython writes _codecs.encode(<latin-1 text>, 'latin1').
+  write_global("_codecs", "encode");
+  write_str(latin1_to_utf8(std::string_view(data, size)));
+  write_str("latin1");
+  out_ += '\x86';  // TUPLE2
+  out_ += 'R';
+}
+
+void Pickler::write_tuple(const std::vector<ValuePtr>& items, std::size_t depth) {
+  if (items.empty()) {
+    out_ += ')';
+    return;
+  }
+  if (items.size() > 3) out_ += '(';
+  for (const auto& item : items) {
+    if (item) write(*item, depth + 1, true); else out_ += 'N';
+  }
+  if (items.size() == 1) out_ += '\x85';
+  else if (items.size() == 2) out_ += '\x86';
+  else if (items.size() == 3) out_ += '\x87';
+  else out_ += 't';
+}
+
+void Pickler::write_list_items(const std::vector<ValuePtr>& items, std::size_t depth) {
+  // Batches of 1000, as CPython does, keep the reader's stack small.
+  for (std::size_t start = 0; start < items.size(); start += 1000) {
+    const std::size_t end = std::min(items.size(), start + 1000);
+    if (end - start > 1) out_ += '(';
+    for (std::size_t i = start; i < end; ++i) {
+      if (items[i]) write(*items[i], depth + 1, true); else out_ += 'N';
+    }
+    out_ += end - start > 1 ? 'e' : 'a';
+  }
+}
+
+void Pickler::write_dict_items(const std::vector<std::pair<ValuePtr, ValuePtr>>& entries, std::size_t depth) {
+  for (std::size_t start = 0; start < entries.size(); start += 1000) {
+    const std::size_t end = std::min(entries.size(), start + 1000);
+    if (end - start > 1) out_ += '(';
+    for (std::size_t i = start; i < end; ++i) {
+      if (entries[i].first) write(*entries[i].first, depth + 1, true); else out_ += 'N';
+      if (entries[i].second) write(*entries[i].second, depth + 1, true); else out_ += 'N';
+    }
+    out_ += end - start > 1 ? 'u' : 's';
+  }
+}
+
+void Pickler::write_dtype(DType dtype) {
+  // numpy.dtype('f4', False, True) then BUILD (3, '<', None, None, None, -1, -1, 0).
+  const std::string code = numpy_type_code(dtype);
+  write_global("numpy", "dtype");
+  write_str(code.substr(1));
+  out_ += '\x89';  // NEWFALSE
+  out_ += '\x88';  // NEWTRUE
+  out_ += '\x87';  // TUPLE3
+  out_ += 'R';
+  out_ += '(';
+  write_int(3);
+  write_str(code.substr(0, 1));
+  out_ += "NNN";
+  write_int(-1);
+  write_int(-1);
+  write_int(0);
+  out_ += 't';
+  out_ += 'b';
+}
+
+void Pickler::write_array(const NdArray& array) {
+  const std::size_t expected = checked_byte_size(array.shape, array.dtype, "pickle writer: array");
+  if (array.bytes.size() != expected)
+    throw InputError("pickle writer: array " + array.shape_string() + " holds " + std::to_string(array.bytes.size()) +
+                     " bytes instead of " + std::to_string(expected));
+  // numpy.core.multiarray._reconstruct(numpy.ndarray, (0,), b'b') then BUILD with
+  // (1, shape, dtype, is_fortran=False, raw bytes): what ndarray.__reduce__ produces.
+  write_global("numpy.core.multiarray", "_reconstruct");
+  write_global("numpy", "ndarray");
+  write_int(0);
+  out_ += '\x85';  // TUPLE1
+  write_bytes("b", 1);
+  out_ += '\x87';  // TUPLE3
+  out_ += 'R';
+  out_ += '(';
+  write_int(1);
+  if (array.shape.size() > 3) out_ += '(';
+  for (std::int64_t dim : array.shape) write_int(dim);
+  if (array.shape.empty()) out_ += ')';
+  else if (array.shape.size() == 1) out_ += '\x85';
+  else if (array.shape.size() == 2) out_ += '\x86';
+  else if (array.shape.size() == 3) out_ += '\x87';
+  else out_ += 't';
+  write_dtype(array.dtype);
+  out_ += '\x89';  // NEWFALSE: C order
+  write_bytes(reinterpret_cast<const char*>(array.bytes.data()), array.bytes.size());
+  out_ += 't';
+  out_ += 'b';
+}
+
+void Pickler::write(const Value& v, std::size_t depth, bool allow_persistent_id) {
+  if (depth > max_depth)
+    throw InputError("pickle writer: values nest deeper than " + std::to_string(max_depth) + " levels");
+  if (allow_persistent_id && persistent_id) {
+    if (ValuePtr pid = persistent_id(v)) {
+      write(*pid, depth + 1, false);
+      out_ += 'Q';  // BINPERSID
+      return;
+    }
+  }
+  switch (v.kind) {
+    case Value::Kind::None: out_ += 'N'; break;
+    case Value::Kind::Bool: out_ += v.boolean ? '\x88' : '\x89'; break;
+    case Value::Kind::Int: write_int(v.integer); break;
+    case Value::Kind::BigInt: write_big_int(v.text); break;
+    case Value::Kind::Float: {
+      std::uint64_t bits;
+      std::memcpy(&bits, &v.real, sizeof(bits));
+      out_ += 'G';
+      for (int i = 7; i >= 0; --i) out_ += static_cast<char>((bits >> (8 * i)) & 0xFF);  // big-endian
+      break;
+    }
+    case Value::Kind::Str: write_str(v.text); break;
+    case Value::Kind::Bytes: write_bytes(v.text.data(), v.text.size()); break;
+    case Value::Kind::List:
+      out_ += ']';
+      write_list_items(v.items, depth);
+      break;
+    case Value::Kind::Tuple: write_tuple(v.items, depth); break;
+    case Value::Kind::Set:
+      // Protocol 2/3 spelling: set([items]).
+      write_global(protocol < 3 ? "__builtin__" : "builtins", "set");  // CPython's spelling per protocol
+      out_ += ']';
+      write_list_items(v.items, depth + 1);
+      out_ += '\x85';
+      out_ += 'R';
+      break;
+    case Value::Kind::Dict:
+      out_ += '}';
+      write_dict_items(v.entries, depth);
+      break;
+    case Value::Kind::Array:
+      if (!v.array) throw InputError("pickle writer: array value without data");
+      write_array(*v.array);
+      break;
+    case Value::Kind::Global: write_global(v.module, v.name); break;
+    case Value::Kind::Object: {
+      if (!v.object) throw InputError("pickle writer: object value without data");
+      const Object& o = *v.object;
+      if (o.kwargs && !(o.kwargs->kind == Value::Kind::Dict && o.kwargs->entries.empty()))
+        throw InputError("pickle writer: keyword arguments of " + o.module + "." + o.name +
+                         " cannot be written in protocol " + std::to_string(protocol));
+      if (o.module.empty() && o.name.empty()) {
+        // A call of a non-global callable (args[0]), as the unpickler represents it.
+        if (o.args.empty() || !o.args[0]) throw InputError("pickle writer: call object without a callable");
+        write(*o.args[0], depth + 1, true);
+        write_tuple(std::vector<ValuePtr>(o.args.begin() + 1, o.args.end()), depth);
+      } else {
+        write_global(o.module, o.name);
+        write_tuple(o.args, depth);
+      }
+      out_ += 'R';
+      write_list_items(o.list_items, depth);
+      write_dict_items(o.dict_items, depth);
+      if (o.state) {
+        write(*o.state, depth + 1, true);
+        out_ += 'b';
+      }
+      break;
+    }
+    case Value::Kind::Extension:
+      throw InputError("pickle writer: cannot write " +
+                       (v.extension ? v.extension->type_name() : std::string("extension")) +
+                       " values without a persistent_id for them");
+  }
+}
+
+}  // namespace poselift::io

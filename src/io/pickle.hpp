@@ -1,0 +1,84 @@
+// Python pickle, read (protocols 0-5 as emitted by CPython's pickler) and written (protocol 2).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "io/pyvalue.hpp"
+
+namespace poselift::io {
+
+struct UnpickleHooks {
+  // PERSID / BINPERSID: turns a persistent id into a value. Unset: the pickle is refused.
+  std::function<ValuePtr(const ValuePtr& pid)> persistent_load;
+  // REDUCE / NEWOBJ on a global: return the rebuilt value, or nullptr to fall back to the
+  // built-in handling (dicts, OrderedDict, numpy arrays/dtypes/scalars, else an opaque Object).
+  std::function<ValuePtr(const std::string& module, const std::string& name,
+                         const std::vector<ValuePtr>& args)>
+      reduce;
+};
+
+struct UnpickleLimits {
+  std::size_t max_depth = 512;                 // nesting of containers / MARKs
+  std::size_t max_total_bytes = 1ull << 34;    // guards allocations (strings, arrays)
+};
+
+// Rebuilds the object pickled in `data`. `source` names the input in error messages
+// ("data/data_2d_h36m_gt.npz:positions_2d.npy"). Built-in reconstruction:
+//   dict, list, tuple, set, str, bytes, bytearray, int (incl. LONG1/LONG4 -> BigInt when it
+//   does not fit 64 bits), float, bool, None, memo, frames;
+//   collections.OrderedDict (with _metadata kept as ignored state) -> Dict;
+//   numpy.core.multiarray._reconstruct + BUILD, numpy.dtype, numpy.core.multiarray.scalar,
+//   numpy.core.numeric._frombuffer (protocol 5, in-band buffers) -> Array / scalars
+//   (numpy._core.* of NumPy 2 too; big-endian and Fortran data converted); an object-dtype
+//   ndarray -> List of its elements in C order; numpy.dtype itself stays an Object
+//   "numpy.dtype" (args + BUILD state); arrays of dtypes NdArray lacks stay opaque Objects;
+//   _codecs.encode(str, 'latin1') (protocol 2 bytes), builtins set/frozenset/bytes/bytearray;
+//   anything else -> Object (opaque), never a failure.
+// Dict keys equal in Python (1 == 1.0 == True, equal str/tuple) collapse as in a Python dict.
+// Malformed input throws InputError naming `source`, the byte offset and the opcode.
+// Sizes are checked against the bytes present before anything is allocated. Self-referencing
+// structures (possible in pickles, never in poselift's data) and nesting deeper than
+// limits.max_depth are refused, so every returned value is a finite tree (or DAG).
+// Calls of a callable that is not a global (rare) become an Object with empty module and name
+// whose args[0] is the callable.
+ValuePtr unpickle(const std::uint8_t* data, std::size_t size, const std::string& source,
+                  const UnpickleHooks& hooks = {}, const UnpickleLimits& limits = {});
+
+// Writer for the values poselift itself saves (checkpoints, object arrays).
+// Protocol 2. Arrays are written as numpy's _reconstruct form so numpy/pickle load them.
+class Pickler {
+ public:
+  // Persistent ids: when set, a value for which this returns non-null is written as
+  // BINPERSID of the returned value (used for torch storages).
+  std::function<ValuePtr(const Value& v)> persistent_id;
+  // 2 (torch.save's default) or 3 (np.save's for object arrays: bytes as BINBYTES instead of
+  // protocol 2's `_codecs.encode(str, 'latin1')`).
+  int protocol = 2;
+  // Nesting deeper than this throws InputError (the writer recurses).
+  std::size_t max_depth = 1000;
+
+  // Throws InputError for values it cannot write (Extension without a persistent id, a global
+  // name containing a newline, data too large for the protocol, nesting too deep).
+  std::string dump(const Value& root);
+
+ private:
+  void write(const Value& v);
+  void write(const Value& v, std::size_t depth, bool allow_persistent_id);
+  void write_global(const std::string& module, const std::string& name);
+  void write_int(std::int64_t v);
+  void write_big_int(const std::string& decimal);
+  void write_str(const std::string& utf8);
+  void write_bytes(const char* data, std::size_t size);
+  void write_tuple(const std::vector<ValuePtr>& items, std::size_t depth);
+  void write_list_items(const std::vector<ValuePtr>& items, std::size_t depth);
+  void write_dict_items(const std::vector<std::pair<ValuePtr, ValuePtr>>& entries, std::size_t depth);
+  void write_array(const NdArray& array);
+  void write_dtype(DType dtype);
+  std::string out_;
+};
+
+}  // namespace poselift::io

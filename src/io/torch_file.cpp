@@ -1,0 +1,315 @@
+#include "io/torch_file.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "io/error.hpp"
+#include "io/pickle.hpp"
+#include "io/zip_archive.hpp"
+
+namespace poselift::io {
+
+namespace {
+
+// Storage reference made by persistent_load, consumed by the tensor rebuild.
+struct StorageRef : Extension {
+  DType dtype = DType::Float32;
+  std::string key;
+  std::int64_t numel = 0;
+  std::string type_name() const override { return "torch.Storage"; }
+};
+
+bool storage_dtype(const std::string& name, DType& out) {
+  static const std::pair<const char*, DType> table[] = {
+      {"FloatStorage", DType::Float32}, {"DoubleStorage", DType::Float64}, {"HalfStorage", DType::Float16},
+      {"LongStorage", DType::Int64},    {"IntStorage", DType::Int32},      {"ShortStorage", DType::Int16},
+      {"CharStorage", DType::Int8},     {"ByteStorage", DType::UInt8},     {"BoolStorage", DType::Bool},
+      {"UntypedStorage", DType::UInt8},
+  };
+  for (const auto& [n, d] : table)
+    if (name == n) {
+      out = d;
+      return true;
+    }
+  return false;
+}
+
+const char* storage_class(DType dtype) {
+  switch (dtype) {
+    case DType::Float32: return "FloatStorage";
+    case DType::Float64: return "DoubleStorage";
+    case DType::Float16: return "HalfStorage";
+    case DType::Int64: return "LongStorage";
+    case DType::Int32: return "IntStorage";
+    case DType::Int16: return "ShortStorage";
+    case DType::Int8: return "CharStorage";
+    case DType::UInt8: return "ByteStorage";
+    case DType::Bool: return "BoolStorage";
+    default: throw InputError("torch.save writer: no PyTorch storage type for dtype " + dtype_name(dtype));
+  }
+}
+
+std::vector<std::int64_t> int_tuple(const Value& v, const std::string& what) {
+  std::vector<std::int64_t> out;
+  for (const auto& item : v.as_sequence(what)) out.push_back(item->as_int(what));
+  return out;
+}
+
+bool is_legacy_torch_file(const std::uint8_t* data, std::size_t size) {
+  // Pre-1.6 files start with a pickled magic number (LONG1 0x1950a86a20f9469cfc6c).
+  static const std::uint8_t magic[] = {0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+  return size >= 2 + sizeof(magic) && data[0] == 0x80 && std::memcmp(data + 2, magic, sizeof(magic)) == 0;
+}
+
+}  // namespace
+
+const TensorRef* as_tensor_ref(const Value& value) {
+  if (value.kind != Value::Kind::Extension) return nullptr;
+  return dynamic_cast<const TensorRef*>(value.extension.get());
+}
+
+NdArray TorchFile::materialize(const TensorRef& ref, const std::string& what) const {
+  auto it = storages.find(ref.storage_key);
+  if (it == storages.end())
+    throw InputError(fmt::format("{}: {}: storage '{}' is missing", source, what, ref.storage_key));
+  const auto& bytes = it->second;
+  const std::size_t item = dtype_itemsize(ref.dtype);
+  const std::int64_t storage_numel = static_cast<std::int64_t>(bytes.size() / item);
+  NdArray out;
+  out.dtype = ref.dtype;
+  out.shape = ref.sizes;
+  std::int64_t numel = 1, max_index = ref.storage_offset;
+  for (std::size_t d = 0; d < ref.sizes.size(); ++d) {
+    if (ref.sizes[d] < 0 || ref.strides[d] < 0)
+      throw InputError(fmt::format("{}: {}: negative size or stride", source, what));
+    if (ref.sizes[d] == 0) numel = 0;
+    else {
+      if (ref.sizes[d] > (std::int64_t{1} << 40) || ref.strides[d] > (std::int64_t{1} << 40))
+        throw InputError(fmt::format("{}: {}: implausible size or stride", source, what));
+      numel *= ref.sizes[d];
+      max_index += (ref.sizes[d] - 1) * ref.strides[d];
+    }
+    if (numel > storage_numel && numel != 0)
+      throw InputError(fmt::format("{}: {}: shape needs more elements than storage '{}' holds ({})", source, what,
+                                   ref.storage_key, storage_numel));
+  }
+  if (numel > 0 && (ref.storage_offset < 0 || max_index >= storage_numel))
+    throw InputError(fmt::format("{}: {}: view (offset {}, sizes {}, strides {}) reaches past storage '{}' of {} "
+                                 "elements",
+                                 source, what, ref.storage_offset, fmt::join(ref.sizes, "x"),
+                                 fmt::join(ref.strides, ","), ref.storage_key, storage_numel));
+  out.bytes.resize(static_cast<std::size_t>(numel) * item);
+  if (numel == 0) return out;
+  // Walk the strided view in C order.
+  const std::size_t rank = ref.sizes.size();
+  std::vector<std::int64_t> index(rank, 0);
+  for (std::int64_t n = 0; n < numel; ++n) {
+    std::int64_t src = ref.storage_offset;
+    for (std::size_t d = 0; d < rank; ++d) src += index[d] * ref.strides[d];
+    std::memcpy(out.bytes.data() + n * item, bytes.data() + src * item, item);
+    for (std::size_t d = rank; d-- > 0;) {
+      if (++index[d] < ref.sizes[d]) break;
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+TorchFile parse_torch_file(const std::uint8_t* data, std::size_t size, const std::string& source) {
+  if (is_legacy_torch_file(data, size))
+    throw InputError(source + ": legacy (pre-1.6) torch.save format is not supported; convert it once with "
+                              "python -c \"import torch; torch.save(torch.load('OLD'), 'NEW')\"");
+  if (size < 4 || data[0] != 'P' || data[1] != 'K')
+    throw InputError(source + ": not a PyTorch checkpoint (expected the zip format written by torch.save)");
+  ZipReader zip = ZipReader::open_memory(data, size, source);
+  std::string pickle_name;
+  for (const auto& name : zip.names()) {
+    const std::string suffix = "data.pkl";
+    if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+        (name.size() == suffix.size() || name[name.size() - suffix.size() - 1] == '/')) {
+      pickle_name = name;
+      break;
+    }
+  }
+  if (pickle_name.empty()) throw InputError(source + ": zip holds no data.pkl: not a torch.save file");
+  const std::string prefix = pickle_name.substr(0, pickle_name.size() - 8);
+  if (zip.contains(prefix + "byteorder")) {
+    auto order = zip.read(prefix + "byteorder", 16);
+    if (std::string(order.begin(), order.end()) != "little")
+      throw InputError(source + ": byteorder: only little-endian checkpoints are supported");
+  }
+
+  TorchFile file;
+  file.source = source;
+  UnpickleHooks hooks;
+  hooks.persistent_load = [&](const ValuePtr& pid) -> ValuePtr {
+    const std::string what = "persistent id";
+    const auto& parts = pid->as_sequence(what);
+    if (parts.size() < 5 || parts[0]->kind != Value::Kind::Str || parts[0]->text != "storage" ||
+        parts[1]->kind != Value::Kind::Global)
+      throw InputError(source + ": data.pkl: persistent id is not a ('storage', type, key, location, numel) tuple");
+    auto ref = std::make_shared<StorageRef>();
+    if (!storage_dtype(parts[1]->name, ref->dtype))
+      throw InputError(source + ": data.pkl: unsupported storage type " + parts[1]->module + "." + parts[1]->name);
+    ref->key = parts[2]->as_str("storage key");
+    ref->numel = parts[4]->as_int("storage size");
+    if (!file.storages.count(ref->key)) {
+      const std::string record = prefix + "data/" + ref->key;
+      if (!zip.contains(record)) throw InputError(source + ": storage record '" + record + "' is missing");
+      const std::uint64_t expected = static_cast<std::uint64_t>(std::max<std::int64_t>(ref->numel, 0)) *
+                                     dtype_itemsize(ref->dtype);
+      if (ref->numel < 0 || zip.size_of(record) < expected)
+        throw InputError(fmt::format("{}: storage record '{}' holds {} bytes, {} expected", source, record,
+                                     zip.size_of(record), expected));
+      file.storages[ref->key] = zip.read(record, expected + 64);
+    }
+    return Value::from_extension(ref);
+  };
+  hooks.reduce = [&](const std::string& module, const std::string& name,
+                     const std::vector<ValuePtr>& args) -> ValuePtr {
+    if (module != "torch._utils") return nullptr;
+    if (name == "_rebuild_tensor_v2" || name == "_rebuild_tensor") {
+      if (args.size() < 4) throw InputError(source + ": data.pkl: " + name + " with too few arguments");
+      const auto* storage =
+          args[0]->kind == Value::Kind::Extension ? dynamic_cast<const StorageRef*>(args[0]->extension.get()) : nullptr;
+      if (!storage) throw InputError(source + ": data.pkl: " + name + " argument 0 is not a storage");
+      auto ref = std::make_shared<TensorRef>();
+      ref->dtype = storage->dtype;
+      ref->storage_key = storage->key;
+      ref->storage_offset = args[1]->as_int("tensor storage offset");
+      ref->sizes = int_tuple(*args[2], "tensor size");
+      ref->strides = int_tuple(*args[3], "tensor stride");
+      if (ref->sizes.size() != ref->strides.size())
+        throw InputError(source + ": data.pkl: tensor size and stride have different lengths");
+      if (args.size() > 4 && args[4]->kind == Value::Kind::Bool) ref->requires_grad = args[4]->boolean;
+      return Value::from_extension(ref);
+    }
+    if (name == "_rebuild_parameter" || name == "_rebuild_parameter_with_state") {
+      if (args.empty() || !as_tensor_ref(*args[0]))
+        throw InputError(source + ": data.pkl: " + name + " argument 0 is not a tensor");
+      return args[0];
+    }
+    return nullptr;
+  };
+  auto pickle_bytes = zip.read(pickle_name);
+  file.root = unpickle(pickle_bytes.data(), pickle_bytes.size(), source + ":" + pickle_name, hooks);
+  return file;
+}
+
+TorchFile read_torch_file(const std::string& path) {
+  auto bytes = read_file(path);
+  return parse_torch_file(bytes.data(), bytes.size(), path);
+}
+
+ValuePtr make_tensor_value(NdArray values) {
+  auto data = std::make_shared<TensorData>();
+  data->values = std::move(values);
+  return Value::from_extension(data);
+}
+
+ValuePtr make_ordered_dict(std::vector<std::pair<ValuePtr, ValuePtr>> entries) {
+  auto object = std::make_shared<Object>();
+  object->module = "collections";
+  object->name = "OrderedDict";
+  object->dict_items = std::move(entries);
+  return Value::from_object(object);
+}
+
+namespace {
+
+struct StorageToWrite : Extension {
+  DType dtype;
+  std::string key;
+  std::int64_t numel;
+  std::string type_name() const override { return "torch.Storage"; }
+};
+
+class TorchWriter {
+ public:
+  // Rebuilds the tree with every TensorData turned into torch's tensor-rebuild call.
+  ValuePtr lower(const ValuePtr& v, int depth) {
+    if (depth > 200) throw InputError("torch.save writer: value nested too deeply");
+    switch (v->kind) {
+      case Value::Kind::Extension: {
+        const auto* tensor = dynamic_cast<const TensorData*>(v->extension.get());
+        if (!tensor) throw InputError("torch.save writer: cannot write " + v->extension->type_name());
+        return lower_tensor(tensor->values);
+      }
+      case Value::Kind::List:
+      case Value::Kind::Tuple:
+      case Value::Kind::Set: {
+        auto copy = std::make_shared<Value>(*v);
+        for (auto& item : copy->items) item = lower(item, depth + 1);
+        return copy;
+      }
+      case Value::Kind::Dict: {
+        auto copy = std::make_shared<Value>(*v);
+        for (auto& [key, value] : copy->entries) value = lower(value, depth + 1);
+        return copy;
+      }
+      case Value::Kind::Object: {
+        auto object = std::make_shared<Object>(*v->object);
+        for (auto& arg : object->args) arg = lower(arg, depth + 1);
+        for (auto& item : object->list_items) item = lower(item, depth + 1);
+        for (auto& [key, value] : object->dict_items) value = lower(value, depth + 1);
+        if (object->state) object->state = lower(object->state, depth + 1);
+        return Value::from_object(object);
+      }
+      default: return v;
+    }
+  }
+
+  std::vector<std::pair<std::string, const NdArray*>> storages;
+
+ private:
+  ValuePtr lower_tensor(const NdArray& values) {
+    auto storage = std::make_shared<StorageToWrite>();
+    storage->dtype = values.dtype;
+    storage->key = std::to_string(storages.size());
+    storage->numel = values.numel();
+    storages.emplace_back(storage->key, &values);
+
+    std::vector<ValuePtr> size, stride;
+    std::int64_t step = 1;
+    for (std::size_t d = values.shape.size(); d-- > 0;) {
+      stride.insert(stride.begin(), Value::from_int(step));
+      step *= values.shape[d];
+    }
+    for (auto s : values.shape) size.push_back(Value::from_int(s));
+
+    auto call = std::make_shared<Object>();
+    call->module = "torch._utils";
+    call->name = "_rebuild_tensor_v2";
+    call->args = {Value::from_extension(storage), Value::from_int(0), Value::tuple(size), Value::tuple(stride),
+                  Value::from_bool(false), make_ordered_dict({})};
+    return Value::from_object(call);
+  }
+};
+
+}  // namespace
+
+void write_torch_file(const std::string& path, const Value& root) {
+  TorchWriter writer;
+  auto lowered = writer.lower(std::make_shared<Value>(root), 0);
+  Pickler pickler;
+  pickler.persistent_id = [](const Value& v) -> ValuePtr {
+    if (v.kind != Value::Kind::Extension) return nullptr;
+    const auto* storage = dynamic_cast<const StorageToWrite*>(v.extension.get());
+    if (!storage) return nullptr;
+    return Value::tuple({Value::from_str("storage"), Value::global("torch", storage_class(storage->dtype)),
+                         Value::from_str(storage->key), Value::from_str("cpu"), Value::from_int(storage->numel)});
+  };
+  const std::string pickled = pickler.dump(*lowered);
+
+  ZipWriter zip(path);
+  const std::string folder = "archive/";
+  zip.add(folder + "data.pkl", pickled, false);
+  for (const auto& [key, values] : writer.storages) zip.add(folder + "data/" + key, values->bytes, false);
+  zip.add(folder + "version", std::string("3\n"), false);
+  zip.add(folder + "byteorder", std::string("little"), false);
+  zip.commit();
+}
+
+}  // namespace poselift::io

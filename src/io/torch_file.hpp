@@ -1,0 +1,58 @@
+// PyTorch `torch.save` files (the zip format of torch >= 1.6), read and written without
+// LibTorch: the pickled object tree with tensors as references into raw storages.
+// LibTorch's own torch::pickle_load cannot read training checkpoints (OrderedDict with
+// _metadata, numpy RandomState, ...); this reader can, and the model layer turns the
+// references into tensors.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/ndarray.hpp"
+#include "io/pyvalue.hpp"
+
+namespace poselift::io {
+
+// A tensor inside a checkpoint: a strided view of one storage.
+struct TensorRef : Extension {
+  DType dtype = DType::Float32;
+  std::string storage_key;
+  std::int64_t storage_offset = 0;  // in elements
+  std::vector<std::int64_t> sizes, strides;
+  bool requires_grad = false;
+  std::string type_name() const override { return "torch.Tensor"; }
+};
+
+// A tensor to write: contiguous values.
+struct TensorData : Extension {
+  NdArray values;
+  std::string type_name() const override { return "torch.Tensor"; }
+};
+
+struct TorchFile {
+  std::string source;
+  ValuePtr root;
+  std::map<std::string, std::vector<std::uint8_t>> storages;  // key -> raw little-endian bytes
+
+  // The values of a referenced tensor, contiguous (bounds checked against the storage).
+  NdArray materialize(const TensorRef& ref, const std::string& what) const;
+};
+
+// Null when `value` is not a tensor.
+const TensorRef* as_tensor_ref(const Value& value);
+
+TorchFile read_torch_file(const std::string& path);
+TorchFile parse_torch_file(const std::uint8_t* data, std::size_t size, const std::string& source);
+
+// Writes `root` (dicts, lists, numbers, strings, TensorData values, OrderedDict objects ...)
+// as a torch.save zip that Python's torch.load reads. Atomic (temporary file + rename).
+void write_torch_file(const std::string& path, const Value& root);
+
+// Helpers to build values for the writer.
+ValuePtr make_tensor_value(NdArray values);
+ValuePtr make_ordered_dict(std::vector<std::pair<ValuePtr, ValuePtr>> entries);
+
+}  // namespace poselift::io

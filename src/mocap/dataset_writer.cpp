@@ -1,0 +1,138 @@
+#include "mocap/dataset_writer.hpp"
+
+#include <cctype>
+#include <filesystem>
+
+#include "data/dataset.hpp"
+#include "io/error.hpp"
+#include "io/npy.hpp"
+#include "mocap/cameras.hpp"
+#include "mocap/quality.hpp"
+#include "mocap/random.hpp"
+
+namespace poselift::mocap {
+
+namespace {
+
+using io::Value;
+using io::ValuePtr;
+
+ValuePtr int_list(const std::vector<int>& values) {
+  std::vector<ValuePtr> items;
+  for (int v : values) items.push_back(Value::from_int(v));
+  return Value::list(std::move(items));
+}
+
+ValuePtr keypoints_metadata() {
+  return Value::dict({{Value::from_str("layout_name"), Value::from_str("h36m")},
+                      {Value::from_str("num_joints"), Value::from_int(17)},
+                      {Value::from_str("keypoints_symmetry"),
+                       Value::list({int_list({4, 5, 6, 11, 12, 13}), int_list({1, 2, 3, 14, 15, 16})})}});
+}
+
+io::NdArray world_array(const std::vector<Vec3>& positions) {
+  std::vector<float> values;
+  values.reserve(positions.size() * 3);
+  for (const Vec3& p : positions)
+    for (int k = 0; k < 3; ++k) values.push_back(static_cast<float>(p[k]));
+  return io::NdArray::from_vector<float>({static_cast<std::int64_t>(positions.size() / 17), 17, 3}, values);
+}
+
+}  // namespace
+
+void check_dataset_name(const std::string& name, const std::string& what) {
+  bool ok = !name.empty() && name.front() != '.';
+  for (char c : name)
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
+  if (!ok)
+    throw InputError(what + ": '" + name + "' is not a valid name (use letters, digits, '_', '-', '.'; "
+                     "it becomes part of a file name)");
+}
+
+WrittenDataset write_pose_dataset(const PoseDataset& dataset, const std::string& output_dir, const std::string& name,
+                                  const std::vector<NoisyVariant>& variants, std::uint64_t seed) {
+  check_dataset_name(name, "dataset name");
+  for (const NoisyVariant& variant : variants) {
+    check_dataset_name(variant.name, "noisy keypoints name");
+    if (variant.name == "gt") throw InputError("noisy keypoints name: 'gt' is reserved for the ground truth");
+  }
+  if (!(dataset.fps > 0.0)) throw InputError("dataset '" + name + "': the frame rate must be positive");
+  if (dataset.subjects.empty()) throw InputError("dataset '" + name + "': no subjects to write");
+  std::error_code error;
+  std::filesystem::create_directories(output_dir, error);
+  if (!std::filesystem::is_directory(output_dir))
+    throw InputError(output_dir + ": cannot create the output folder");
+
+  WrittenDataset written;
+  std::vector<std::pair<ValuePtr, ValuePtr>> positions_3d, cameras, positions_gt;
+  std::vector<std::vector<std::pair<ValuePtr, ValuePtr>>> positions_noisy(variants.size());
+  std::vector<double> noisy_error_sum(variants.size(), 0.0);
+  std::int64_t inside = 0, noisy_points = 0;
+
+  for (const PoseSubject& subject : dataset.subjects) {
+    if (subject.cameras.empty())
+      throw InputError("dataset '" + name + "': subject '" + subject.name + "' has no cameras");
+    std::vector<ValuePtr> camera_values;
+    for (const data::Camera& camera : subject.cameras) camera_values.push_back(data::camera_to_value(camera));
+    cameras.emplace_back(Value::from_str(subject.name), Value::list(std::move(camera_values)));
+
+    std::vector<std::pair<ValuePtr, ValuePtr>> actions_3d, actions_gt;
+    std::vector<std::vector<std::pair<ValuePtr, ValuePtr>>> actions_noisy(variants.size());
+    for (const PoseAction& action : subject.actions) {
+      if (action.positions.empty() || action.positions.size() % 17 != 0)
+        throw InputError("dataset '" + name + "': " + subject.name + " / " + action.name +
+                         ": expected a non-empty (frames, 17, 3) sequence");
+      written.frames += static_cast<std::int64_t>(action.positions.size() / 17);
+      actions_3d.emplace_back(Value::from_str(action.name), Value::from_array(world_array(action.positions)));
+      std::vector<ValuePtr> views_gt;
+      std::vector<std::vector<ValuePtr>> views_noisy(variants.size());
+      for (std::size_t c = 0; c < subject.cameras.size(); ++c) {
+        const data::Camera& camera = subject.cameras[c];
+        io::NdArray pixels = project_to_pixels(action.positions, camera);
+        const double fraction = fraction_inside_image(pixels, camera.res_w, camera.res_h);
+        const std::int64_t count = pixels.numel() / 2;
+        inside += static_cast<std::int64_t>(fraction * static_cast<double>(count) + 0.5);
+        written.points_2d += count;
+        for (std::size_t v = 0; v < variants.size(); ++v) {
+          NoiseStatistics stats;
+          const std::uint64_t sequence_seed =
+              derive_seed(seed, variants[v].name + "/" + subject.name + "/" + action.name + "/" + std::to_string(c));
+          views_noisy[v].push_back(
+              Value::from_array(apply_detector_noise(pixels, variants[v].noise, dataset.fps, sequence_seed, &stats)));
+          noisy_error_sum[v] += stats.mean_error_px * static_cast<double>(stats.points);
+        }
+        noisy_points += count;
+        views_gt.push_back(Value::from_array(std::move(pixels)));
+      }
+      actions_gt.emplace_back(Value::from_str(action.name), Value::list(std::move(views_gt)));
+      for (std::size_t v = 0; v < variants.size(); ++v)
+        actions_noisy[v].emplace_back(Value::from_str(action.name), Value::list(std::move(views_noisy[v])));
+    }
+    positions_3d.emplace_back(Value::from_str(subject.name), Value::dict(std::move(actions_3d)));
+    positions_gt.emplace_back(Value::from_str(subject.name), Value::dict(std::move(actions_gt)));
+    for (std::size_t v = 0; v < variants.size(); ++v)
+      positions_noisy[v].emplace_back(Value::from_str(subject.name), Value::dict(std::move(actions_noisy[v])));
+  }
+
+  written.positions_3d_path = data::dataset_3d_path(output_dir, name);
+  io::NpzMember fps_member{"fps", io::NdArray::from_vector<double>({}, {dataset.fps}), nullptr};
+  io::write_npz(written.positions_3d_path,
+                {{"positions_3d", {}, Value::dict(std::move(positions_3d))},
+                 {"cameras", {}, Value::dict(std::move(cameras))},
+                 fps_member});
+  written.keypoints_gt_path = data::keypoints_2d_path(output_dir, name, "gt");
+  io::write_npz(written.keypoints_gt_path,
+                {{"positions_2d", {}, Value::dict(std::move(positions_gt))}, {"metadata", {}, keypoints_metadata()}});
+  for (std::size_t v = 0; v < variants.size(); ++v) {
+    const std::string path = data::keypoints_2d_path(output_dir, name, variants[v].name);
+    io::write_npz(path, {{"positions_2d", {}, Value::dict(std::move(positions_noisy[v]))},
+                         {"metadata", {}, keypoints_metadata()}});
+    written.keypoints_noisy_paths.push_back(path);
+    written.noisy_mean_error_px.push_back(noisy_points ? noisy_error_sum[v] / static_cast<double>(noisy_points) : 0.0);
+  }
+  written.fraction_inside_image =
+      written.points_2d ? static_cast<double>(inside) / static_cast<double>(written.points_2d) : 0.0;
+  return written;
+}
+
+}  // namespace poselift::mocap

@@ -1,0 +1,377 @@
+#include "model/checkpoint.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <regex>
+#include <set>
+
+#include "io/error.hpp"
+
+namespace poselift::model {
+
+namespace {
+
+torch::ScalarType scalar_type(io::DType dtype) {
+  switch (dtype) {
+    case io::DType::Float32: return torch::kFloat32;
+    case io::DType::Float64: return torch::kFloat64;
+    case io::DType::Float16: return torch::kFloat16;
+    case io::DType::Int64: return torch::kInt64;
+    case io::DType::Int32: return torch::kInt32;
+    case io::DType::Int16: return torch::kInt16;
+    case io::DType::Int8: return torch::kInt8;
+    case io::DType::UInt8: return torch::kUInt8;
+    case io::DType::Bool: return torch::kBool;
+    default: throw InputError("no LibTorch type for dtype " + io::dtype_name(dtype));
+  }
+}
+
+io::DType io_dtype(torch::ScalarType type) {
+  switch (type) {
+    case torch::kFloat32: return io::DType::Float32;
+    case torch::kFloat64: return io::DType::Float64;
+    case torch::kFloat16: return io::DType::Float16;
+    case torch::kInt64: return io::DType::Int64;
+    case torch::kInt32: return io::DType::Int32;
+    case torch::kInt16: return io::DType::Int16;
+    case torch::kInt8: return io::DType::Int8;
+    case torch::kUInt8: return io::DType::UInt8;
+    case torch::kBool: return io::DType::Bool;
+    default: throw InputError(std::string("cannot save tensors of type ") + c10::toString(type));
+  }
+}
+
+std::string shape_str(c10::IntArrayRef sizes) { return fmt::format("({})", fmt::join(sizes, ", ")); }
+
+std::string strip_prefix(const std::string& key) {
+  const std::string prefix = "module.";
+  return key.rfind(prefix, 0) == 0 ? key.substr(prefix.size()) : key;
+}
+
+// Copy of a checkpoint tree with every tensor reference replaced by its values (an Array),
+// so the optimizer state and the model state are plain data from here on.
+io::ValuePtr resolve_tensors(const io::TorchFile& file, const io::ValuePtr& v, const std::string& what, int depth) {
+  if (depth > 200) throw InputError(file.source + ": checkpoint nested too deeply");
+  switch (v->kind) {
+    case io::Value::Kind::Extension:
+      if (const auto* ref = io::as_tensor_ref(*v)) return io::Value::from_array(file.materialize(*ref, what));
+      return v;
+    case io::Value::Kind::List:
+    case io::Value::Kind::Tuple: {
+      auto copy = std::make_shared<io::Value>(*v);
+      for (auto& item : copy->items) item = resolve_tensors(file, item, what, depth + 1);
+      return copy;
+    }
+    case io::Value::Kind::Dict: {
+      auto copy = std::make_shared<io::Value>(*v);
+      for (auto& [key, value] : copy->entries)
+        value = resolve_tensors(file, value, key->kind == io::Value::Kind::Str ? key->text : what, depth + 1);
+      return copy;
+    }
+    case io::Value::Kind::Object: {
+      if (v->object->dict_items.empty()) return v;  // opaque objects (RandomState) stay as they are
+      auto object = std::make_shared<io::Object>(*v->object);
+      for (auto& [key, value] : object->dict_items)
+        value = resolve_tensors(file, value, key->kind == io::Value::Kind::Str ? key->text : what, depth + 1);
+      return io::Value::from_object(object);
+    }
+    default: return v;
+  }
+}
+
+const std::vector<std::pair<io::ValuePtr, io::ValuePtr>>* dict_entries(const io::Value& value) {
+  if (value.kind == io::Value::Kind::Dict) return &value.entries;
+  if (value.kind == io::Value::Kind::Object) return &value.object->dict_items;  // OrderedDict kept as object
+  return nullptr;
+}
+
+// Tensors of a state dict value, in order.
+StateDict state_from_value(const std::string& source, const io::Value& value, const std::string& what) {
+  const auto* entries = dict_entries(value);
+  if (!entries) throw InputError(fmt::format("{}: {}: expected a state dict, found {}", source, what,
+                                             io::Value::kind_name(value.kind)));
+  StateDict state;
+  for (const auto& [key, tensor] : *entries) {
+    const std::string name = key->as_str(what + " key");
+    if (tensor->kind != io::Value::Kind::Array)
+      throw InputError(fmt::format("{}: {}['{}']: expected a tensor, found {}", source, what, name,
+                                   io::Value::kind_name(tensor->kind)));
+    state.emplace_back(strip_prefix(name), to_tensor(*tensor->array));
+  }
+  return state;
+}
+
+const torch::Tensor* find_tensor(const StateDict& state, const std::string& name) {
+  for (const auto& [key, tensor] : state)
+    if (key == name) return &tensor;
+  return nullptr;
+}
+
+io::ValuePtr tensor_value(const torch::Tensor& t) { return io::make_tensor_value(to_ndarray(t)); }
+
+}  // namespace
+
+torch::Tensor to_tensor(const io::NdArray& array) {
+  std::vector<int64_t> sizes(array.shape.begin(), array.shape.end());
+  auto out = torch::empty(sizes, torch::TensorOptions().dtype(scalar_type(array.dtype)));
+  if (!array.bytes.empty()) std::memcpy(out.data_ptr(), array.bytes.data(), array.bytes.size());
+  return out;
+}
+
+io::NdArray to_ndarray(const torch::Tensor& tensor) {
+  auto t = tensor.detach().to(torch::kCPU).contiguous();
+  io::NdArray out = io::NdArray::zeros(io_dtype(t.scalar_type()), std::vector<std::int64_t>(t.sizes().begin(),
+                                                                                             t.sizes().end()));
+  if (!out.bytes.empty()) std::memcpy(out.bytes.data(), t.data_ptr(), out.bytes.size());
+  return out;
+}
+
+Checkpoint read_checkpoint(const io::TorchFile& file) {
+  Checkpoint ck;
+  ck.source = file.source;
+  const io::ValuePtr resolved = resolve_tensors(file, file.root, "checkpoint", 0);
+  const io::Value& root = *resolved;
+  bool is_training_dict = false;
+  if (root.kind == io::Value::Kind::Dict) {
+    for (const char* key : {"model_pos", "model", "state_dict"}) {
+      auto v = root.find(key, file.source);
+      if (!v || v->is_none()) continue;
+      ck.model_state = state_from_value(file.source, *v, key);
+      is_training_dict = true;
+      break;
+    }
+    if (is_training_dict) {
+      if (auto v = root.find("epoch", file.source); v && !v->is_none()) ck.epoch = v->as_int(file.source + ": epoch");
+      if (auto v = root.find("lr", file.source); v && !v->is_none()) ck.lr = v->as_float(file.source + ": lr");
+      if (auto v = root.find("optimizer", file.source); v && !v->is_none()) ck.optimizer = v;
+      if (auto v = root.find("random_state", file.source); v && !v->is_none()) ck.random_state = v;
+      if (auto v = root.find("poselift", file.source); v && !v->is_none()) ck.extra = v;
+    }
+  }
+  if (!is_training_dict) {
+    // A bare state dict (torch.save(model.state_dict())): every value a tensor.
+    const auto* entries = dict_entries(root);
+    bool all_tensors = entries && !entries->empty();
+    if (entries)
+      for (const auto& kv : *entries) all_tensors = all_tensors && kv.second->kind == io::Value::Kind::Array;
+    if (!all_tensors)
+      throw InputError(file.source + ": expected a checkpoint dict with 'model_pos' (as run_poseformer.py writes) "
+                                     "or a bare state dict");
+    ck.model_state = state_from_value(file.source, root, "state dict");
+  }
+  return ck;
+}
+
+Checkpoint read_checkpoint(const std::string& path) { return read_checkpoint(io::read_torch_file(path)); }
+
+PoseFormerConfig infer_config(const StateDict& state, int num_heads, const std::string& source) {
+  auto need = [&](const std::string& name, std::size_t rank) -> const torch::Tensor& {
+    const torch::Tensor* t = find_tensor(state, name);
+    if (!t)
+      throw InputError(fmt::format("{}: not a PoseFormer checkpoint: '{}' is missing from the state dict", source,
+                                   name));
+    if (static_cast<std::size_t>(t->dim()) != rank)
+      throw InputError(fmt::format("{}: '{}' has shape {}, a rank-{} tensor expected", source, name,
+                                   shape_str(t->sizes()), rank));
+    return *t;
+  };
+  PoseFormerConfig c;
+  const auto& spatial_pos = need("Spatial_pos_embed", 3);
+  const auto& temporal_pos = need("Temporal_pos_embed", 3);
+  const auto& embed = need("Spatial_patch_to_embedding.weight", 2);
+  c.num_joints = static_cast<int>(spatial_pos.size(1));
+  c.embed_dim_ratio = static_cast<int>(spatial_pos.size(2));
+  c.num_frames = static_cast<int>(temporal_pos.size(1));
+  c.in_chans = static_cast<int>(embed.size(1));
+  int depth = 0;
+  std::regex block_re(R"(^Spatial_blocks\.(\d+)\.)");
+  for (const auto& kv : state) {
+    std::smatch m;
+    if (std::regex_search(kv.first, m, block_re)) depth = std::max(depth, std::stoi(m[1].str()) + 1);
+  }
+  c.depth = depth;
+  if (depth > 0) {
+    const auto& fc1 = need("Spatial_blocks.0.mlp.fc1.weight", 2);
+    c.mlp_ratio = static_cast<double>(fc1.size(0)) / c.embed_dim_ratio;
+    c.qkv_bias = find_tensor(state, "Spatial_blocks.0.attn.qkv.bias") != nullptr;
+  }
+  c.num_heads = num_heads;
+  c.drop_path_rate = 0.0;
+  try {
+    c.validate();
+  } catch (const InputError& e) {
+    throw InputError(source + ": " + e.what() + " (use --heads to set the head count)");
+  }
+  return c;
+}
+
+std::string LoadReport::describe() const {
+  std::string out;
+  auto add = [&](const char* label, const std::vector<std::string>& items) {
+    if (items.empty()) return;
+    out += fmt::format("{}{} ({}): {}", out.empty() ? "" : "; ", label, items.size(), fmt::join(items, ", "));
+  };
+  add("missing keys", missing);
+  add("unexpected keys", unexpected);
+  add("shape mismatches", mismatched);
+  return out;
+}
+
+LoadReport load_state_dict(torch::nn::Module& model, const StateDict& state, bool strict,
+                           const std::string& source) {
+  LoadReport report;
+  auto params = model.named_parameters(true);
+  auto buffers = model.named_buffers(true);
+  std::map<std::string, torch::Tensor> targets;
+  for (const auto& p : params) targets[p.key()] = p.value();
+  for (const auto& b : buffers) targets[b.key()] = b.value();
+
+  std::set<std::string> seen;
+  std::vector<std::pair<torch::Tensor, const torch::Tensor*>> copies;
+  for (const auto& [key, tensor] : state) {
+    auto it = targets.find(key);
+    if (it == targets.end()) {
+      report.unexpected.push_back(key);
+      continue;
+    }
+    seen.insert(key);
+    if (it->second.sizes() != tensor.sizes()) {
+      report.mismatched.push_back(fmt::format("{} {} in the file vs {} in the model", key, shape_str(tensor.sizes()),
+                                              shape_str(it->second.sizes())));
+      continue;
+    }
+    copies.emplace_back(it->second, &tensor);
+  }
+  for (const auto& [key, tensor] : targets)
+    if (!seen.count(key)) report.missing.push_back(key);
+  if (strict && !report.clean())
+    throw InputError(source + ": checkpoint does not match the model: " + report.describe() +
+                     " (--non-strict loads what matches)");
+  torch::NoGradGuard no_grad;
+  for (auto& [target, value] : copies) target.copy_(*value);
+  return report;
+}
+
+StateDict module_state(const torch::nn::Module& model, bool with_module_prefix) {
+  StateDict out;
+  const std::string prefix = with_module_prefix ? "module." : "";
+  for (const auto& p : model.named_parameters(true)) out.emplace_back(prefix + p.key(), p.value());
+  for (const auto& b : model.named_buffers(true)) out.emplace_back(prefix + b.key(), b.value());
+  return out;
+}
+
+PoseFormer load_poseformer(const std::string& path, int num_heads, bool strict, Checkpoint* checkpoint_out) {
+  Checkpoint ck = read_checkpoint(path);
+  PoseFormer model(infer_config(ck.model_state, num_heads, path));
+  auto report = load_state_dict(*model, ck.model_state, strict, path);
+  if (!report.clean()) fmt::print(stderr, "WARNING: {}: partial load: {}\n", path, report.describe());
+  if (checkpoint_out) *checkpoint_out = std::move(ck);
+  return model;
+}
+
+io::ValuePtr adamw_state_value(torch::optim::AdamW& optimizer) {
+  std::vector<std::pair<io::ValuePtr, io::ValuePtr>> state_entries;
+  std::vector<io::ValuePtr> groups;
+  std::int64_t index = 0;
+  for (auto& group : optimizer.param_groups()) {
+    const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
+    std::vector<io::ValuePtr> param_ids;
+    for (auto& p : group.params()) {
+      auto it = optimizer.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+      if (it != optimizer.state().end()) {
+        const auto& s = static_cast<const torch::optim::AdamWParamState&>(*it->second);
+        std::vector<std::pair<io::ValuePtr, io::ValuePtr>> entry = {
+            {io::Value::from_str("step"), tensor_value(torch::tensor(static_cast<float>(s.step())))},
+            {io::Value::from_str("exp_avg"), tensor_value(s.exp_avg())},
+            {io::Value::from_str("exp_avg_sq"), tensor_value(s.exp_avg_sq())}};
+        if (o.amsgrad() && s.max_exp_avg_sq().defined())
+          entry.emplace_back(io::Value::from_str("max_exp_avg_sq"), tensor_value(s.max_exp_avg_sq()));
+        state_entries.emplace_back(io::Value::from_int(index), io::Value::dict(std::move(entry)));
+      }
+      param_ids.push_back(io::Value::from_int(index++));
+    }
+    groups.push_back(io::Value::dict({
+        {io::Value::from_str("lr"), io::Value::from_float(o.lr())},
+        {io::Value::from_str("betas"), io::Value::tuple({io::Value::from_float(std::get<0>(o.betas())),
+                                                         io::Value::from_float(std::get<1>(o.betas()))})},
+        {io::Value::from_str("eps"), io::Value::from_float(o.eps())},
+        {io::Value::from_str("weight_decay"), io::Value::from_float(o.weight_decay())},
+        {io::Value::from_str("amsgrad"), io::Value::from_bool(o.amsgrad())},
+        {io::Value::from_str("foreach"), io::Value::none()},
+        {io::Value::from_str("maximize"), io::Value::from_bool(false)},
+        {io::Value::from_str("capturable"), io::Value::from_bool(false)},
+        {io::Value::from_str("params"), io::Value::list(std::move(param_ids))},
+    }));
+  }
+  return io::Value::dict({{io::Value::from_str("state"), io::Value::dict(std::move(state_entries))},
+                          {io::Value::from_str("param_groups"), io::Value::list(std::move(groups))}});
+}
+
+void load_adamw_state(torch::optim::AdamW& optimizer, const io::Value& value, const std::string& source) {
+  const std::string what = source + ": optimizer";
+  const auto& groups = value.at("param_groups", what).as_sequence(what + "['param_groups']");
+  const io::Value& state = value.at("state", what);
+  if (groups.size() != optimizer.param_groups().size())
+    throw InputError(fmt::format("{}: {} parameter groups, the optimizer has {}", what, groups.size(),
+                                 optimizer.param_groups().size()));
+  // Index -> per-parameter state dict.
+  std::map<std::int64_t, io::ValuePtr> per_param;
+  if (state.kind != io::Value::Kind::Dict) throw InputError(what + "['state']: expected a dict");
+  for (const auto& [key, entry] : state.entries) per_param[key->as_int(what + "['state'] key")] = entry;
+
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    auto& group = optimizer.param_groups()[g];
+    auto& options = static_cast<torch::optim::AdamWOptions&>(group.options());
+    const io::Value& saved = *groups[g];
+    const std::string gwhat = fmt::format("{}['param_groups'][{}]", what, g);
+    options.lr(saved.at("lr", gwhat).as_float(gwhat + "['lr']"));
+    options.weight_decay(saved.at("weight_decay", gwhat).as_float(gwhat + "['weight_decay']"));
+    options.eps(saved.at("eps", gwhat).as_float(gwhat + "['eps']"));
+    const auto& betas = saved.at("betas", gwhat).as_sequence(gwhat + "['betas']");
+    if (betas.size() != 2) throw InputError(gwhat + "['betas']: expected two values");
+    options.betas({betas[0]->as_float("beta1"), betas[1]->as_float("beta2")});
+    const auto& ids = saved.at("params", gwhat).as_sequence(gwhat + "['params']");
+    if (ids.size() != group.params().size())
+      throw InputError(fmt::format("{}: {} parameters, the model has {}", gwhat, ids.size(), group.params().size()));
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const std::int64_t id = ids[i]->as_int(gwhat + "['params']");
+      auto it = per_param.find(id);
+      if (it == per_param.end()) continue;  // no step taken for this parameter yet
+      auto& p = group.params()[i];
+      const std::string pwhat = fmt::format("{}['state'][{}]", what, id);
+      auto tensor_of = [&](const char* key) {
+        const io::Value& v = it->second->at(key, pwhat);
+        if (v.kind == io::Value::Kind::Array) return to_tensor(*v.array);
+        throw InputError(pwhat + "['" + key + "']: expected a tensor");
+      };
+      auto s = std::make_unique<torch::optim::AdamWParamState>();
+      const io::Value& step = it->second->at("step", pwhat);
+      s->step(step.kind == io::Value::Kind::Array ? static_cast<std::int64_t>(tensor_of("step").item<double>())
+                                                  : step.as_int(pwhat + "['step']"));
+      s->exp_avg(tensor_of("exp_avg").to(p.options()));
+      s->exp_avg_sq(tensor_of("exp_avg_sq").to(p.options()));
+      if (s->exp_avg().sizes() != p.sizes() || s->exp_avg_sq().sizes() != p.sizes())
+        throw InputError(fmt::format("{}: moment shapes {} do not match parameter shape {}", pwhat,
+                                     shape_str(s->exp_avg().sizes()), shape_str(p.sizes())));
+      optimizer.state()[c10::guts::to_string(p.unsafeGetTensorImpl())] = std::move(s);
+    }
+  }
+}
+
+void write_checkpoint(const std::string& path, const CheckpointContents& c) {
+  std::vector<std::pair<io::ValuePtr, io::ValuePtr>> model_entries;
+  for (const auto& [key, tensor] : module_state(*c.model)) model_entries.emplace_back(io::Value::from_str(key),
+                                                                                      tensor_value(tensor));
+  io::Value root = *io::Value::dict({
+      {io::Value::from_str("epoch"), io::Value::from_int(c.epoch)},
+      {io::Value::from_str("lr"), io::Value::from_float(c.lr)},
+      {io::Value::from_str("random_state"), c.random_state ? c.random_state : io::Value::none()},
+      {io::Value::from_str("optimizer"), c.optimizer ? adamw_state_value(*c.optimizer) : io::Value::none()},
+      {io::Value::from_str("model_pos"), io::make_ordered_dict(std::move(model_entries))},
+  });
+  if (c.extra) root.entries.emplace_back(io::Value::from_str("poselift"), c.extra);
+  io::write_torch_file(path, root);
+}
+
+}  // namespace poselift::model
