@@ -18,15 +18,6 @@ torch::Tensor flip_poses(const torch::Tensor& poses, const std::vector<std::int6
   return out;
 }
 
-torch::Tensor centred_windows(const torch::Tensor& sequence, int frames) {
-  const std::int64_t pad = (frames - 1) / 2;
-  const std::int64_t T = sequence.size(0);
-  // Edge padding: index clamp is exactly numpy's 'edge' mode.
-  auto index = torch::arange(-pad, T + pad, torch::kLong).clamp(0, T - 1).to(sequence.device());
-  auto padded = sequence.index_select(0, index);                  // (T + 2 pad, J, C)
-  return padded.unfold(0, frames, 1).permute({0, 3, 1, 2});       // (T, F, J, C)
-}
-
 torch::Tensor predict_sequence(model::PoseFormer& model, const torch::Tensor& keypoints,
                                const FlipSymmetry& symmetry, const PredictOptions& options,
                                const torch::Device& device) {

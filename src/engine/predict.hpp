@@ -21,9 +21,6 @@ struct FlipSymmetry {
 torch::Tensor flip_poses(const torch::Tensor& poses, const std::vector<std::int64_t>& left,
                          const std::vector<std::int64_t>& right);
 
-// (T, J, C) -> (T, F, J, C) windows centred on every frame, edge padded.
-torch::Tensor centred_windows(const torch::Tensor& sequence, int frames);
-
 struct PredictOptions {
   bool test_time_augmentation = true;
   std::int64_t max_batch = 1024;  // windows per forward pass (bounds memory)

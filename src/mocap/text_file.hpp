@@ -1,9 +1,8 @@
 // Whole-file text reading for the motion-capture importers, with transparent gzip support.
 //
-// gzip is decoded by a small built-in DEFLATE decoder (RFC 1951/1952) rather than zlib:
-// poselift_core does not link zlib directly (only libzip does, privately), and the decoder
-// gives us a hard bound on the decompressed size, so a tiny "zip bomb" cannot allocate
-// gigabytes.
+// gzip is decoded with zlib (CRC-32 and length checked, concatenated members supported). The
+// decompressed size has a hard bound, checked before the output grows, so a tiny "zip bomb"
+// cannot allocate gigabytes.
 #pragma once
 
 #include <cstddef>

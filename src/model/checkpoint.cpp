@@ -263,6 +263,10 @@ StateDict module_state(const torch::nn::Module& model, bool with_module_prefix) 
 
 PoseFormer load_poseformer(const std::string& path, int num_heads, bool strict, Checkpoint* checkpoint_out) {
   Checkpoint ck = read_checkpoint(path);
+  // poselift's own checkpoints record the head count, which the tensor shapes cannot tell.
+  if (ck.extra && ck.extra->kind == io::Value::Kind::Dict)
+    if (auto heads = ck.extra->find("num_heads", path); heads && heads->kind == io::Value::Kind::Int)
+      num_heads = static_cast<int>(heads->integer);
   PoseFormer model(infer_config(ck.model_state, num_heads, path));
   auto report = load_state_dict(*model, ck.model_state, strict, path);
   if (!report.clean()) fmt::print(stderr, "WARNING: {}: partial load: {}\n", path, report.describe());

@@ -52,7 +52,8 @@ LoadReport load_state_dict(torch::nn::Module& model, const StateDict& state, boo
 
 StateDict module_state(const torch::nn::Module& model, bool with_module_prefix = false);
 
-// Builds a model from a checkpoint file (config inferred, heads from the flag), strictly loaded.
+// Builds a model from a checkpoint file (config inferred from the shapes; heads from the
+// checkpoint when poselift wrote it, else `num_heads`), strictly loaded unless told otherwise.
 PoseFormer load_poseformer(const std::string& path, int num_heads, bool strict = true,
                            Checkpoint* checkpoint_out = nullptr);
 

@@ -1,4 +1,4 @@
-// gzip decoding of the built-in DEFLATE reader, checked against the system's gzip tool.
+// gzip decoding of the zlib-based gzip reader, checked against the system's gzip tool.
 #include <gtest/gtest.h>
 
 #include <random>
