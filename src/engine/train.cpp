@@ -232,6 +232,18 @@ std::string checkpoint_path(const std::string& dir, const std::string& name) {
 
 }  // namespace
 
+model::PoseFormerConfig training_model_config(const ModelOptions& options, int num_joints) {
+  model::PoseFormerConfig config;
+  config.num_frames = options.frames;
+  config.num_joints = num_joints;
+  config.embed_dim_ratio = options.embed_dim_ratio;
+  config.depth = options.depth;
+  config.num_heads = options.heads;
+  config.mlp_ratio = options.mlp_ratio;
+  config.drop_path_rate = options.drop_path;
+  return config;
+}
+
 TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained_out) {
   const auto& opt = setup.train;
   const auto& dataset = *setup.dataset;
@@ -251,14 +263,7 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
     throw InputError("training subjects " + setup.data.subjects_train + " have no 3D ground truth in " +
                      dataset.source);
 
-  model::PoseFormerConfig config;
-  config.num_frames = setup.model.frames;
-  config.num_joints = keypoints.metadata.num_joints;
-  config.embed_dim_ratio = setup.model.embed_dim_ratio;
-  config.depth = setup.model.depth;
-  config.num_heads = setup.model.heads;
-  config.mlp_ratio = setup.model.mlp_ratio;
-  config.drop_path_rate = setup.model.drop_path;
+  model::PoseFormerConfig config = training_model_config(setup.model, keypoints.metadata.num_joints);
 
   TrainState state;
   state.lr = opt.learning_rate;

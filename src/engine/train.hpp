@@ -100,6 +100,9 @@ struct TrainSetup {
   torch::Device device = torch::kCPU;
 };
 
+// The model a training run builds from the model flags (joints from the 2D file).
+model::PoseFormerConfig training_model_config(const ModelOptions& options, int num_joints);
+
 // Runs the whole training (printing the original's lines to stdout) and returns the trained
 // model's history. The model is created from `setup.model` or restored from `train.resume`.
 TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained_out = nullptr);

@@ -107,13 +107,7 @@ TEST(Training, LearnsOnFixtureData) {
 
   // The starting point: the same initial weights (same seed, same construction) before any step.
   torch::manual_seed(0);
-  model::PoseFormerConfig config;
-  config.num_frames = setup.model.frames;
-  config.embed_dim_ratio = setup.model.embed_dim_ratio;
-  config.depth = setup.model.depth;
-  config.num_heads = setup.model.heads;
-  config.drop_path_rate = setup.model.drop_path;
-  model::PoseFormer untrained(config);
+  model::PoseFormer untrained(engine::training_model_config(setup.model, d.keypoints.metadata.num_joints));
   data::FetchOptions fetch_options;
   auto valid = data::fetch(d.dataset, d.keypoints, {"S9", "S11"}, fetch_options);
   const double start = engine::sequences_mpjpe(untrained, valid.poses_2d, valid.poses_3d,
