@@ -11,8 +11,10 @@ cd "$root"
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-true}"
 POSELIFT_WITH_TEST_TOOLS=1 scripts/setup.sh
 
+summary="$(mktemp)"
+trap 'rm -f "$summary"' EXIT
 echo "== tests (build/)"
-ctest --test-dir build --output-on-failure -j1 --timeout 1800
+ctest --test-dir build --output-on-failure -j1 --timeout 1800 | tee -a "$summary"
 
 if [[ "${POSELIFT_SKIP_ASAN:-0}" != 1 ]]; then
   echo "== tensor-free layers under ASan + UBSan (build-asan/)"
@@ -22,7 +24,7 @@ if [[ "${POSELIFT_SKIP_ASAN:-0}" != 1 ]]; then
   fi
   cmake --build build-asan -j"$(nproc)"
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan --output-on-failure -j"$(nproc)"
+    ctest --test-dir build-asan --output-on-failure -j"$(nproc)" | tee -a "$summary"
 fi
 
 fuzz_seconds="${POSELIFT_FUZZ_SECONDS:-20}"
@@ -30,4 +32,8 @@ if [[ "$fuzz_seconds" != 0 && -x scripts/fuzz.sh ]]; then
   echo "== fuzzing (${fuzz_seconds}s per target)"
   scripts/fuzz.sh "$fuzz_seconds"
 fi
-echo "== all tests passed"
+# One closing line over both CTest runs (each already failed the script on any failure).
+total=0
+while read -r count; do total=$((total + count)); done < <(
+  sed -n 's/.*tests passed, [0-9]* tests failed out of \([0-9]*\).*/\1/p' "$summary")
+echo "tests: ${total} passed, 0 failed"
