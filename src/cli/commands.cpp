@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "data/dataset.hpp"
 #include "data/keypoints.hpp"
@@ -15,6 +16,7 @@
 #include "io/npy.hpp"
 #include "io/zip_archive.hpp"
 #include "model/checkpoint.hpp"
+#include "model/fast_poseformer.hpp"
 #include "mocap/prepare.hpp"
 #include "mocap/synthetic.hpp"
 
@@ -304,15 +306,55 @@ int run_bench(const Options& o) {
   model::PoseFormerConfig config;
   config.num_frames = o.model.frames;
   config.validate();
+  const double flops = model::forward_flops_per_frame(config);
+  const bool all = o.bench_what == "all";
   fmt::print("PoseFormer {}\n", config.describe());
-  fmt::print("parameters: {}\n", model::count_parameters(config));
-  fmt::print("forward FLOPs per output frame: {:.3f} GFLOP\n", model::forward_flops_per_frame(config) / 1e9);
-  auto figures = engine::measure_inference(config, {1, 2}, {1, 64}, o.bench_seconds);
-  fmt::print("{:>8} {:>6} {:>14} {:>12} {:>10}\n", "threads", "batch", "frames/s", "ms/batch", "GFLOP/s");
-  for (const auto& f : figures)
-    fmt::print("{:>8} {:>6} {:>14.2f} {:>12.2f} {:>10.1f}\n", f.threads, f.batch, f.frames_per_second, f.ms_per_batch,
-               f.frames_per_second * model::forward_flops_per_frame(config) / 1e9);
-  fmt::print("peak memory: {:.0f} MiB\n", engine::peak_memory_mib());
+  fmt::print("parameters: {}; forward: {:.3f} GFLOP per output frame; fast path GEMM: {}; hardware threads: {}\n",
+             model::count_parameters(config), flops / 1e9, model::fast_gemm_backend(),
+             std::thread::hardware_concurrency());
+  fmt::print("(reference = the straightforward LibTorch module, fast = poselift's CPU path; measured alternately)\n");
+  if (all || o.bench_what == "model") {
+    fmt::print("\ninference, independent windows (no reuse between them)\n");
+    fmt::print("{:>8} {:>6} {:>16} {:>16} {:>8} {:>14}\n", "threads", "batch", "reference fr/s", "fast fr/s", "speedup",
+               "fast GFLOP/s");
+    for (const auto& f : engine::compare_inference(config, {1, 2}, {1, 64}, o.bench_seconds))
+      fmt::print("{:>8} {:>6} {:>16.2f} {:>16.2f} {:>7.2f}x {:>14.1f}\n", f.threads, f.batch, f.reference, f.fast,
+                 f.ratio(), f.fast * flops / 1e9);
+    fmt::print("\nfast path at batch 64: share of time in the linear layers' GEMMs, GEMM-bound limit\n");
+    fmt::print("{:>8} {:>12} {:>14} {:>18}\n", "threads", "GEMM share", "GEMM GFLOP/s", "bound fr/s");
+    for (int threads : {1, 2}) {
+      const auto share = engine::measure_gemm_share(config, threads, 64, o.bench_seconds);
+      fmt::print("{:>8} {:>11.0f}% {:>14.1f} {:>18.1f}\n", threads, 100 * share.gemm_seconds_share, share.gemm_gflops,
+                 share.bound_frames_per_second);
+      std::string phases;
+      for (const auto& [name, part] : share.phases) phases += fmt::format("{} {:.0f}%, ", name, 100 * part);
+      if (!phases.empty()) fmt::print("{:>8} time in the blocks: {}\n", "", phases.substr(0, phases.size() - 2));
+    }
+  }
+  if (all || o.bench_what == "train") {
+    fmt::print("\ntraining step (forward + MPJPE + backward + AdamW), batch {}, {} frames\n", o.bench_train_batch,
+               config.num_frames);
+    fmt::print("{:>8} {:>16} {:>16} {:>8}\n", "threads", "reference s/step", "fast s/step", "speedup");
+    for (int threads : {1, 2}) {
+      auto config_train = config;
+      config_train.drop_path_rate = 0.1;
+      const auto f = engine::compare_training_step(config_train, threads, o.bench_train_batch, o.bench_train_steps);
+      fmt::print("{:>8} {:>16.2f} {:>16.2f} {:>7.2f}x\n", threads, 1 / f.reference, 1 / f.fast, f.ratio());
+    }
+  }
+  if (all || o.bench_what == "eval") {
+    // Human3.6M protocol test set: S9 + S11, four cameras, every frame an output window.
+    constexpr double kH36mTestWindows = 543344;
+    fmt::print("\nsequence evaluation with flip augmentation (frame features reused across windows), 2,000 frames\n");
+    fmt::print("{:>8} {:>16} {:>16} {:>8} {:>22}\n", "threads", "reference fr/s", "fast fr/s", "speedup",
+               "Human3.6M test (fast)");
+    for (int threads : {1, 2}) {
+      const auto f = engine::compare_sequence_evaluation(config, threads, 2000, o.bench_seconds);
+      fmt::print("{:>8} {:>16.2f} {:>16.2f} {:>7.2f}x {:>19.1f} h\n", threads, f.reference, f.fast, f.ratio(),
+                 kH36mTestWindows / f.fast / 3600);
+    }
+  }
+  fmt::print("\npeak memory: {:.0f} MiB\n", engine::peak_memory_mib());
   return 0;
 }
 

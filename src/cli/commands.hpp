@@ -32,8 +32,9 @@ struct Options {
   std::uint64_t prepare_seed = 0;
   bool random_rigs = false, skip_unreadable = false;
   // bench
-  std::string bench_what = "model";
+  std::string bench_what = "all";
   double bench_seconds = 3.0;
+  int bench_train_batch = 256, bench_train_steps = 2;
 };
 
 int run_info(const Options& o);

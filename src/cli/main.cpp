@@ -8,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/seed_args.hpp"
+#include "engine/runtime.hpp"
 #include "io/error.hpp"
 
 using namespace poselift;
@@ -43,12 +44,16 @@ void add_model_options(CLI::App& cmd, engine::ModelOptions& m) {
 void add_runtime_options(CLI::App& cmd, engine::RuntimeOptions& r) {
   cmd.add_option("--device", r.device, "cpu, cuda or auto (cuda when available)")->capture_default_str();
   cmd.add_option("--threads", r.threads, "CPU threads (0: LibTorch default)")->capture_default_str();
+  cmd.add_option("--impl", r.implementation, "PoseFormer code path: fast (CPU fast path) or reference")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fast", "reference"}));
   cmd.add_flag("!--no-progress", r.progress, "no progress bars");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  poselift::engine::keep_freed_memory_in_process();
   CLI::App app{"poselift: 3D human pose lifting with PoseFormer, natively in C++.\n"
                "The seed's command lines work with `python run_poseformer.py` replaced by `poselift`."};
   app.set_version_flag("--version", std::string("poselift ") + POSELIFT_VERSION);
@@ -83,9 +88,14 @@ int main(int argc, char** argv) {
   add_runtime_options(*forward, o.runtime);
 
   auto* bench = app.add_subcommand("bench", "Benchmarks that print figures");
-  bench->add_option("what", o.bench_what, "model")->capture_default_str()->check(CLI::IsMember({"model"}));
+  bench->add_option("what", o.bench_what, "all, model (inference), train (training step), eval (sequence evaluation)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"all", "model", "train", "eval"}));
   bench->add_option("-f,--number-of-frames", o.model.frames, "frames")->capture_default_str();
   bench->add_option("--seconds", o.bench_seconds, "time per measurement")->capture_default_str();
+  bench->add_option("--train-batch", o.bench_train_batch, "training step batch")->capture_default_str();
+  bench->add_option("--train-steps", o.bench_train_steps, "training steps per path and thread count")
+      ->capture_default_str();
 
   auto* train = app.add_subcommand("train", "Train PoseFormer from scratch or resume (the seed's default mode)");
   add_data_options(*train, o.data);

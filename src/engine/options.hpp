@@ -34,6 +34,7 @@ struct RuntimeOptions {
   std::string device = "auto";  // --device cpu|cuda|auto (auto: cuda when available)
   int threads = 0;              // --threads (0: LibTorch's default)
   bool progress = true;         // progress bars on stderr
+  std::string implementation = "fast";  // --impl fast|reference (PoseFormer code path)
 };
 
 }  // namespace poselift::engine

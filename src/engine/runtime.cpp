@@ -1,15 +1,23 @@
 #include "engine/runtime.hpp"
 
 #include <fmt/format.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdio>
 
 #include "io/error.hpp"
+#include "model/fast_poseformer.hpp"
 
 namespace poselift::engine {
 
+void keep_freed_memory_in_process() {
+  mallopt(M_MMAP_MAX, 0);                 // large blocks from the heap, not fresh mappings
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);     // and no shrinking of the heap below 1 GiB free
+}
+
 torch::Device configure_runtime(const RuntimeOptions& options) {
+  model::set_default_implementation(model::parse_implementation(options.implementation));
   if (options.threads > 0) {
     torch::set_num_threads(options.threads);
   }

@@ -11,6 +11,11 @@
 
 namespace poselift::engine {
 
+// Keeps freed memory inside the process: PoseFormer allocates and frees tensors of tens of MiB
+// at every layer, and glibc's default would return each to the kernel (munmap) and page-fault
+// it in again on the next pass -- about a third of CPU time at batch 64. Call once at start.
+void keep_freed_memory_in_process();
+
 // Resolves "auto" / "cpu" / "cuda" (error when CUDA is requested but absent) and applies the
 // thread count.
 torch::Device configure_runtime(const RuntimeOptions& options);

@@ -75,7 +75,7 @@ TransformerBlockImpl::TransformerBlockImpl(int dim, int num_heads, double mlp_ra
 }
 
 torch::Tensor TransformerBlockImpl::drop_path(const torch::Tensor& branch) {
-  if (!is_training() || drop_path_ <= 0.0) return branch;
+  if (!drop_path_active()) return branch;
   // Stochastic depth: drop the whole branch per sample, rescale the survivors.
   const double keep = 1.0 - drop_path_;
   std::vector<int64_t> mask_shape(branch.dim(), 1);
@@ -125,7 +125,7 @@ torch::Tensor PoseFormerImpl::forward(const torch::Tensor& input) {
 torch::Tensor PoseFormerImpl::spatial_features(const torch::Tensor& frames) {
   // Every frame's joints are one token sequence.
   auto x = Spatial_patch_to_embedding(frames) + Spatial_pos_embed;
-  for (const auto& block : *Spatial_blocks) x = block->as<TransformerBlock>()->forward(x);
+  x = run_blocks(Spatial_blocks, x);
   return Spatial_norm(x).reshape({frames.size(0), -1});
 }
 
@@ -133,9 +133,18 @@ torch::Tensor PoseFormerImpl::temporal_forward(const torch::Tensor& features) {
   // Every frame is one token.
   const auto B = features.size(0);
   auto x = features + Temporal_pos_embed;
-  for (const auto& block : *blocks) x = block->as<TransformerBlock>()->forward(x);
+  x = run_blocks(blocks, x);
   x = weighted_mean(Temporal_norm(x));  // (B, 1, J*C): a learned weighting of the frames
   return head->forward(x).view({B, 1, config_.num_joints, -1});
+}
+
+torch::Tensor PoseFormerImpl::run_blocks(torch::nn::ModuleList& list, torch::Tensor x) {
+  const bool fast = implementation_ == Implementation::fast && x.device().is_cpu() && x.scalar_type() == torch::kFloat32;
+  for (const auto& block : *list) {
+    auto& b = *block->as<TransformerBlock>();
+    x = fast ? fast::block_forward(b, x, config_.num_heads) : b.forward(x);
+  }
+  return x;
 }
 
 std::int64_t PoseFormerImpl::parameter_count() const {

@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "model/fast_poseformer.hpp"
+
 namespace poselift::model {
 
 struct PoseFormerConfig {
@@ -56,8 +58,11 @@ class TransformerBlockImpl : public torch::nn::Module {
   MultiHeadAttention attn{nullptr};
   FeedForward mlp{nullptr};
 
- private:
+  // Stochastic depth of a residual branch (identity unless training with a positive rate).
   torch::Tensor drop_path(const torch::Tensor& branch);
+  bool drop_path_active() const { return is_training() && drop_path_ > 0.0; }
+
+ private:
   double drop_path_;
 };
 TORCH_MODULE(TransformerBlock);
@@ -78,6 +83,9 @@ class PoseFormerImpl : public torch::nn::Module {
   torch::Tensor temporal_forward(const torch::Tensor& features);
 
   const PoseFormerConfig& config() const { return config_; }
+  // Which code computes forward/backward (same parameters and results either way).
+  void set_implementation(Implementation implementation) { implementation_ = implementation; }
+  Implementation implementation() const { return implementation_; }
   std::int64_t parameter_count() const;
 
   // Registration order equals the original's (own parameters first, then sub-modules), so
@@ -90,7 +98,9 @@ class PoseFormerImpl : public torch::nn::Module {
   torch::nn::Sequential head{nullptr};
 
  private:
+  torch::Tensor run_blocks(torch::nn::ModuleList& list, torch::Tensor x);
   PoseFormerConfig config_;
+  Implementation implementation_ = default_implementation();
 };
 TORCH_MODULE(PoseFormer);
 

@@ -36,12 +36,15 @@ void expect_fixture_parity(const std::string& name, std::int64_t expected_params
   auto input = model::to_tensor(io::read_npy(dir + "/forward_input.npy").array);
   auto expected = model::to_tensor(io::read_npy(dir + "/forward_output.npy").array);
   torch::NoGradGuard no_grad;
-  auto output = net->forward(input);
-  ASSERT_EQ(output.sizes(), expected.sizes());
-  const double err = max_abs_diff(output, expected);
-  EXPECT_LE(err, 1e-5) << name << " max abs error " << err;
-  ::testing::Test::RecordProperty("max_abs_error", std::to_string(err));
-  std::printf("%s: max abs error vs the original forward: %.3g\n", name.c_str(), err);
+  for (auto impl : {model::Implementation::reference, model::Implementation::fast}) {
+    net->set_implementation(impl);
+    auto output = net->forward(input);
+    ASSERT_EQ(output.sizes(), expected.sizes());
+    const double err = max_abs_diff(output, expected);
+    EXPECT_LE(err, 1e-5) << name << " (" << model::implementation_name(impl) << " path) max abs error " << err;
+    std::printf("%s, %s path: max abs error vs the original forward: %.3g\n", name.c_str(),
+                model::implementation_name(impl), err);
+  }
 }
 
 }  // namespace

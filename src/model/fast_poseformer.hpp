@@ -1,0 +1,63 @@
+// The fast CPU path of PoseFormer: the same parameters and arithmetic as the reference module,
+// computed with fewer passes over memory. Matrix products go straight to oneDNN's GEMM on the
+// tensors' own strides (LibTorch's matmul when oneDNN is absent), attention runs one fused
+// kernel per head reading Q/K/V inside the qkv projection's rows (no permute copies; loop
+// kernels for the spatial stage's 4-channel heads), residual adds and biases are folded into
+// the GEMM's output. Training works through custom autograd functions with hand-written
+// backward passes.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace poselift::model {
+
+class PoseFormerImpl;
+class TransformerBlockImpl;
+
+enum class Implementation { reference, fast };
+
+// "reference" | "fast"; throws InputError otherwise.
+Implementation parse_implementation(const std::string& name);
+const char* implementation_name(Implementation implementation);
+
+// The implementation new PoseFormer modules start with (fast unless changed).
+void set_default_implementation(Implementation implementation);
+Implementation default_implementation();
+
+// "oneDNN" or "LibTorch" (whatever does the fast path's matrix products).
+std::string fast_gemm_backend();
+
+namespace fast {
+
+// y = x W^T + b (+ residual). x (..., K) -> (..., N). Differentiable.
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                     const torch::Tensor& residual = {});
+
+// Multi-head attention core: qkv (B, N, 3C) laid out as the original's qkv projection
+// (3 x heads x head_dim per token) -> (B, N, C) = softmax(Q K^T / sqrt(d)) V per head.
+// Differentiable.
+torch::Tensor attention(const torch::Tensor& qkv, std::int64_t heads);
+
+// One pre-norm transformer block (B, N, C) -> (B, N, C).
+torch::Tensor block_forward(TransformerBlockImpl& block, const torch::Tensor& x, std::int64_t heads);
+
+// Time spent in the linear layers' matrix products (for the benchmark's GEMM share).
+struct GemmTally {
+  double seconds = 0;
+  double flops = 0;
+  // Seconds per step of the transformer blocks (layer norms, qkv, attention, ...), in order.
+  std::vector<std::pair<std::string, double>> phases;
+};
+void set_gemm_tally(bool enabled);
+void reset_gemm_tally();
+GemmTally gemm_tally();
+
+// GFLOP/s of the fast path's matrix product for (m x k) times (k x n)^T, like a linear layer.
+double measure_gemm_gflops(std::int64_t m, std::int64_t n, std::int64_t k, double seconds);
+
+}  // namespace fast
+}  // namespace poselift::model

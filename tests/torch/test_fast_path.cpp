@@ -1,0 +1,157 @@
+// The fast CPU path against the reference module (forward and gradients) and its attention
+// kernels against a direct double-precision computation.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "model/attention_kernels.hpp"
+#include "model/poseformer.hpp"
+
+using namespace poselift;
+
+namespace {
+
+double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
+}
+
+// Every parameter away from its initial value (LayerNorm weights 1, embeddings 0 would hide
+// mistakes in those terms), outputs still of the order of a real pose in metres.
+model::PoseFormer random_model(const model::PoseFormerConfig& config, int seed) {
+  torch::manual_seed(seed);
+  model::PoseFormer net(config);
+  torch::NoGradGuard no_grad;
+  for (auto& p : net->parameters()) p.add_(torch::randn_like(p) * 0.02);
+  return net;
+}
+
+model::PoseFormerConfig config(int frames, int width, int depth, int heads) {
+  model::PoseFormerConfig c;
+  c.num_frames = frames;
+  c.embed_dim_ratio = width;
+  c.depth = depth;
+  c.num_heads = heads;
+  return c;
+}
+
+torch::Tensor forward_with(model::PoseFormer& net, model::Implementation impl, const torch::Tensor& input) {
+  net->set_implementation(impl);
+  return net->forward(input);
+}
+
+}  // namespace
+
+TEST(FastPath, PublishedModelForwardMatchesReference) {
+  auto net = random_model(config(81, 32, 4, 8), 3);
+  net->eval();
+  torch::NoGradGuard no_grad;
+  for (int batch : {1, 5}) {
+    torch::manual_seed(10 + batch);
+    auto input = torch::randn({batch, 81, 17, 2});
+    auto ref = forward_with(net, model::Implementation::reference, input);
+    auto fast = forward_with(net, model::Implementation::fast, input);
+    ASSERT_EQ(ref.sizes(), fast.sizes());
+    const double err = max_abs_diff(ref, fast);
+    EXPECT_LE(err, 1e-5) << "batch " << batch;
+    std::printf("f81 batch %d: max abs difference fast vs reference %.3g (output scale %.3g)\n", batch, err,
+                ref.abs().max().item<double>());
+    // The two stages separately, as sliding-window evaluation calls them.
+    auto frames = input.reshape({-1, 17, 2});
+    auto fr = forward_with(net, model::Implementation::reference, input);
+    net->set_implementation(model::Implementation::reference);
+    auto sr = net->spatial_features(frames);
+    net->set_implementation(model::Implementation::fast);
+    auto sf = net->spatial_features(frames);
+    EXPECT_LE(max_abs_diff(sr, sf), 1e-5);
+  }
+}
+
+TEST(FastPath, GradientsMatchReference) {
+  // Head width 8 in the spatial stage (loop kernels) and 68 in the temporal stage (GEMM per
+  // head): both attention backward paths run.
+  for (double drop_path : {0.0, 0.2}) {
+    auto c = config(9, 16, 2, 2);
+    c.drop_path_rate = drop_path;
+    auto net = random_model(c, 5);
+    net->train();
+    torch::manual_seed(7);
+    auto input = torch::randn({6, 9, 17, 2});
+    auto target = torch::randn({6, 1, 17, 3});
+    std::vector<std::vector<torch::Tensor>> grads;
+    std::vector<double> losses;
+    for (auto impl : {model::Implementation::reference, model::Implementation::fast}) {
+      net->zero_grad();
+      torch::manual_seed(99);  // identical stochastic-depth masks on both paths
+      auto out = forward_with(net, impl, input);
+      auto loss = (out - target).norm(2, -1).mean();
+      loss.backward();
+      losses.push_back(loss.item<double>());
+      std::vector<torch::Tensor> g;
+      for (auto& p : net->parameters()) g.push_back(p.grad().clone());
+      grads.push_back(g);
+    }
+    EXPECT_NEAR(losses[0], losses[1], 1e-5);
+    const auto names = net->named_parameters().keys();
+    for (std::size_t i = 0; i < grads[0].size(); ++i) {
+      const double scale = std::max(1e-3, grads[0][i].abs().max().item<double>());
+      // float32 sums in another order: ~1e-5 relative; a wrong term would be O(1).
+      EXPECT_LE(max_abs_diff(grads[0][i], grads[1][i]) / scale, 1e-3)
+          << names[i] << " (drop_path " << drop_path << ")";
+    }
+  }
+}
+
+TEST(FastPath, AttentionKernelMatchesDirectComputation) {
+  // Two heads of width 4 over 5 tokens, read inside rows of 3 * 8 values, written into rows of 8.
+  const int N = 5, d = 4, heads = 2, C = heads * d;
+  const model::kernels::SequenceView view{N, heads, d, 0.5f};
+  std::vector<float> qkv(N * 3 * C), out(N * C, -1.0f), probs(heads * N * N), scratch(view.scratch_floats());
+  for (std::size_t i = 0; i < qkv.size(); ++i) qkv[i] = static_cast<float>(std::sin(0.7 * i) * 2.0);
+  model::kernels::attention_sequence_forward(view, qkv.data(), probs.data(), out.data(), scratch.data());
+  // Backward of the loss sum(out * w) for fixed weights w, against central differences.
+  std::vector<float> w(N * C), dqkv(N * 3 * C);
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(std::cos(1.3 * i));
+  model::kernels::attention_sequence_backward(view, qkv.data(), probs.data(), w.data(), dqkv.data(), scratch.data());
+  auto direct = [&](const std::vector<double>& in, int i, int h, int c) {
+    std::vector<double> s(N);
+    double top = -1e300, sum = 0, o = 0;
+    for (int j = 0; j < N; ++j) {
+      double dot = 0;
+      for (int e = 0; e < d; ++e) dot += in[i * 3 * C + h * d + e] * in[j * 3 * C + C + h * d + e];
+      s[j] = dot * view.scale;
+      top = std::max(top, s[j]);
+    }
+    for (int j = 0; j < N; ++j) sum += (s[j] = std::exp(s[j] - top));
+    for (int j = 0; j < N; ++j) o += s[j] / sum * in[j * 3 * C + 2 * C + h * d + c];
+    return o;
+  };
+  auto loss = [&](const std::vector<double>& in) {
+    double total = 0;
+    for (int i = 0; i < N; ++i)
+      for (int h = 0; h < heads; ++h)
+        for (int c = 0; c < d; ++c) total += w[i * C + h * d + c] * direct(in, i, h, c);
+    return total;
+  };
+  std::vector<double> in(qkv.begin(), qkv.end());
+  for (int i = 0; i < N; ++i)
+    for (int h = 0; h < heads; ++h)
+      for (int c = 0; c < d; ++c)
+        EXPECT_NEAR(out[i * C + h * d + c], direct(in, i, h, c), 2e-6) << "head " << h << " token " << i << " channel " << c;
+  for (std::size_t x = 0; x < in.size(); ++x) {
+    auto plus = in, minus = in;
+    plus[x] += 1e-5;
+    minus[x] -= 1e-5;
+    EXPECT_NEAR(dqkv[x], (loss(plus) - loss(minus)) / 2e-5, 1e-4) << "qkv element " << x;
+  }
+}
+
+TEST(FastPath, SoftmaxHandlesExtremeScores) {
+  // Large gaps underflow to exactly 0 instead of NaN; rows still sum to 1.
+  std::vector<float> row = {0.0f, -50.0f, 200.0f, -1e30f, 199.0f};
+  model::kernels::softmax_rows(row.data(), 1, 5, 1.0f);
+  EXPECT_FLOAT_EQ(row[0] + row[1] + row[2] + row[3] + row[4], 1.0f);
+  EXPECT_NEAR(row[2], 1.0 / (1.0 + std::exp(-1.0)), 1e-6);
+  EXPECT_LT(row[3], 1e-30f);
+  EXPECT_FALSE(std::isnan(row[1]));
+}
