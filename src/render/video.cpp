@@ -1,0 +1,315 @@
+#include "render/video.hpp"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/opt.h>
+#include <libswscale/swscale.h>
+}
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "io/error.hpp"
+
+namespace poselift::render {
+
+namespace {
+
+std::string av_error(int code) {
+  char buffer[AV_ERROR_MAX_STRING_SIZE] = {0};
+  av_strerror(code, buffer, sizeof buffer);
+  return buffer;
+}
+
+std::string lower_extension(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  const auto dot = path.find_last_of('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
+  std::string ext = path.substr(dot);
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext;
+}
+
+}  // namespace
+
+VideoFormat video_format_for(const std::string& path) {
+  const std::string ext = lower_extension(path);
+  if (ext == ".mp4") return VideoFormat::Mp4;
+  if (ext == ".gif") return VideoFormat::Gif;
+  throw InputError(fmt::format("{}: unsupported output format '{}' (expected .mp4 or .gif)", path, ext));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writer
+
+struct VideoWriter::Impl {
+  std::string path, temp_path;
+  VideoFormat format = VideoFormat::Mp4;
+  int width = 0, height = 0;
+  AVFormatContext* muxer = nullptr;
+  AVCodecContext* encoder = nullptr;
+  AVStream* stream = nullptr;
+  SwsContext* scaler = nullptr;
+  AVFrame* frame = nullptr;
+  AVPacket* packet = nullptr;
+  std::int64_t next_pts = 0;
+  bool finished = false;
+
+  ~Impl() {
+    av_packet_free(&packet);
+    av_frame_free(&frame);
+    sws_freeContext(scaler);
+    avcodec_free_context(&encoder);
+    if (muxer) {
+      if (muxer->pb) avio_closep(&muxer->pb);
+      avformat_free_context(muxer);
+    }
+    if (!finished && !temp_path.empty()) ::unlink(temp_path.c_str());
+  }
+
+  [[noreturn]] void fail(const std::string& what, int code) const {
+    throw InputError(fmt::format("{}: {} ({})", path, what, av_error(code)));
+  }
+
+  // Sends one frame (nullptr flushes) and writes every packet the encoder has ready.
+  void encode(AVFrame* input) {
+    int ret = avcodec_send_frame(encoder, input);
+    if (ret < 0) fail("cannot encode a video frame", ret);
+    while (true) {
+      ret = avcodec_receive_packet(encoder, packet);
+      if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return;
+      if (ret < 0) fail("cannot encode a video frame", ret);
+      av_packet_rescale_ts(packet, encoder->time_base, stream->time_base);
+      packet->stream_index = stream->index;
+      ret = av_interleaved_write_frame(muxer, packet);
+      if (ret < 0) fail("cannot write video data", ret);
+    }
+  }
+};
+
+VideoWriter::VideoWriter(const std::string& path, int width, int height, double fps, int bitrate_kbps)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.path = path;
+  m.format = video_format_for(path);
+  m.width = width;
+  m.height = height;
+  if (width <= 0 || height <= 0 || (m.format == VideoFormat::Mp4 && (width % 2 || height % 2)))
+    throw InputError(fmt::format("{}: invalid video size {}x{} (H.264 needs even sizes)", path, width, height));
+  if (!(fps > 0) || !std::isfinite(fps)) throw InputError(fmt::format("{}: invalid frame rate {}", path, fps));
+  if (bitrate_kbps <= 0) throw InputError(fmt::format("{}: invalid bitrate {} kbit/s", path, bitrate_kbps));
+
+  std::string pattern = path + ".tmp.XXXXXX";
+  const int fd = ::mkstemp(pattern.data());
+  if (fd < 0) throw InputError(fmt::format("{}: cannot create a file beside it ({})", path, std::strerror(errno)));
+  ::close(fd);
+  m.temp_path = pattern;
+
+  const char* muxer_name = m.format == VideoFormat::Mp4 ? "mp4" : "gif";
+  int ret = avformat_alloc_output_context2(&m.muxer, nullptr, muxer_name, m.temp_path.c_str());
+  if (ret < 0 || !m.muxer) m.fail("cannot set up the output container", ret);
+
+  const AVCodec* codec = nullptr;
+  AVPixelFormat pixel_format;
+  if (m.format == VideoFormat::Mp4) {
+    codec = avcodec_find_encoder_by_name("libx264");
+    if (!codec) codec = avcodec_find_encoder(AV_CODEC_ID_H264);
+    pixel_format = AV_PIX_FMT_YUV420P;
+  } else {
+    codec = avcodec_find_encoder(AV_CODEC_ID_GIF);
+    pixel_format = AV_PIX_FMT_BGR8;  // fixed 3-3-2 palette: no per-frame palette search needed
+  }
+  if (!codec)
+    throw InputError(fmt::format("{}: this FFmpeg build has no {} encoder", path,
+                                 m.format == VideoFormat::Mp4 ? "H.264" : "GIF"));
+
+  m.stream = avformat_new_stream(m.muxer, nullptr);
+  m.encoder = avcodec_alloc_context3(codec);
+  if (!m.stream || !m.encoder) throw std::bad_alloc();
+  // GIF delays are whole centiseconds; other rates get a rational close to fps.
+  const AVRational rate = av_d2q(fps, 100000);
+  m.encoder->width = width;
+  m.encoder->height = height;
+  m.encoder->pix_fmt = pixel_format;
+  m.encoder->time_base = av_inv_q(rate);
+  m.encoder->framerate = rate;
+  if (m.format == VideoFormat::Mp4) {
+    m.encoder->bit_rate = static_cast<std::int64_t>(bitrate_kbps) * 1000;
+    m.encoder->gop_size = 12 * std::max(1, static_cast<int>(std::lround(fps / 12)));
+    av_opt_set(m.encoder->priv_data, "preset", "veryfast", 0);  // unknown options are ignored
+  }
+  if (m.muxer->oformat->flags & AVFMT_GLOBALHEADER) m.encoder->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  ret = avcodec_open2(m.encoder, codec, nullptr);
+  if (ret < 0) m.fail(fmt::format("cannot open the {} encoder", codec->name), ret);
+  ret = avcodec_parameters_from_context(m.stream->codecpar, m.encoder);
+  if (ret < 0) m.fail("cannot set up the video stream", ret);
+  m.stream->time_base = m.encoder->time_base;
+  m.stream->avg_frame_rate = rate;
+
+  ret = avio_open(&m.muxer->pb, m.temp_path.c_str(), AVIO_FLAG_WRITE);
+  if (ret < 0) m.fail("cannot open for writing", ret);
+  ret = avformat_write_header(m.muxer, nullptr);
+  if (ret < 0) m.fail("cannot write the container header", ret);
+
+  m.scaler = sws_getContext(width, height, AV_PIX_FMT_BGR0, width, height, pixel_format, SWS_BILINEAR, nullptr,
+                            nullptr, nullptr);
+  m.frame = av_frame_alloc();
+  m.packet = av_packet_alloc();
+  if (!m.scaler || !m.frame || !m.packet) throw std::bad_alloc();
+  m.frame->format = pixel_format;
+  m.frame->width = width;
+  m.frame->height = height;
+  ret = av_frame_get_buffer(m.frame, 0);
+  if (ret < 0) m.fail("cannot allocate a video frame", ret);
+}
+
+VideoWriter::~VideoWriter() = default;
+
+std::int64_t VideoWriter::frames_written() const { return impl_->next_pts; }
+
+void VideoWriter::write(const Image& image) {
+  Impl& m = *impl_;
+  if (image.width != m.width || image.height != m.height)
+    throw std::logic_error(fmt::format("VideoWriter: frame of {}x{} for a {}x{} video", image.width, image.height,
+                                       m.width, m.height));
+  int ret = av_frame_make_writable(m.frame);
+  if (ret < 0) m.fail("cannot allocate a video frame", ret);
+  const std::uint8_t* source[1] = {image.pixels.data()};
+  const int source_stride[1] = {image.stride()};
+  sws_scale(m.scaler, source, source_stride, 0, m.height, m.frame->data, m.frame->linesize);
+  m.frame->pts = m.next_pts++;
+  m.encode(m.frame);
+}
+
+void VideoWriter::finish() {
+  Impl& m = *impl_;
+  m.encode(nullptr);
+  int ret = av_write_trailer(m.muxer);
+  if (ret < 0) m.fail("cannot finish the container", ret);
+  ret = avio_closep(&m.muxer->pb);
+  if (ret < 0) m.fail("cannot close the written file", ret);
+  ::chmod(m.temp_path.c_str(), 0644);  // mkstemp makes it private
+  if (::rename(m.temp_path.c_str(), m.path.c_str()) != 0)
+    throw InputError(fmt::format("{}: cannot move the written video into place ({})", m.path, std::strerror(errno)));
+  m.finished = true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reader
+
+struct VideoReader::Impl {
+  std::string path;
+  AVFormatContext* demuxer = nullptr;
+  AVCodecContext* decoder = nullptr;
+  SwsContext* scaler = nullptr;
+  AVFrame* frame = nullptr;
+  AVPacket* packet = nullptr;
+  int stream_index = -1;
+  bool draining = false, ended = false;
+  double fps = 0;
+
+  ~Impl() {
+    av_packet_free(&packet);
+    av_frame_free(&frame);
+    sws_freeContext(scaler);
+    avcodec_free_context(&decoder);
+    avformat_close_input(&demuxer);
+  }
+  [[noreturn]] void fail(const std::string& what, int code) const {
+    throw InputError(fmt::format("{}: {} ({})", path, what, av_error(code)));
+  }
+};
+
+VideoReader::VideoReader(const std::string& path) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.path = path;
+  int ret = avformat_open_input(&m.demuxer, path.c_str(), nullptr, nullptr);
+  if (ret < 0) m.fail("cannot open the video", ret);
+  ret = avformat_find_stream_info(m.demuxer, nullptr);
+  if (ret < 0) m.fail("cannot read the video's stream information", ret);
+  const AVCodec* codec = nullptr;
+  ret = av_find_best_stream(m.demuxer, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+  if (ret < 0 || !codec) m.fail("no decodable video stream", ret < 0 ? ret : AVERROR_DECODER_NOT_FOUND);
+  m.stream_index = ret;
+  const AVStream* stream = m.demuxer->streams[m.stream_index];
+  m.decoder = avcodec_alloc_context3(codec);
+  if (!m.decoder) throw std::bad_alloc();
+  ret = avcodec_parameters_to_context(m.decoder, stream->codecpar);
+  if (ret < 0) m.fail("cannot set up the decoder", ret);
+  ret = avcodec_open2(m.decoder, codec, nullptr);
+  if (ret < 0) m.fail(fmt::format("cannot open the {} decoder", codec->name), ret);
+  if (m.decoder->width <= 0 || m.decoder->height <= 0)
+    m.fail(fmt::format("invalid frame size {}x{}", m.decoder->width, m.decoder->height), AVERROR_INVALIDDATA);
+  if (stream->avg_frame_rate.num > 0 && stream->avg_frame_rate.den > 0) m.fps = av_q2d(stream->avg_frame_rate);
+  else if (stream->r_frame_rate.num > 0 && stream->r_frame_rate.den > 0) m.fps = av_q2d(stream->r_frame_rate);
+  m.frame = av_frame_alloc();
+  m.packet = av_packet_alloc();
+  if (!m.frame || !m.packet) throw std::bad_alloc();
+}
+
+VideoReader::~VideoReader() = default;
+
+int VideoReader::width() const { return impl_->decoder->width; }
+int VideoReader::height() const { return impl_->decoder->height; }
+double VideoReader::fps() const { return impl_->fps; }
+std::string VideoReader::codec_name() const { return impl_->decoder->codec->name; }
+
+bool VideoReader::next(Image& image) {
+  Impl& m = *impl_;
+  while (!m.ended) {
+    int ret = avcodec_receive_frame(m.decoder, m.frame);
+    if (ret == 0) {
+      const int w = m.frame->width, h = m.frame->height;
+      m.scaler = sws_getCachedContext(m.scaler, w, h, static_cast<AVPixelFormat>(m.frame->format), w, h,
+                                      AV_PIX_FMT_BGR0, SWS_BILINEAR, nullptr, nullptr, nullptr);
+      if (!m.scaler) m.fail("cannot convert the video's pixel format", AVERROR(EINVAL));
+      if (image.width != w || image.height != h) image = Image(w, h);
+      std::uint8_t* target[1] = {image.pixels.data()};
+      const int target_stride[1] = {image.stride()};
+      sws_scale(m.scaler, m.frame->data, m.frame->linesize, 0, h, target, target_stride);
+      av_frame_unref(m.frame);
+      return true;
+    }
+    if (ret == AVERROR_EOF) {
+      m.ended = true;
+      break;
+    }
+    if (ret != AVERROR(EAGAIN)) m.fail("cannot decode a video frame", ret);
+    if (m.draining) {
+      m.ended = true;
+      break;
+    }
+    // Feed the decoder the next packet of our stream (or flush at the end of the file).
+    while (true) {
+      ret = av_read_frame(m.demuxer, m.packet);
+      if (ret == AVERROR_EOF) {
+        m.draining = true;
+        ret = avcodec_send_packet(m.decoder, nullptr);
+        break;
+      }
+      if (ret < 0) m.fail("cannot read the video", ret);
+      if (m.packet->stream_index != m.stream_index) {
+        av_packet_unref(m.packet);
+        continue;
+      }
+      ret = avcodec_send_packet(m.decoder, m.packet);
+      av_packet_unref(m.packet);
+      break;
+    }
+    if (ret < 0 && ret != AVERROR_EOF) m.fail("cannot decode the video", ret);
+  }
+  return false;
+}
+
+}  // namespace poselift::render
