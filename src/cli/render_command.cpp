@@ -256,10 +256,9 @@ int run_render(const Options& o) {
     const auto frames = render::render_video(figure, settings, [&](std::int64_t done, std::int64_t total) {
       if (!progress) progress = std::make_unique<engine::Progress>("render", total, "frames", o.runtime.progress);
       planned = total;
-      progress->advance(1);
-      if (done == total) progress->finish();
+      if (done > 0) progress->advance(1);
     });
-    if (progress && frames < planned) progress->finish("(the video ended)");
+    if (progress) progress->finish(frames < planned ? "(the video ended)" : "");
     fmt::print("wrote {} ({} frames)\n", o.viz_output, frames);
   }
   return 0;

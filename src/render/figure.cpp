@@ -244,6 +244,7 @@ std::int64_t render_video(const FigureInput& input, const VideoSettings& setting
 
   VideoWriter writer(settings.output, renderer.width(), renderer.height(), input.fps / settings.downsample,
                      settings.bitrate_kbps);
+  if (on_frame) on_frame(0, static_cast<std::int64_t>(chosen.size()));
   Image background, figure;
   std::int64_t video_position = -1;  // index of the frame held in `background`
   for (std::int64_t t : chosen) {

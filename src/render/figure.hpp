@@ -74,7 +74,8 @@ struct VideoSettings {
   int bitrate_kbps = 3000;
 };
 
-// Renders the figure to a video; `on_frame` is called after each written frame (progress).
+// Renders the figure to a video; `on_frame` is called once before the first frame (done = 0)
+// and after each written frame (progress).
 // Opens the background video before creating the output, so an unreadable video leaves no file.
 // Returns the number of frames written.
 std::int64_t render_video(const FigureInput& input, const VideoSettings& settings,

@@ -41,6 +41,16 @@ std::string lower_extension(const std::string& path) {
   return ext;
 }
 
+// FFmpeg logs to stderr by default (x264's statistics, probe notes); errors reach the user
+// through InputError messages instead.
+void quiet_ffmpeg_logs() {
+  static const bool once = [] {
+    av_log_set_level(AV_LOG_ERROR);
+    return true;
+  }();
+  (void)once;
+}
+
 }  // namespace
 
 VideoFormat video_format_for(const std::string& path) {
@@ -62,6 +72,7 @@ struct VideoWriter::Impl {
   AVStream* stream = nullptr;
   SwsContext* scaler = nullptr;
   AVFrame* frame = nullptr;
+  AVFrame* source = nullptr;  // BGR0 copy of the Image in a padded buffer (SIMD reads past row ends)
   AVPacket* packet = nullptr;
   std::int64_t next_pts = 0;
   bool finished = false;
@@ -69,6 +80,7 @@ struct VideoWriter::Impl {
   ~Impl() {
     av_packet_free(&packet);
     av_frame_free(&frame);
+    av_frame_free(&source);
     sws_freeContext(scaler);
     avcodec_free_context(&encoder);
     if (muxer) {
@@ -100,6 +112,7 @@ struct VideoWriter::Impl {
 
 VideoWriter::VideoWriter(const std::string& path, int width, int height, double fps, int bitrate_kbps)
     : impl_(std::make_unique<Impl>()) {
+  quiet_ffmpeg_logs();
   Impl& m = *impl_;
   m.path = path;
   m.format = video_format_for(path);
@@ -165,12 +178,18 @@ VideoWriter::VideoWriter(const std::string& path, int width, int height, double 
   m.scaler = sws_getContext(width, height, AV_PIX_FMT_BGR0, width, height, pixel_format, SWS_BILINEAR, nullptr,
                             nullptr, nullptr);
   m.frame = av_frame_alloc();
+  m.source = av_frame_alloc();
   m.packet = av_packet_alloc();
-  if (!m.scaler || !m.frame || !m.packet) throw std::bad_alloc();
+  if (!m.scaler || !m.frame || !m.source || !m.packet) throw std::bad_alloc();
   m.frame->format = pixel_format;
   m.frame->width = width;
   m.frame->height = height;
   ret = av_frame_get_buffer(m.frame, 0);
+  if (ret < 0) m.fail("cannot allocate a video frame", ret);
+  m.source->format = AV_PIX_FMT_BGR0;
+  m.source->width = width;
+  m.source->height = height;
+  ret = av_frame_get_buffer(m.source, 0);
   if (ret < 0) m.fail("cannot allocate a video frame", ret);
 }
 
@@ -185,9 +204,9 @@ void VideoWriter::write(const Image& image) {
                                        m.width, m.height));
   int ret = av_frame_make_writable(m.frame);
   if (ret < 0) m.fail("cannot allocate a video frame", ret);
-  const std::uint8_t* source[1] = {image.pixels.data()};
-  const int source_stride[1] = {image.stride()};
-  sws_scale(m.scaler, source, source_stride, 0, m.height, m.frame->data, m.frame->linesize);
+  av_image_copy_plane(m.source->data[0], m.source->linesize[0], image.pixels.data(), image.stride(), image.stride(),
+                      m.height);
+  sws_scale(m.scaler, m.source->data, m.source->linesize, 0, m.height, m.frame->data, m.frame->linesize);
   m.frame->pts = m.next_pts++;
   m.encode(m.frame);
 }
@@ -214,6 +233,7 @@ struct VideoReader::Impl {
   AVCodecContext* decoder = nullptr;
   SwsContext* scaler = nullptr;
   AVFrame* frame = nullptr;
+  AVFrame* converted = nullptr;  // BGR0 in a padded buffer: swscale's SIMD writes past row ends
   AVPacket* packet = nullptr;
   int stream_index = -1;
   bool draining = false, ended = false;
@@ -222,6 +242,7 @@ struct VideoReader::Impl {
   ~Impl() {
     av_packet_free(&packet);
     av_frame_free(&frame);
+    av_frame_free(&converted);
     sws_freeContext(scaler);
     avcodec_free_context(&decoder);
     avformat_close_input(&demuxer);
@@ -232,6 +253,7 @@ struct VideoReader::Impl {
 };
 
 VideoReader::VideoReader(const std::string& path) : impl_(std::make_unique<Impl>()) {
+  quiet_ffmpeg_logs();
   Impl& m = *impl_;
   m.path = path;
   int ret = avformat_open_input(&m.demuxer, path.c_str(), nullptr, nullptr);
@@ -274,11 +296,21 @@ bool VideoReader::next(Image& image) {
       m.scaler = sws_getCachedContext(m.scaler, w, h, static_cast<AVPixelFormat>(m.frame->format), w, h,
                                       AV_PIX_FMT_BGR0, SWS_BILINEAR, nullptr, nullptr, nullptr);
       if (!m.scaler) m.fail("cannot convert the video's pixel format", AVERROR(EINVAL));
-      if (image.width != w || image.height != h) image = Image(w, h);
-      std::uint8_t* target[1] = {image.pixels.data()};
-      const int target_stride[1] = {image.stride()};
-      sws_scale(m.scaler, m.frame->data, m.frame->linesize, 0, h, target, target_stride);
+      if (!m.converted || m.converted->width != w || m.converted->height != h) {
+        av_frame_free(&m.converted);
+        m.converted = av_frame_alloc();
+        if (!m.converted) throw std::bad_alloc();
+        m.converted->format = AV_PIX_FMT_BGR0;
+        m.converted->width = w;
+        m.converted->height = h;
+        const int error = av_frame_get_buffer(m.converted, 0);
+        if (error < 0) m.fail("cannot allocate a video frame", error);
+      }
+      sws_scale(m.scaler, m.frame->data, m.frame->linesize, 0, h, m.converted->data, m.converted->linesize);
       av_frame_unref(m.frame);
+      if (image.width != w || image.height != h) image = Image(w, h);
+      av_image_copy_plane(image.pixels.data(), image.stride(), m.converted->data[0], m.converted->linesize[0],
+                          image.stride(), h);
       return true;
     }
     if (ret == AVERROR_EOF) {
