@@ -13,6 +13,7 @@ extern "C" {
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -39,6 +40,48 @@ std::string lower_extension(const std::string& path) {
   std::string ext = path.substr(dot);
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
   return ext;
+}
+
+// The GIF palette: a 6x6x6 colour cube, 24 greys and the figure's pink, opaque (so FFmpeg's
+// encoder never treats a colour as transparent), with a 32x32x32 lookup of the nearest entry.
+// A fixed palette keeps frames consistent and exact for the figure's white, black, red and grey.
+struct GifPalette {
+  std::array<std::uint32_t, 256> argb{};
+  std::vector<std::uint8_t> lookup;  // (r >> 3) << 10 | (g >> 3) << 5 | (b >> 3) -> index
+
+  GifPalette() {
+    argb.fill(0xFF000000u);  // unused entries opaque black: no entry may read as transparent
+    std::vector<std::array<int, 3>> colours;
+    for (int r = 0; r < 6; ++r)
+      for (int g = 0; g < 6; ++g)
+        for (int b = 0; b < 6; ++b) colours.push_back({r * 51, g * 51, b * 51});
+    for (int i = 1; i <= 24; ++i) colours.push_back({i * 255 / 25, i * 255 / 25, i * 255 / 25});
+    colours.push_back({255, 191, 204});  // the 2D bones' pink
+    colours.push_back({128, 128, 128});  // the blank input image
+    colours.push_back({209, 209, 209});  // the ground grid
+    for (std::size_t i = 0; i < colours.size(); ++i)
+      argb[i] = 0xFF000000u | colours[i][0] << 16 | colours[i][1] << 8 | colours[i][2];
+    lookup.resize(32 * 32 * 32);
+    for (int r = 0; r < 32; ++r)
+      for (int g = 0; g < 32; ++g)
+        for (int b = 0; b < 32; ++b) {
+          // Bucket centre, with the extremes kept exact (0 and 255 are the figure's colours).
+          auto centre = [](int v) { return v == 0 ? 0 : v == 31 ? 255 : v * 8 + 4; };
+          const int cr = centre(r), cg = centre(g), cb = centre(b);
+          int best = 0, best_distance = 1 << 30;
+          for (std::size_t i = 0; i < colours.size(); ++i) {
+            const int dr = colours[i][0] - cr, dg = colours[i][1] - cg, db = colours[i][2] - cb;
+            const int distance = 3 * dr * dr + 4 * dg * dg + 2 * db * db;
+            if (distance < best_distance) best_distance = distance, best = static_cast<int>(i);
+          }
+          lookup[r << 10 | g << 5 | b] = static_cast<std::uint8_t>(best);
+        }
+  }
+};
+
+const GifPalette& gif_palette() {
+  static const GifPalette palette;
+  return palette;
 }
 
 // FFmpeg logs to stderr by default (x264's statistics, probe notes); errors reach the user
@@ -141,7 +184,7 @@ VideoWriter::VideoWriter(const std::string& path, int width, int height, double 
     pixel_format = AV_PIX_FMT_YUV420P;
   } else {
     codec = avcodec_find_encoder(AV_CODEC_ID_GIF);
-    pixel_format = AV_PIX_FMT_BGR8;  // fixed 3-3-2 palette: no per-frame palette search needed
+    pixel_format = AV_PIX_FMT_PAL8;  // with the fixed GifPalette
   }
   if (!codec)
     throw InputError(fmt::format("{}: this FFmpeg build has no {} encoder", path,
@@ -175,12 +218,15 @@ VideoWriter::VideoWriter(const std::string& path, int width, int height, double 
   ret = avformat_write_header(m.muxer, nullptr);
   if (ret < 0) m.fail("cannot write the container header", ret);
 
-  m.scaler = sws_getContext(width, height, AV_PIX_FMT_BGR0, width, height, pixel_format, SWS_BILINEAR, nullptr,
-                            nullptr, nullptr);
+  if (m.format == VideoFormat::Mp4) {
+    m.scaler = sws_getContext(width, height, AV_PIX_FMT_BGR0, width, height, pixel_format, SWS_BILINEAR, nullptr,
+                              nullptr, nullptr);
+    if (!m.scaler) throw std::bad_alloc();
+  }
   m.frame = av_frame_alloc();
   m.source = av_frame_alloc();
   m.packet = av_packet_alloc();
-  if (!m.scaler || !m.frame || !m.source || !m.packet) throw std::bad_alloc();
+  if (!m.frame || !m.source || !m.packet) throw std::bad_alloc();
   m.frame->format = pixel_format;
   m.frame->width = width;
   m.frame->height = height;
@@ -204,9 +250,19 @@ void VideoWriter::write(const Image& image) {
                                        m.width, m.height));
   int ret = av_frame_make_writable(m.frame);
   if (ret < 0) m.fail("cannot allocate a video frame", ret);
-  av_image_copy_plane(m.source->data[0], m.source->linesize[0], image.pixels.data(), image.stride(), image.stride(),
-                      m.height);
-  sws_scale(m.scaler, m.source->data, m.source->linesize, 0, m.height, m.frame->data, m.frame->linesize);
+  if (m.format == VideoFormat::Gif) {
+    const GifPalette& palette = gif_palette();
+    std::memcpy(m.frame->data[1], palette.argb.data(), sizeof palette.argb);
+    for (int y = 0; y < m.height; ++y) {
+      const std::uint8_t* in = image.pixels.data() + static_cast<std::size_t>(y) * image.stride();
+      std::uint8_t* out = m.frame->data[0] + static_cast<std::ptrdiff_t>(y) * m.frame->linesize[0];
+      for (int x = 0; x < m.width; ++x, in += 4) out[x] = palette.lookup[(in[2] >> 3) << 10 | (in[1] >> 3) << 5 | in[0] >> 3];
+    }
+  } else {
+    av_image_copy_plane(m.source->data[0], m.source->linesize[0], image.pixels.data(), image.stride(), image.stride(),
+                        m.height);
+    sws_scale(m.scaler, m.source->data, m.source->linesize, 0, m.height, m.frame->data, m.frame->linesize);
+  }
   m.frame->pts = m.next_pts++;
   m.encode(m.frame);
 }

@@ -32,8 +32,9 @@ VideoFormat video_format_for(const std::string& path);
 
 // Encodes frames to `path` through a temporary file beside it, renamed into place by finish();
 // a writer destroyed before finish() removes the temporary file, so a failed render leaves no
-// partial output. MP4: H.264 (libx264), yuv420p, `bitrate_kbps` kbit/s. GIF: 8-bit colour
-// (3-3-2), frame delays in centiseconds as the format stores them.
+// partial output. MP4: H.264 (libx264), yuv420p, `bitrate_kbps` kbit/s. GIF: a fixed
+// 256-colour palette (colour cube, greys, the figure's colours), frame delays in centiseconds as
+// the format stores them.
 class VideoWriter {
  public:
   VideoWriter(const std::string& path, int width, int height, double fps, int bitrate_kbps = 3000);

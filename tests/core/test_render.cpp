@@ -190,8 +190,14 @@ TEST(RenderVideo, GifWithVideoBackgroundSkipLimitAndDownsample) {
   while (reader.next(frame)) {
     // Inside the 2D panel's image, away from the keypoints: the video's blue.
     const auto c = frame.rgb(30, 100);
-    EXPECT_GT(c[2], 150) << "frame " << frames;  // 230 in the 3-3-2 palette: 170 or 255 dithered
+    EXPECT_GT(c[2], 200) << "frame " << frames;
     EXPECT_LT(c[1], 60);
+    // 3D panel (240 px: title 19 px, scale 221 / 2.55 px/m, root at (360, 129.5)): the left
+    // bone black, the background white, on every frame (no colour drift between frames).
+    const double scale = 221 / 2.55;
+    EXPECT_TRUE(is_black(frame.rgb(static_cast<int>(360 - 0.25 * scale), 129))) << "frame " << frames;
+    EXPECT_TRUE(is_white(frame.rgb(360, 60))) << "frame " << frames;
+    EXPECT_TRUE(is_white(frame.rgb(300, 170))) << "frame " << frames;
     ++frames;
   }
   EXPECT_EQ(frames, 7);
