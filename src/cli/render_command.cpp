@@ -218,6 +218,8 @@ int run_render(const Options& o) {
   const bool from_result = !o.render_input.empty();
   if (o.viz_output.empty() && o.html_out.empty() && (from_result || o.viz_export.empty()))
     throw InputError("render: nothing to write: give --viz-output/--out FILE.mp4|.gif, --html FILE or --viz-export");
+  if (from_result && !o.viz_export.empty())
+    throw InputError("render: --viz-export writes a dataset prediction; an --input result already holds positions_3d");
   // Cheap checks first, so bad flags fail before the prediction runs.
   if (!o.viz_output.empty()) render::video_format_for(o.viz_output);
   if (!o.viz_video.empty()) render::VideoReader probe(o.viz_video);
