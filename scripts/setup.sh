@@ -13,10 +13,12 @@ packages=(
   libtorch-dev libopenblas0-pthread   # LibTorch; OpenBLAS threads (else matrix products ~15x slower)
   libdnnl-dev                         # oneDNN GEMM for the fast CPU path (libdnnl is already a LibTorch dependency)
   libzip-dev zlib1g-dev libssl-dev nlohmann-json3-dev libfmt-dev libcli11-dev libcairo2-dev
+  libavcodec-dev libavformat-dev libswscale-dev libavutil-dev   # render: MP4/GIF through FFmpeg
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # Sanitizer and fuzzing builds (scripts/test.sh) use clang's runtimes.
-[[ "${POSELIFT_WITH_TEST_TOOLS:-0}" == 1 ]] && packages+=(clang libclang-rt-14-dev python3-numpy python3-torch)
+[[ "${POSELIFT_WITH_TEST_TOOLS:-0}" == 1 ]] && packages+=(clang libclang-rt-14-dev python3-numpy python3-torch
+  chromium)  # headless check of the render --html player
 if [[ "${POSELIFT_NO_APT:-0}" != 1 ]]; then
   missing=()
   for p in "${packages[@]}"; do

@@ -31,6 +31,12 @@ struct Options {
   double synthetic_seconds = 6.0, prepare_fps = 50.0, noise_strength = 1.0;
   std::uint64_t prepare_seed = 0;
   bool random_rigs = false, skip_unreadable = false;
+  // render (the seed's --viz-* flags; --input/--out/--video for infer results)
+  std::string viz_subject, viz_action, viz_video, viz_output, viz_export, render_input, html_out;
+  int viz_camera = 0, viz_bitrate = 3000, viz_size = 5, viz_downsample = 1;
+  std::int64_t viz_limit = -1, viz_skip = 0;
+  bool viz_no_ground_truth = false, render_flag = false;
+  double render_fps = 0;
   // bench
   std::string bench_what = "all";
   double bench_seconds = 3.0;
@@ -44,5 +50,6 @@ int run_train(const Options& o);
 int run_prepare_synthetic(const Options& o);
 int run_prepare_mocap(const Options& o);
 int run_bench(const Options& o);
+int run_render(const Options& o);
 
 }  // namespace poselift::cli

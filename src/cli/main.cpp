@@ -152,10 +152,38 @@ int main(int argc, char** argv) {
   mocap->add_flag("--random-rigs", o.random_rigs, "randomised camera rigs per subject");
   mocap->add_flag("--skip-unreadable", o.skip_unreadable, "report unreadable files instead of failing");
 
-  // Later releases: rendering and in-the-wild inference.
-  auto* render = app.add_subcommand("render", "Render 2D input and 3D reconstruction as a video");
+  auto* render = app.add_subcommand("render", "Render 2D input and 3D reconstruction as MP4/GIF or an HTML player");
+  add_data_options(*render, o.data);
+  add_model_options(*render, o.model);
+  add_runtime_options(*render, o.runtime);
+  render->add_flag("--render", o.render_flag, "accepted for the seed's command lines (implied)");
+  render->add_option("-c,--checkpoint", o.checkpoint_dir, "checkpoint folder (with --evaluate), or checkpoint file")
+      ->capture_default_str();
+  render->add_option("--evaluate,--checkpoint-file", o.evaluate_file, "checkpoint file name, relative to -c");
+  render->add_flag("!--no-test-time-augmentation", o.test_time_augmentation, "disable flip augmentation (-no-tta)");
+  render->add_option("-b,--batch-size", o.eval_batch, "windows per forward pass")->capture_default_str();
+  render->add_option("--viz-subject", o.viz_subject, "subject to render");
+  render->add_option("--viz-action", o.viz_action, "action to render");
+  render->add_option("--viz-camera", o.viz_camera, "camera to render")->capture_default_str();
+  render->add_option("--viz-video,--video", o.viz_video, "video drawn under the 2D input");
+  render->add_option("--viz-skip", o.viz_skip, "skip the first N frames of the video (and their poses)")
+      ->capture_default_str();
+  render->add_option("--viz-output,--out", o.viz_output, "output video (.mp4 H.264 or .gif)");
+  render->add_option("--viz-export", o.viz_export, "also write the prediction as (T, J, 3) float32 .npy (camera space)");
+  render->add_option("--viz-bitrate", o.viz_bitrate, "MP4 bitrate in kbit/s")->capture_default_str();
+  render->add_flag("--viz-no-ground-truth", o.viz_no_ground_truth, "do not show the ground truth");
+  render->add_option("--viz-limit", o.viz_limit, "render at most N frames (-1: all)")->capture_default_str();
+  render->add_option("--viz-downsample", o.viz_downsample, "keep every N-th frame (fps divided by N)")
+      ->capture_default_str();
+  render->add_option("--viz-size", o.viz_size, "panel size in inches of the original (100 px each for MP4, 80 for GIF)")
+      ->capture_default_str();
+  render->add_option("--input", o.render_input, "an `infer` result (.npz) to render instead of predicting");
+  render->add_option("--fps", o.render_fps, "frame rate (default: the dataset's, else the video's, else 50)");
+  render->add_option("--html", o.html_out, "also write a self-contained interactive HTML player");
+
+  // Later release: in-the-wild inference.
   auto* infer = app.add_subcommand("infer", "Lift a detector's 2D keypoints of your own video to 3D");
-  for (auto* pending : {render, infer}) {
+  for (auto* pending : {infer}) {
     pending->allow_extras();
     pending->prefix_command();
   }
@@ -182,7 +210,8 @@ int main(int argc, char** argv) {
     if (train->parsed()) return cli::run_train(o);
     if (synthetic->parsed()) return cli::run_prepare_synthetic(o);
     if (mocap->parsed()) return cli::run_prepare_mocap(o);
-    for (auto* pending : {render, infer})
+    if (render->parsed()) return cli::run_render(o);
+    for (auto* pending : {infer})
       if (pending->parsed()) {
         fmt::print(stderr,
                    "poselift {}: not available in this release yet (see the README's Features / Status table)\n",

@@ -36,7 +36,8 @@ std::vector<std::string> translate_seed_arguments(const std::vector<std::string>
         return a == name || a.rfind(name + "=", 0) == 0;
       });
     };
-    const char* command = has("--evaluate") ? "evaluate" : has("--render") ? "render" : "train";
+    // As run_poseformer.py: --render renders (even with --evaluate naming the checkpoint).
+    const char* command = has("--render") ? "render" : has("--evaluate") ? "evaluate" : "train";
     out.insert(out.begin(), command);
   }
   return out;
