@@ -11,6 +11,7 @@ cd "$root"
 packages=(
   build-essential cmake ninja-build pkg-config ccache
   libtorch-dev libopenblas0-pthread   # LibTorch; OpenBLAS threads (else matrix products ~15x slower)
+  libgloo-dev                          # c10d Gloo headers: multi-process training
   libzip-dev zlib1g-dev libssl-dev nlohmann-json3-dev libfmt-dev libcli11-dev libcairo2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )

@@ -23,6 +23,8 @@ struct Options {
   // train
   engine::TrainOptions train;
   double dropout = 0.0;
+  int nproc = 0;              // --nproc N: start N local ranks (0: single process or torchrun's)
+  double dist_timeout = 300;  // --dist-timeout: seconds before a silent peer counts as failed
   // forward
   std::string checkpoint_file, input, output;
   // prepare
@@ -34,6 +36,8 @@ struct Options {
   // bench
   std::string bench_what = "model";
   double bench_seconds = 3.0;
+  int bench_batch = 32;       // bench dist: frames per step over all processes
+  std::vector<int> bench_processes = {1, 2};
 };
 
 int run_info(const Options& o);
@@ -43,5 +47,6 @@ int run_train(const Options& o);
 int run_prepare_synthetic(const Options& o);
 int run_prepare_mocap(const Options& o);
 int run_bench(const Options& o);
+int run_bench_dist(const Options& o);
 
 }  // namespace poselift::cli
