@@ -245,6 +245,7 @@ int run_train(const Options& o) {
   setup.train.progress = o.runtime.progress && world.rank == 0;
   setup.device = device;
   setup.comm = comm.get();
+  if (o.torch_seed >= 0) torch::manual_seed(static_cast<std::uint64_t>(o.torch_seed));
   engine::install_stop_signal_handlers();
   model::PoseFormer trained{nullptr};
   engine::TrainResult result;

@@ -23,6 +23,7 @@ struct Options {
   // train
   engine::TrainOptions train;
   double dropout = 0.0;
+  std::int64_t torch_seed = -1;  // --torch-seed: LibTorch's generator (weight init, stochastic depth); -1 random
   int nproc = 0;              // --nproc N: start N local ranks (0: single process or torchrun's)
   double dist_timeout = 300;  // --dist-timeout: seconds before a silent peer counts as failed
   // forward

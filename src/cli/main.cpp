@@ -124,6 +124,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   train->add_option("--max-batches", o.train.max_batches_per_epoch, "cap on batches per epoch (0: all)")
       ->capture_default_str();
+  train->add_option("--torch-seed", o.torch_seed,
+                    "seed LibTorch's generator (initial weights, stochastic depth) for reproducible runs; default: "
+                    "random, as PyTorch")
+      ->check(CLI::NonNegativeNumber);
   train->add_option("--nproc", o.nproc,
                     "data-parallel on this host: start N ranks (-b is per rank); torchrun-style variables "
                     "(MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE, LOCAL_RANK) start one rank instead")

@@ -1,5 +1,6 @@
 // Data-parallel training over c10d (Gloo on loopback): equality with a single process, evaluation
 // parity, resume with another world size, and failures that end cleanly.
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -24,8 +25,8 @@ namespace {
 // The tiny fixture, a small model, no stochastic depth (per-rank random masks would make the
 // runs differ), deterministic single-thread ranks.
 std::string common_args(const std::string& data_dir) {
-  return " -k gt -f 9 --width 8 --depth 2 --heads 2 -str S1,S5 -ste S9,S11 --downsample 4 --drop-path 0 "
-         "--learning-rate 1e-3 --checkpoint-frequency 1 --no-progress --threads 1 --data-dir " +
+  return " -k gt -f 9 --width 8 --depth 2 --heads 2 -str S1,S5 -ste S9,S11 --downsample 16 --drop-path 0 "
+         "--torch-seed 5 --learning-rate 1e-3 --checkpoint-frequency 1 --no-progress --threads 1 --data-dir " +
          data_dir;
 }
 
@@ -35,13 +36,16 @@ std::vector<torch::Tensor> weights_of(const std::string& path) {
   return out;
 }
 
-double max_difference(const std::string& a_path, const std::string& b_path) {
+// L2 norm of the difference of all weights. (A maximum would be dominated by the few weights
+// whose gradients are near zero: Adam divides by their tiny running RMS, so float rounding in
+// the gradient sum moves them by up to a learning rate per step.)
+double weights_distance(const std::string& a_path, const std::string& b_path) {
   auto a = weights_of(a_path), b = weights_of(b_path);
   EXPECT_EQ(a.size(), b.size());
-  double worst = 0;
+  double squares = 0;
   for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
-    worst = std::max(worst, (a[i] - b[i]).abs().max().item<double>());
-  return worst;
+    squares += (a[i] - b[i]).to(torch::kFloat64).pow(2).sum().item<double>();
+  return std::sqrt(squares);
 }
 
 std::string run(const std::string& args, int expected_status = 0) {
@@ -79,33 +83,40 @@ TEST(DataParallel, TwoRanksEqualOneProcessWithDoubleBatchAndResumeOnOneProcess) 
   const std::string one = test::temp_dir("dp_one"), two = test::temp_dir("dp_two"), half = test::temp_dir("dp_half"),
                     resumed = test::temp_dir("dp_resumed");
   const auto t0 = std::chrono::steady_clock::now();
-  // -b 96 over a 2-rank job is 192 frames per step: the epoch's last step is uneven.
+  // -b 100 over a 2-rank job is 200 frames per step; 1276 examples (638 frames, flipped too):
+  // the epoch's last step has 76 for rank 0 and none for rank 1.
   const std::string args = common_args(data_dir);
-  const std::string out_one = run(args + " -b 192 -e 2 -c " + one);
-  const std::string out_two = run(args + " -b 96 -e 1 --nproc 2 --check-every 5 -c " + two);
+  const std::string out_one = run(args + " -b 200 -e 2 -c " + one);
+  const std::string out_two = run(args + " -b 100 -e 1 --nproc 2 --check-every 3 -c " + two);
   EXPECT_NE(out_two.find("data-parallel training on 2 processes (gloo)"), std::string::npos) << out_two;
 
-  // Same weights as one process with the doubled batch, within float rounding.
-  const double tolerance = 2e-5;
-  const double diff = max_difference(one + "/epoch_1.bin", two + "/epoch_1.bin");
-  std::printf("max |w(2 ranks x 96) - w(1 process x 192)| after 1 epoch: %.3g\n", diff);
+  // Same weights as one process with the doubled batch, within float rounding (the model's
+  // weights have an L2 norm of about 30; one epoch moves them by about 1.5).
+  const double tolerance = 1e-2;
+  const double diff = weights_distance(one + "/epoch_1.bin", two + "/epoch_1.bin");
+  std::printf("|w(2 ranks x 100) - w(1 process x 200)| after 1 epoch: %.3g\n", diff);
   EXPECT_LT(diff, tolerance);
   // Control: a single process with the per-rank batch trains differently, far beyond the tolerance.
-  run(args + " -b 96 -e 1 --no-eval -c " + half);
-  const double control = max_difference(half + "/epoch_1.bin", two + "/epoch_1.bin");
-  std::printf("control, 1 process x 96 vs 2 ranks x 96: %.3g\n", control);
-  EXPECT_GT(control, 50 * tolerance);
+  run(args + " -b 100 -e 1 --no-eval -c " + half);
+  const double control = weights_distance(half + "/epoch_1.bin", two + "/epoch_1.bin");
+  std::printf("control, 1 process x 100 vs 2 ranks x 100: %.3g\n", control);
+  EXPECT_GT(control, 30 * tolerance);
 
   // Sharded evaluation prints exactly what one process computes for those weights.
   const auto [train_eval, valid] = printed_evaluation(out_two, 1);
   {
+    // The ranks ran with one thread, OpenBLAS's included (its threads split products differently).
     const int threads = torch::get_num_threads();
     torch::set_num_threads(1);
+    auto set_blas_threads = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    auto get_blas_threads = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+    const int blas_threads = get_blas_threads ? get_blas_threads() : 0;
+    if (set_blas_threads) set_blas_threads(1);
     auto dataset = data::load_dataset("h36m", data_dir, "gt");
     auto keypoints = data::load_keypoints(dataset, data_dir, "gt");
     auto net = model::load_poseformer(two + "/epoch_1.bin", 2, true);
     data::FetchOptions fetch;
-    fetch.downsample = 4;
+    fetch.downsample = 16;
     const auto symmetry = engine::flip_symmetry(dataset, keypoints);
     auto v = data::fetch(dataset, keypoints, {"S9", "S11"}, fetch);
     auto t = data::fetch(dataset, keypoints, {"S1", "S5"}, fetch);
@@ -114,15 +125,16 @@ TEST(DataParallel, TwoRanksEqualOneProcessWithDoubleBatchAndResumeOnOneProcess) 
     const double want_valid = engine::sequences_mpjpe(net, v.poses_2d, v.poses_3d, symmetry, with_tta, torch::kCPU);
     const double want_train = engine::sequences_mpjpe(net, t.poses_2d, t.poses_3d, symmetry, without_tta, torch::kCPU);
     torch::set_num_threads(threads);
+    if (set_blas_threads && blas_threads > 0) set_blas_threads(blas_threads);
     EXPECT_NEAR(valid, want_valid * 1000, 1.5e-6);
     EXPECT_NEAR(train_eval, want_train * 1000, 1.5e-6);
   }
 
-  // Resume the 2-rank checkpoint on one process (batch 192): same as the straight run.
+  // Resume the 2-rank checkpoint on one process (batch 200): same as the straight run.
   fs::copy_file(two + "/epoch_1.bin", resumed + "/epoch_1.bin");
-  run(args + " -b 192 -e 2 -r epoch_1.bin -c " + resumed);
-  const double resumed_diff = max_difference(one + "/epoch_2.bin", resumed + "/epoch_2.bin");
-  std::printf("max |w| difference after resuming on 1 process: %.3g\n", resumed_diff);
+  run(args + " -b 200 -e 2 -r epoch_1.bin -c " + resumed);
+  const double resumed_diff = weights_distance(one + "/epoch_2.bin", resumed + "/epoch_2.bin");
+  std::printf("|w| difference after resuming on 1 process: %.3g\n", resumed_diff);
   EXPECT_LT(resumed_diff, 2 * tolerance);
   std::printf("test took %.1f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 }
@@ -143,7 +155,7 @@ FailureRun fail_rank_one(const std::string& dir, const std::string& signal, int 
   const std::string script =
       std::string(POSELIFT_CLI) + " train" + common_args(data_dir) + " -b 64 -e 100000 --max-batches 4 --no-eval " +
       "--nproc 2 --dist-timeout " + std::to_string(timeout_seconds) + " -c " + dir + " > " + log + " 2>&1 & job=$!; " +
-      "for i in $(seq 1200); do [ -f " + dir + "/epoch_2.bin ] && break; sleep 0.05; done; " +
+      "for i in $(seq 1200); do [ -f " + dir + "/epoch_1.bin ] && break; sleep 0.05; done; " +
       "pid=$(sed -n 's/.*started rank 1 of 2 as pid \\([0-9]*\\).*/\\1/p' " + log + "); " +
       "start=$(date +%s%N); kill -" + signal + " $pid; wait $job; status=$?; end=$(date +%s%N); " +
       "echo \"STATUS $status MS $(( (end - start) / 1000000 ))\"";
@@ -168,7 +180,7 @@ void expect_checkpoints_loadable(const std::string& dir) {
     EXPECT_NO_THROW(model::read_checkpoint(entry.path().string())) << entry.path();
     ++loaded;
   }
-  EXPECT_GE(loaded, 2);
+  EXPECT_GE(loaded, 1);
 }
 
 }  // namespace
