@@ -256,7 +256,7 @@ int run_train(const Options& o) {
     return 4;
   }
   if (result.outcome == engine::TrainOutcome::Interrupted) {
-    fmt::print(stderr, "poselift: {}\n", result.message);
+    if (world.rank == 0) fmt::print(stderr, "poselift: {}\n", result.message);
     return 128 + engine::stop_request().load();
   }
   if (result.outcome == engine::TrainOutcome::Diverged) {

@@ -156,10 +156,13 @@ int launch_workers(const LaunchOptions& options) {
         --running;
         const bool failed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
         if (failed) {
-          std::fprintf(stderr, "poselift: rank %d %s\n", rank, describe_status(status).c_str());
+          // After a forwarded Ctrl-C/SIGTERM the ranks' own interruption messages say it all.
+          if (forwarded == 0) std::fprintf(stderr, "poselift: rank %d %s\n", rank, describe_status(status).c_str());
           if (first_failure == 0) {
             first_failure = exit_code(status);
-            if (running > 0) {
+            if (forwarded != 0) terminate_at = clock::now() + std::chrono::seconds(60) +
+                                               std::chrono::milliseconds(static_cast<std::int64_t>(options.timeout_seconds * 1000));
+            if (running > 0 && forwarded == 0) {
               std::fprintf(stderr, "poselift: waiting up to %.0f s for the other ranks to stop\n",
                            options.timeout_seconds);
               terminate_at = clock::now() + std::chrono::milliseconds(
