@@ -176,9 +176,12 @@ void Communicator::wait(const char* what, const std::function<void()>& run) {
     if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) detail = c10_error->what_without_backtrace();
     if (auto cut = detail.find('\n'); cut != std::string::npos) detail.resize(cut);
     throw DistributedError(fmt::format("rank {} of {}: {} failed: another rank stopped (it died, was killed or "
-                                       "failed), the network failed, or nothing arrived within --dist-timeout {} s. "
-                                       "({}: {})",
-                                       world_.rank, world_.world_size, what, timeout_seconds_, backend_, detail));
+                                       "failed), the network failed, or nothing arrived within --dist-timeout {} s "
+                                       "({}: {}); {}",
+                                       world_.rank, world_.world_size, what, timeout_seconds_, backend_, detail,
+                                       last_checkpoint_.empty()
+                                           ? std::string("no checkpoint was written in this run")
+                                           : "the last checkpoint written is " + last_checkpoint_));
   }
 }
 

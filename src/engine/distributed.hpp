@@ -67,6 +67,8 @@ class Communicator {
   // Element-wise minimum and maximum over the ranks.
   std::pair<std::vector<double>, std::vector<double>> allreduce_min_max(const std::vector<double>& values);
   void barrier();
+  // Named in the errors of later collectives (where to resume from).
+  void set_last_checkpoint(std::string path) { last_checkpoint_ = std::move(path); }
 
   // Bytes handed to all-reduce by this rank so far, and the number of all-reduce calls.
   std::int64_t bytes_allreduced() const { return bytes_allreduced_; }
@@ -81,6 +83,7 @@ class Communicator {
   std::vector<std::vector<std::size_t>> buckets_;
   std::int64_t bytes_allreduced_ = 0;
   double timeout_seconds_;
+  std::string last_checkpoint_;
   void wait(const char* what, const std::function<void()>& run);
 };
 

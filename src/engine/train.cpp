@@ -389,6 +389,7 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
   auto write = [&](const std::string& path) {
     if (lead) save_checkpoint(path, state, net, optimizer);
     result.last_checkpoint = path;
+    if (comm) comm->set_last_checkpoint(path);  // named in its errors
   };
   // All ranks must agree to stop: a signal may reach only some of them (several hosts).
   auto agreed_stop = [&]() {
@@ -406,154 +407,145 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
                                          when, lo[0], hi[0]));
   };
   std::int64_t steps_run = 0;
-
-  auto run_epochs = [&]() -> TrainResult {
-    while (state.epoch < opt.epochs) {
-      const auto start_time = std::chrono::steady_clock::now();
-      // Resuming inside an epoch replays its shuffle from the generator state saved before it.
-      if (state.position.rng_before_shuffle) state.rng = *state.position.rng_before_shuffle;
-      state.position.rng_before_shuffle = state.rng;
-      const auto order = state.rng.permutation(examples.num_chunks());
-      net->train();
-      Progress progress(fmt::format("epoch {}/{}", state.epoch + 1, opt.epochs), num_batches, "batches",
-                        opt.progress && lead);
-      progress.advance(state.position.next_chunk / chunks_per_step);
-      for (std::int64_t begin = state.position.next_chunk; begin < epoch_chunks; begin += chunks_per_step) {
-        const std::int64_t end = std::min(epoch_chunks, begin + chunks_per_step);
-        const std::int64_t mine_begin = std::min(end, begin + rank * chunks_per_rank);
-        const std::int64_t mine_end = std::min(end, mine_begin + chunks_per_rank);
-        optimizer.zero_grad();
-        torch::Tensor loss;
-        double step_sum = 0;  // sum over the step's frames of the per-frame MPJPE
-        std::int64_t step_frames = 0, local_frames = 0;
-        if (mine_end > mine_begin) {
-          auto [inputs, targets] = examples.batch(order, mine_begin, mine_end);
-          inputs = inputs.to(setup.device);
-          targets = targets.to(setup.device);
-          auto predicted = net->forward(inputs);
-          loss = (predicted - targets).norm(2, -1).mean();
-          local_frames = inputs.size(0);
-          step_sum = local_frames * loss.item<double>();
-        }
-        step_frames = local_frames;
-        bool stop_now = false;
-        if (comm) {
-          const auto reduced = comm->allreduce_sum(
-              {step_sum, static_cast<double>(local_frames), static_cast<double>(stop_request().load())});
-          step_sum = reduced[0];
-          step_frames = static_cast<std::int64_t>(reduced[1]);
-          if (reduced[2] > 0 && stop_request().load() == 0) stop_request().store(SIGTERM);
-          stop_now = reduced[2] > 0;
-        }
-        if (!std::isfinite(step_sum)) {
-          progress.finish();
-          result.outcome = TrainOutcome::Diverged;
-          result.message = fmt::format("training stopped: the loss became {} at epoch {} batch {}; {}",
-                                       step_sum / std::max<std::int64_t>(1, step_frames), state.epoch + 1,
-                                       begin / chunks_per_step + 1,
-                                       result.last_checkpoint.empty()
-                                           ? std::string("no checkpoint was written in this run")
-                                           : "the last good checkpoint is " + result.last_checkpoint);
-          result.history = state.history;
-          return result;
-        }
-        if (loss.defined()) loss.backward();
-        // Each rank's mean-loss gradient weighted by its share of the step's frames: the sum
-        // over ranks is the gradient of the mean over all of them, even for uneven last steps
-        // (equal shares: the 1/world_size average of DistributedDataParallel).
-        if (comm) comm->allreduce_gradients(parameters, static_cast<double>(local_frames) / step_frames);
-        optimizer.step();
-        state.position.loss_sum += step_sum;
-        state.position.frames += step_frames;
-        state.position.next_chunk = end;
-        state.position.next_batch = begin / chunks_per_step + 1;
-        ++steps_run;
-        if (comm && opt.check_every > 0 && steps_run % opt.check_every == 0)
-          check_same_weights(fmt::format("after step {}", steps_run).c_str());
-        progress.advance(1, fmt::format("loss {:.2f} mm", state.position.loss_sum / state.position.frames * 1000));
-        if (!comm) stop_now = stop_request().load() != 0;
-        if (stop_now && end < epoch_chunks) {
-          progress.finish("interrupted");
-          const std::string path = (fs::path(opt.checkpoint_dir) / "interrupted.bin").string();
-          write(path);
-          result.outcome = TrainOutcome::Interrupted;
-          result.message = fmt::format("interrupted by signal {}: wrote the resumable checkpoint {} (continue with "
-                                       "-r {})",
-                                       stop_request().load(), path, path);
-          result.history = state.history;
-          return result;
-        }
-      }
-      progress.finish();
-
-      EpochRecord record;
-      record.epoch = static_cast<int>(state.epoch + 1);
-      record.lr = state.lr;
-      record.loss_train = state.position.loss_sum / std::max<std::int64_t>(1, state.position.frames);
-      if (!opt.no_eval) {
-        record.loss_valid =
-            sequences_mpjpe(net, valid.poses_2d, valid.poses_3d, symmetry, eval_predict, setup.device, comm);
-        record.loss_train_eval =
-            sequences_mpjpe(net, train.poses_2d, train.poses_3d, symmetry, train_eval_predict, setup.device, comm);
-      }
-      record.minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count() / 60.0;
-      if (opt.no_eval)
-        std::printf("[%d] time %.2f lr %f 3d_train %f\n", record.epoch, record.minutes, record.lr,
-                    record.loss_train * 1000);
-      else
-        std::printf("[%d] time %.2f lr %f 3d_train %f 3d_eval %f 3d_valid %f\n", record.epoch, record.minutes,
-                    record.lr, record.loss_train * 1000, record.loss_train_eval * 1000, record.loss_valid * 1000);
-      std::fflush(stdout);
-      state.history.push_back(record);
-
-      state.lr *= opt.lr_decay;
-      for (auto& group : optimizer.param_groups()) {
-        auto& o = static_cast<torch::optim::AdamWOptions&>(group.options());
-        o.lr(o.lr() * opt.lr_decay);
-      }
-      state.epoch += 1;
-      state.position = EpochPosition{};
-      check_same_weights(fmt::format("at the end of epoch {}", state.epoch).c_str());
-
-      if (opt.checkpoint_frequency > 0 && state.epoch % opt.checkpoint_frequency == 0) {
-        const std::string path = (fs::path(opt.checkpoint_dir) / fmt::format("epoch_{}.bin", state.epoch)).string();
-        std::printf("Saving checkpoint to %s\n", path.c_str());
-        write(path);
-      }
-      if (!opt.no_eval && record.loss_valid * 1000 < state.min_loss) {
-        state.min_loss = record.loss_valid * 1000;
-        std::printf("save best checkpoint\n");
-        write((fs::path(opt.checkpoint_dir) / "best_epoch.bin").string());
-      }
-      std::fflush(stdout);
-      if (opt.export_training_curves && lead) export_curves(opt.checkpoint_dir, state.history);
-      if (agreed_stop() && state.epoch < opt.epochs) {
-        const std::string path = (fs::path(opt.checkpoint_dir) / "interrupted.bin").string();
-        write(path);
-        result.outcome = TrainOutcome::Interrupted;
-        result.message = fmt::format("interrupted by signal {} after epoch {}: wrote the resumable checkpoint {} "
-                                     "(continue with -r {})",
-                                     stop_request().load(), state.epoch, path, path);
-        result.history = state.history;
-        return result;
-      }
-    }
-    result.history = state.history;
+  // Nobody leaves while another rank may still be inside a collective.
+  auto finish = [&]() -> TrainResult {
+    if (comm) comm->barrier();
     return result;
   };
 
-  try {
-    run_epochs();
-    // Nobody leaves while another rank may still be inside a collective.
-    if (comm) comm->barrier();
-  } catch (const DistributedError& e) {
-    throw DistributedError(fmt::format("{}; {}", e.what(),
-                                       result.last_checkpoint.empty()
-                                           ? std::string("no checkpoint was written in this run")
-                                           : "the last checkpoint written is " + result.last_checkpoint));
+  while (state.epoch < opt.epochs) {
+    const auto start_time = std::chrono::steady_clock::now();
+    // Resuming inside an epoch replays its shuffle from the generator state saved before it.
+    if (state.position.rng_before_shuffle) state.rng = *state.position.rng_before_shuffle;
+    state.position.rng_before_shuffle = state.rng;
+    const auto order = state.rng.permutation(examples.num_chunks());
+    net->train();
+    Progress progress(fmt::format("epoch {}/{}", state.epoch + 1, opt.epochs), num_batches, "batches",
+                      opt.progress && lead);
+    progress.advance(state.position.next_chunk / chunks_per_step);
+    for (std::int64_t begin = state.position.next_chunk; begin < epoch_chunks; begin += chunks_per_step) {
+      const std::int64_t end = std::min(epoch_chunks, begin + chunks_per_step);
+      const std::int64_t mine_begin = std::min(end, begin + rank * chunks_per_rank);
+      const std::int64_t mine_end = std::min(end, mine_begin + chunks_per_rank);
+      optimizer.zero_grad();
+      torch::Tensor loss;
+      double step_sum = 0;  // sum over the step's frames of the per-frame MPJPE
+      std::int64_t step_frames = 0, local_frames = 0;
+      if (mine_end > mine_begin) {
+        auto [inputs, targets] = examples.batch(order, mine_begin, mine_end);
+        inputs = inputs.to(setup.device);
+        targets = targets.to(setup.device);
+        auto predicted = net->forward(inputs);
+        loss = (predicted - targets).norm(2, -1).mean();
+        local_frames = inputs.size(0);
+        step_sum = local_frames * loss.item<double>();
+      }
+      step_frames = local_frames;
+      bool stop_now = false;
+      if (comm) {
+        const auto reduced = comm->allreduce_sum(
+            {step_sum, static_cast<double>(local_frames), static_cast<double>(stop_request().load())});
+        step_sum = reduced[0];
+        step_frames = static_cast<std::int64_t>(reduced[1]);
+        if (reduced[2] > 0 && stop_request().load() == 0) stop_request().store(SIGTERM);
+        stop_now = reduced[2] > 0;
+      }
+      if (!std::isfinite(step_sum)) {
+        progress.finish();
+        result.outcome = TrainOutcome::Diverged;
+        result.message = fmt::format("training stopped: the loss became {} at epoch {} batch {}; {}",
+                                     step_sum / std::max<std::int64_t>(1, step_frames), state.epoch + 1,
+                                     begin / chunks_per_step + 1,
+                                     result.last_checkpoint.empty()
+                                         ? std::string("no checkpoint was written in this run")
+                                         : "the last good checkpoint is " + result.last_checkpoint);
+        result.history = state.history;
+        return finish();
+      }
+      if (loss.defined()) loss.backward();
+      // Each rank's mean-loss gradient weighted by its share of the step's frames: the sum
+      // over ranks is the gradient of the mean over all of them, even for uneven last steps
+      // (equal shares: the 1/world_size average of DistributedDataParallel).
+      if (comm) comm->allreduce_gradients(parameters, static_cast<double>(local_frames) / step_frames);
+      optimizer.step();
+      state.position.loss_sum += step_sum;
+      state.position.frames += step_frames;
+      state.position.next_chunk = end;
+      state.position.next_batch = begin / chunks_per_step + 1;
+      ++steps_run;
+      if (comm && opt.check_every > 0 && steps_run % opt.check_every == 0)
+        check_same_weights(fmt::format("after step {}", steps_run).c_str());
+      progress.advance(1, fmt::format("loss {:.2f} mm", state.position.loss_sum / state.position.frames * 1000));
+      if (!comm) stop_now = stop_request().load() != 0;
+      if (stop_now && end < epoch_chunks) {
+        progress.finish("interrupted");
+        const std::string path = (fs::path(opt.checkpoint_dir) / "interrupted.bin").string();
+        write(path);
+        result.outcome = TrainOutcome::Interrupted;
+        result.message = fmt::format("interrupted by signal {}: wrote the resumable checkpoint {} (continue with "
+                                     "-r {})",
+                                     stop_request().load(), path, path);
+        result.history = state.history;
+        return finish();
+      }
+    }
+    progress.finish();
+
+    EpochRecord record;
+    record.epoch = static_cast<int>(state.epoch + 1);
+    record.lr = state.lr;
+    record.loss_train = state.position.loss_sum / std::max<std::int64_t>(1, state.position.frames);
+    if (!opt.no_eval) {
+      record.loss_valid =
+          sequences_mpjpe(net, valid.poses_2d, valid.poses_3d, symmetry, eval_predict, setup.device, comm);
+      record.loss_train_eval =
+          sequences_mpjpe(net, train.poses_2d, train.poses_3d, symmetry, train_eval_predict, setup.device, comm);
+    }
+    record.minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count() / 60.0;
+    if (opt.no_eval)
+      std::printf("[%d] time %.2f lr %f 3d_train %f\n", record.epoch, record.minutes, record.lr,
+                  record.loss_train * 1000);
+    else
+      std::printf("[%d] time %.2f lr %f 3d_train %f 3d_eval %f 3d_valid %f\n", record.epoch, record.minutes,
+                  record.lr, record.loss_train * 1000, record.loss_train_eval * 1000, record.loss_valid * 1000);
+    std::fflush(stdout);
+    state.history.push_back(record);
+
+    state.lr *= opt.lr_decay;
+    for (auto& group : optimizer.param_groups()) {
+      auto& o = static_cast<torch::optim::AdamWOptions&>(group.options());
+      o.lr(o.lr() * opt.lr_decay);
+    }
+    state.epoch += 1;
+    state.position = EpochPosition{};
+    check_same_weights(fmt::format("at the end of epoch {}", state.epoch).c_str());
+
+    if (opt.checkpoint_frequency > 0 && state.epoch % opt.checkpoint_frequency == 0) {
+      const std::string path = (fs::path(opt.checkpoint_dir) / fmt::format("epoch_{}.bin", state.epoch)).string();
+      std::printf("Saving checkpoint to %s\n", path.c_str());
+      write(path);
+    }
+    if (!opt.no_eval && record.loss_valid * 1000 < state.min_loss) {
+      state.min_loss = record.loss_valid * 1000;
+      std::printf("save best checkpoint\n");
+      write((fs::path(opt.checkpoint_dir) / "best_epoch.bin").string());
+    }
+    std::fflush(stdout);
+    if (opt.export_training_curves && lead) export_curves(opt.checkpoint_dir, state.history);
+    if (agreed_stop() && state.epoch < opt.epochs) {
+      const std::string path = (fs::path(opt.checkpoint_dir) / "interrupted.bin").string();
+      write(path);
+      result.outcome = TrainOutcome::Interrupted;
+      result.message = fmt::format("interrupted by signal {} after epoch {}: wrote the resumable checkpoint {} "
+                                   "(continue with -r {})",
+                                   stop_request().load(), state.epoch, path, path);
+      result.history = state.history;
+      return finish();
+    }
   }
-  if (result.outcome == TrainOutcome::Completed && trained_out) *trained_out = net;
-  return result;
+  result.history = state.history;
+  if (trained_out) *trained_out = net;
+  return finish();
 }
 
 }  // namespace poselift::engine
