@@ -12,6 +12,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   libtorch-dev libopenblas0-pthread   # LibTorch; OpenBLAS threads (else matrix products ~15x slower)
   libdnnl-dev                         # oneDNN GEMM for the fast CPU path (libdnnl is already a LibTorch dependency)
+  libgloo-dev                          # c10d Gloo headers: multi-process training
   libzip-dev zlib1g-dev libssl-dev nlohmann-json3-dev libfmt-dev libcli11-dev libcairo2-dev
   libavcodec-dev libavformat-dev libswscale-dev libavutil-dev   # render: MP4/GIF through FFmpeg
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -9,7 +9,9 @@
 #include "data/keypoints.hpp"
 #include "data/selection.hpp"
 #include "data/summary.hpp"
+#include "cli/launch.hpp"
 #include "engine/benchmark.hpp"
+#include "engine/distributed.hpp"
 #include "engine/evaluate.hpp"
 #include "engine/runtime.hpp"
 #include "io/error.hpp"
@@ -200,7 +202,30 @@ int run_forward(const Options& o) {
 }
 
 int run_train(const Options& o) {
-  const torch::Device device = engine::configure_runtime(o.runtime);
+  if (o.nproc > 0) {
+    LaunchOptions launch;
+    launch.nproc = o.nproc;
+    launch.timeout_seconds = o.dist_timeout;
+    launch.threads_per_worker = o.runtime.threads;
+    return launch_workers(launch);
+  }
+  const engine::WorldInfo world = engine::world_from_environment();
+  // Only rank 0 prints the run's lines; the others keep stderr for their errors.
+  if (world.rank > 0 && !std::freopen("/dev/null", "w", stdout)) throw std::runtime_error("cannot silence stdout");
+  torch::Device device = engine::configure_runtime(o.runtime);
+  if (world.distributed() && device.is_cuda())
+    device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(world.local_rank % torch::cuda::device_count()));
+  std::unique_ptr<engine::Communicator> comm;
+  try {
+    if (world.distributed()) {
+      engine::CommunicatorOptions comm_options;
+      comm_options.timeout_seconds = o.dist_timeout;
+      comm = std::make_unique<engine::Communicator>(world, device, comm_options);
+    }
+  } catch (const engine::DistributedError& e) {
+    fmt::print(stderr, "poselift: error: {}\n", e.what());
+    return 4;
+  }
   if (o.dropout != 0.0)
     fmt::print(stderr, "WARNING: -drop/--dropout is accepted for compatibility; PoseFormer trains with stochastic "
                        "depth (--drop-path) and no dropout\n");
@@ -218,19 +243,28 @@ int run_train(const Options& o) {
   setup.data = o.data;
   setup.model = o.model;
   setup.train = o.train;
-  setup.train.progress = o.runtime.progress;
+  setup.train.progress = o.runtime.progress && world.rank == 0;
   setup.device = device;
+  setup.comm = comm.get();
+  if (o.torch_seed >= 0) torch::manual_seed(static_cast<std::uint64_t>(o.torch_seed));
   engine::install_stop_signal_handlers();
   model::PoseFormer trained{nullptr};
-  auto result = engine::train_poseformer(setup, &trained);
+  engine::TrainResult result;
+  try {
+    result = engine::train_poseformer(setup, &trained);
+  } catch (const engine::DistributedError& e) {
+    fmt::print(stderr, "poselift: error: {}\n", e.what());
+    return 4;
+  }
   if (result.outcome == engine::TrainOutcome::Interrupted) {
-    fmt::print(stderr, "poselift: {}\n", result.message);
+    if (world.rank == 0) fmt::print(stderr, "poselift: {}\n", result.message);
     return 128 + engine::stop_request().load();
   }
   if (result.outcome == engine::TrainOutcome::Diverged) {
     fmt::print(stderr, "poselift: {}\n", result.message);
     return 3;
   }
+  if (world.rank > 0) return 0;  // rank 0 alone runs the final evaluation
   // As the original, the final evaluation follows the last epoch.
   engine::EvaluateOptions options;
   options.subjects = data::split_comma_list(o.data.subjects_test);
@@ -356,6 +390,43 @@ int run_bench(const Options& o) {
   }
   fmt::print("\npeak memory: {:.0f} MiB\n", engine::peak_memory_mib());
   return 0;
+}
+
+int run_bench_dist(const Options& o) {
+  model::PoseFormerConfig config;
+  config.num_frames = o.model.frames;
+  config.validate();
+  if (launched_as_rank()) {  // one rank of a measurement started below
+    const engine::WorldInfo world = engine::world_from_environment();
+    std::unique_ptr<engine::Communicator> comm;
+    if (world.distributed()) comm = std::make_unique<engine::Communicator>(world, torch::kCPU, engine::CommunicatorOptions{});
+    const auto f = engine::measure_training_steps(config, o.bench_batch, o.bench_seconds, comm.get());
+    if (world.rank == 0) {
+      fmt::print("{:>9} {:>9} {:>7} {:>8.3f} {:>9.1f} {:>12.1f} {:>13.2f} {:>13.2f}\n", f.processes, f.threads, f.steps,
+                 f.steps_per_second, f.frames_per_second, f.communication_ms_per_step,
+                 f.gradient_bytes_per_step / 1e6, f.other_bytes_per_step / 1e3);
+      std::fflush(stdout);
+    }
+    return 0;
+  }
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  fmt::print("data-parallel training steps: PoseFormer {}, {} parameters ({:.2f} MB of float32 gradients), {} frames "
+             "per step over all processes, {} cores, c10d backends: {}\n",
+             config.describe(), model::count_parameters(config), model::count_parameters(config) * 4 / 1e6,
+             o.bench_batch, cores, engine::distributed_backends());
+  fmt::print("{:>9} {:>9} {:>7} {:>8} {:>9} {:>12} {:>13} {:>13}\n", "processes", "threads", "steps", "steps/s",
+             "frames/s", "allreduce ms", "grad MB/step", "other kB/step");
+  std::fflush(stdout);
+  int status = 0;
+  for (int n : o.bench_processes) {
+    LaunchOptions launch;
+    launch.nproc = n;
+    launch.timeout_seconds = 60;
+    launch.verbose = false;
+    status = std::max(status, launch_workers(launch));
+  }
+  fmt::print("each rank sends and receives about 2(N-1)/N x the gradient MB per step in Gloo's ring all-reduce\n");
+  return status;
 }
 
 }  // namespace poselift::cli

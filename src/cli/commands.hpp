@@ -23,6 +23,9 @@ struct Options {
   // train
   engine::TrainOptions train;
   double dropout = 0.0;
+  std::int64_t torch_seed = -1;  // --torch-seed: LibTorch's generator (weight init, stochastic depth); -1 random
+  int nproc = 0;              // --nproc N: start N local ranks (0: single process or torchrun's)
+  double dist_timeout = 300;  // --dist-timeout: seconds before a silent peer counts as failed
   // forward
   std::string checkpoint_file, input, output;
   // prepare
@@ -41,6 +44,8 @@ struct Options {
   std::string bench_what = "all";
   double bench_seconds = 3.0;
   int bench_train_batch = 256, bench_train_steps = 2;
+  int bench_batch = 32;       // bench dist: frames per step over all processes
+  std::vector<int> bench_processes = {1, 2};
 };
 
 int run_info(const Options& o);
@@ -51,5 +56,6 @@ int run_prepare_synthetic(const Options& o);
 int run_prepare_mocap(const Options& o);
 int run_bench(const Options& o);
 int run_render(const Options& o);
+int run_bench_dist(const Options& o);
 
 }  // namespace poselift::cli

@@ -88,9 +88,15 @@ int main(int argc, char** argv) {
   add_runtime_options(*forward, o.runtime);
 
   auto* bench = app.add_subcommand("bench", "Benchmarks that print figures");
-  bench->add_option("what", o.bench_what, "all, model (inference), train (training step), eval (sequence evaluation)")
+  bench->add_option("what", o.bench_what,
+                    "all (= model, train, eval), model (inference), train (training step), eval (sequence "
+                    "evaluation), or dist (data-parallel training steps, 1 vs 2 processes)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"all", "model", "train", "eval"}));
+      ->check(CLI::IsMember({"all", "model", "train", "eval", "dist"}));
+  bench->add_option("--batch", o.bench_batch, "dist: frames per training step over all processes")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  bench->add_option("--processes", o.bench_processes, "dist: process counts to compare")
+      ->capture_default_str()->check(CLI::Range(1, 64));
   bench->add_option("-f,--number-of-frames", o.model.frames, "frames")->capture_default_str();
   bench->add_option("--seconds", o.bench_seconds, "time per measurement")->capture_default_str();
   bench->add_option("--train-batch", o.bench_train_batch, "training step batch")->capture_default_str();
@@ -127,6 +133,20 @@ int main(int argc, char** argv) {
   train->add_option("--seed", o.train.seed, "seed of the example shuffling (the original's is 1234)")
       ->capture_default_str();
   train->add_option("--max-batches", o.train.max_batches_per_epoch, "cap on batches per epoch (0: all)")
+      ->capture_default_str();
+  train->add_option("--torch-seed", o.torch_seed,
+                    "seed LibTorch's generator (initial weights, stochastic depth) for reproducible runs; default: "
+                    "random, as PyTorch")
+      ->check(CLI::NonNegativeNumber);
+  train->add_option("--nproc", o.nproc,
+                    "data-parallel on this host: start N ranks (-b is per rank); torchrun-style variables "
+                    "(MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE, LOCAL_RANK) start one rank instead")
+      ->check(CLI::Range(1, 1024));
+  train->add_option("--dist-timeout", o.dist_timeout,
+                    "multi-process: seconds to wait for the other ranks before failing")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  train->add_option("--check-every", o.train.check_every,
+                    "multi-process: steps between checks that all ranks hold identical weights (0: epoch ends only)")
       ->capture_default_str();
 
   auto* prepare = app.add_subcommand("prepare", "Make datasets in the VideoPose3D layout");
@@ -206,7 +226,7 @@ int main(int argc, char** argv) {
     if (info->parsed()) return cli::run_info(o);
     if (evaluate->parsed()) return cli::run_evaluate(o);
     if (forward->parsed()) return cli::run_forward(o);
-    if (bench->parsed()) return cli::run_bench(o);
+    if (bench->parsed()) return o.bench_what == "dist" ? cli::run_bench_dist(o) : cli::run_bench(o);
     if (train->parsed()) return cli::run_train(o);
     if (synthetic->parsed()) return cli::run_prepare_synthetic(o);
     if (mocap->parsed()) return cli::run_prepare_mocap(o);

@@ -88,18 +88,29 @@ std::pair<torch::Tensor, torch::Tensor> TrainingExamples::batch(const std::vecto
 
 double sequences_mpjpe(model::PoseFormer& model, const std::vector<io::NdArray>& poses_2d,
                        const std::vector<io::NdArray>& poses_3d, const FlipSymmetry& symmetry,
-                       const PredictOptions& options, const torch::Device& device) {
-  double sum = 0;
-  std::int64_t frames = 0;
+                       const PredictOptions& options, const torch::Device& device, Communicator* comm) {
+  std::vector<std::int64_t> lengths;
+  for (const auto& p : poses_2d) lengths.push_back(p.shape.empty() ? 0 : p.shape[0]);
+  const std::vector<int> owner = comm ? balance_items(lengths, comm->size()) : std::vector<int>(lengths.size(), 0);
+  const int rank = comm ? comm->rank() : 0;
+  // Per-sequence weighted errors: exactly one rank fills each entry, the others add zeros, so
+  // the reduced values and their in-order sum are bit-identical to a single process's.
+  std::vector<double> weighted(poses_2d.size(), 0.0);
   model->eval();
   for (std::size_t i = 0; i < poses_2d.size(); ++i) {
-    if (poses_2d[i].shape.empty() || poses_2d[i].shape[0] == 0) continue;
+    if (lengths[i] == 0 || owner[i] != rank) continue;
     auto predicted = predict_sequence(model, model::to_tensor(poses_2d[i]), symmetry, options, device);
     auto target = model::to_tensor(poses_3d[i]).to(torch::kFloat32).clone();
     target.select(1, 0).zero_();
-    const std::int64_t T = predicted.size(0);
-    sum += T * (predicted - target).norm(2, -1).mean().item<double>();
-    frames += T;
+    weighted[i] = predicted.size(0) * (predicted - target).norm(2, -1).mean().item<double>();
+  }
+  if (comm && !weighted.empty()) weighted = comm->allreduce_sum(weighted);
+  double sum = 0;
+  std::int64_t frames = 0;
+  for (std::size_t i = 0; i < weighted.size(); ++i) {
+    if (lengths[i] == 0) continue;
+    sum += weighted[i];
+    frames += lengths[i];
   }
   return frames > 0 ? sum / frames : NAN;
 }
@@ -140,6 +151,7 @@ io::ValuePtr str(const std::string& s) { return io::Value::from_str(s); }
 
 // Where training stands inside an epoch (all zero at an epoch boundary).
 struct EpochPosition {
+  std::int64_t next_chunk = 0;  // in the epoch's shuffled order: independent of batch and world size
   std::int64_t next_batch = 0;
   double loss_sum = 0;
   std::int64_t frames = 0;
@@ -192,6 +204,7 @@ void save_checkpoint(const std::string& path, const TrainState& state, model::Po
       {str("min_loss"), io::Value::from_float(state.min_loss)},
       {str("history"), history_value(state.history)},
       {str("batch_index"), io::Value::from_int(state.position.next_batch)},
+      {str("epoch_chunk_index"), io::Value::from_int(state.position.next_chunk)},
       {str("epoch_loss_sum"), io::Value::from_float(state.position.loss_sum)},
       {str("epoch_frames"), io::Value::from_int(state.position.frames)},
       {str("epoch_random_state"),
@@ -325,6 +338,10 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
       if (auto v = extra->find("min_loss", what)) state.min_loss = v->as_float(what + "['min_loss']");
       if (auto v = extra->find("history", what)) state.history = history_from_value(*v, what + "['history']");
       if (auto v = extra->find("batch_index", what)) state.position.next_batch = v->as_int(what + "['batch_index']");
+      if (auto v = extra->find("epoch_chunk_index", what))
+        state.position.next_chunk = v->as_int(what + "['epoch_chunk_index']");
+      else  // written before positions were kept in chunks: same batch size assumed
+        state.position.next_chunk = state.position.next_batch * std::max(1, opt.batch_size / opt.stride);
       if (auto v = extra->find("epoch_loss_sum", what)) state.position.loss_sum = v->as_float(what);
       if (auto v = extra->find("epoch_frames", what)) state.position.frames = v->as_int(what);
       if (auto v = extra->find("epoch_random_state", what); v && !v->is_none())
@@ -332,14 +349,37 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
     }
   }
 
+  Communicator* comm = setup.comm;
+  const int world = comm ? comm->size() : 1, rank = comm ? comm->rank() : 0;
+  const bool lead = rank == 0;  // only rank 0 writes checkpoints and curves
+  std::vector<torch::Tensor> parameters = net->parameters();
+  if (comm) {
+    // Every rank starts from rank 0's weights whatever its own initialisation or file was.
+    std::vector<torch::Tensor> shared = parameters;
+    for (const auto& b : net->buffers()) shared.push_back(b);
+    comm->broadcast(shared);
+    // Stochastic depth draws differ per rank (rank 0 keeps the single-process stream); derived
+    // from the seed and position so a run is reproducible.
+    if (rank > 0)
+      torch::manual_seed(static_cast<std::uint64_t>(opt.seed) * 1000003ull + static_cast<std::uint64_t>(rank) * 7919ull +
+                         static_cast<std::uint64_t>(state.epoch) * 104729ull +
+                         static_cast<std::uint64_t>(state.position.next_chunk));
+    std::printf("INFO: data-parallel training on %d processes (%s), batch %d per process, %d per step\n", world,
+                comm->backend().c_str(), opt.batch_size, opt.batch_size * world);
+  }
+
   fs::create_directories(opt.checkpoint_dir);
   std::printf("** Note: reported losses are averaged over all frames.\n");
   std::printf("** The final evaluation will be carried out after the last training epoch.\n");
   std::fflush(stdout);
 
-  const std::int64_t chunks_per_batch = std::max(1, opt.batch_size / opt.stride);
-  std::int64_t num_batches = (examples.num_chunks() + chunks_per_batch - 1) / chunks_per_batch;
-  if (opt.max_batches_per_epoch > 0) num_batches = std::min(num_batches, opt.max_batches_per_epoch);
+  // A step takes the next `chunks_per_step` chunks of the epoch's order; rank r trains on the
+  // r-th `chunks_per_rank` of them (the last step of an epoch may leave some ranks fewer or none).
+  const std::int64_t chunks_per_rank = std::max(1, opt.batch_size / opt.stride);
+  const std::int64_t chunks_per_step = chunks_per_rank * world;
+  std::int64_t epoch_chunks = examples.num_chunks();
+  if (opt.max_batches_per_epoch > 0) epoch_chunks = std::min(epoch_chunks, opt.max_batches_per_epoch * chunks_per_step);
+  const std::int64_t num_batches = (epoch_chunks + chunks_per_step - 1) / chunks_per_step;
   PredictOptions eval_predict;
   eval_predict.max_batch = opt.eval_batch;
   eval_predict.test_time_augmentation = opt.test_time_augmentation;
@@ -347,8 +387,30 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
   train_eval_predict.test_time_augmentation = false;
 
   auto write = [&](const std::string& path) {
-    save_checkpoint(path, state, net, optimizer);
+    if (lead) save_checkpoint(path, state, net, optimizer);
     result.last_checkpoint = path;
+    if (comm) comm->set_last_checkpoint(path);  // named in its errors
+  };
+  // All ranks must agree to stop: a signal may reach only some of them (several hosts).
+  auto agreed_stop = [&]() {
+    if (!comm) return stop_request().load() != 0;
+    const double signal = comm->allreduce_sum({static_cast<double>(stop_request().load())})[0];
+    if (signal > 0 && stop_request().load() == 0) stop_request().store(SIGTERM);
+    return signal > 0;
+  };
+  auto check_same_weights = [&](const char* when) {
+    if (!comm) return;
+    const auto [lo, hi] = comm->allreduce_min_max({weights_checksum(parameters)});
+    if (lo[0] != hi[0])
+      throw DistributedError(fmt::format("the ranks' weights differ {} (checksums {} to {}): a rank computed "
+                                         "differently (non-deterministic hardware or a bug); stopping",
+                                         when, lo[0], hi[0]));
+  };
+  std::int64_t steps_run = 0;
+  // Nobody leaves while another rank may still be inside a collective.
+  auto finish = [&]() -> TrainResult {
+    if (comm) comm->barrier();
+    return result;
   };
 
   while (state.epoch < opt.epochs) {
@@ -359,35 +421,63 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
     const auto order = state.rng.permutation(examples.num_chunks());
     net->train();
     Progress progress(fmt::format("epoch {}/{}", state.epoch + 1, opt.epochs), num_batches, "batches",
-                      opt.progress);
-    progress.advance(state.position.next_batch);
-    for (std::int64_t b = state.position.next_batch; b < num_batches; ++b) {
-      auto [inputs, targets] =
-          examples.batch(order, b * chunks_per_batch, std::min(examples.num_chunks(), (b + 1) * chunks_per_batch));
-      inputs = inputs.to(setup.device);
-      targets = targets.to(setup.device);
+                      opt.progress && lead);
+    progress.advance(state.position.next_chunk / chunks_per_step);
+    for (std::int64_t begin = state.position.next_chunk; begin < epoch_chunks; begin += chunks_per_step) {
+      const std::int64_t end = std::min(epoch_chunks, begin + chunks_per_step);
+      const std::int64_t mine_begin = std::min(end, begin + rank * chunks_per_rank);
+      const std::int64_t mine_end = std::min(end, mine_begin + chunks_per_rank);
       optimizer.zero_grad();
-      auto predicted = net->forward(inputs);
-      auto loss = (predicted - targets).norm(2, -1).mean();
-      const double loss_value = loss.item<double>();
-      if (!std::isfinite(loss_value)) {
+      torch::Tensor loss;
+      double step_sum = 0;  // sum over the step's frames of the per-frame MPJPE
+      std::int64_t step_frames = 0, local_frames = 0;
+      if (mine_end > mine_begin) {
+        auto [inputs, targets] = examples.batch(order, mine_begin, mine_end);
+        inputs = inputs.to(setup.device);
+        targets = targets.to(setup.device);
+        auto predicted = net->forward(inputs);
+        loss = (predicted - targets).norm(2, -1).mean();
+        local_frames = inputs.size(0);
+        step_sum = local_frames * loss.item<double>();
+      }
+      step_frames = local_frames;
+      bool stop_now = false;
+      if (comm) {
+        const auto reduced = comm->allreduce_sum(
+            {step_sum, static_cast<double>(local_frames), static_cast<double>(stop_request().load())});
+        step_sum = reduced[0];
+        step_frames = static_cast<std::int64_t>(reduced[1]);
+        if (reduced[2] > 0 && stop_request().load() == 0) stop_request().store(SIGTERM);
+        stop_now = reduced[2] > 0;
+      }
+      if (!std::isfinite(step_sum)) {
         progress.finish();
         result.outcome = TrainOutcome::Diverged;
-        result.message = fmt::format("training stopped: the loss became {} at epoch {} batch {}; {}", loss_value,
-                                     state.epoch + 1, b + 1,
+        result.message = fmt::format("training stopped: the loss became {} at epoch {} batch {}; {}",
+                                     step_sum / std::max<std::int64_t>(1, step_frames), state.epoch + 1,
+                                     begin / chunks_per_step + 1,
                                      result.last_checkpoint.empty()
                                          ? std::string("no checkpoint was written in this run")
                                          : "the last good checkpoint is " + result.last_checkpoint);
         result.history = state.history;
-        return result;
+        return finish();
       }
-      loss.backward();
+      if (loss.defined()) loss.backward();
+      // Each rank's mean-loss gradient weighted by its share of the step's frames: the sum
+      // over ranks is the gradient of the mean over all of them, even for uneven last steps
+      // (equal shares: the 1/world_size average of DistributedDataParallel).
+      if (comm) comm->allreduce_gradients(parameters, static_cast<double>(local_frames) / step_frames);
       optimizer.step();
-      state.position.loss_sum += inputs.size(0) * loss_value;
-      state.position.frames += inputs.size(0);
-      state.position.next_batch = b + 1;
+      state.position.loss_sum += step_sum;
+      state.position.frames += step_frames;
+      state.position.next_chunk = end;
+      state.position.next_batch = begin / chunks_per_step + 1;
+      ++steps_run;
+      if (comm && opt.check_every > 0 && steps_run % opt.check_every == 0)
+        check_same_weights(fmt::format("after step {}", steps_run).c_str());
       progress.advance(1, fmt::format("loss {:.2f} mm", state.position.loss_sum / state.position.frames * 1000));
-      if (stop_request().load() != 0 && b + 1 < num_batches) {
+      if (!comm) stop_now = stop_request().load() != 0;
+      if (stop_now && end < epoch_chunks) {
         progress.finish("interrupted");
         const std::string path = (fs::path(opt.checkpoint_dir) / "interrupted.bin").string();
         write(path);
@@ -396,7 +486,7 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
                                      "-r {})",
                                      stop_request().load(), path, path);
         result.history = state.history;
-        return result;
+        return finish();
       }
     }
     progress.finish();
@@ -406,9 +496,10 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
     record.lr = state.lr;
     record.loss_train = state.position.loss_sum / std::max<std::int64_t>(1, state.position.frames);
     if (!opt.no_eval) {
-      record.loss_valid = sequences_mpjpe(net, valid.poses_2d, valid.poses_3d, symmetry, eval_predict, setup.device);
+      record.loss_valid =
+          sequences_mpjpe(net, valid.poses_2d, valid.poses_3d, symmetry, eval_predict, setup.device, comm);
       record.loss_train_eval =
-          sequences_mpjpe(net, train.poses_2d, train.poses_3d, symmetry, train_eval_predict, setup.device);
+          sequences_mpjpe(net, train.poses_2d, train.poses_3d, symmetry, train_eval_predict, setup.device, comm);
     }
     record.minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count() / 60.0;
     if (opt.no_eval)
@@ -427,6 +518,7 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
     }
     state.epoch += 1;
     state.position = EpochPosition{};
+    check_same_weights(fmt::format("at the end of epoch {}", state.epoch).c_str());
 
     if (opt.checkpoint_frequency > 0 && state.epoch % opt.checkpoint_frequency == 0) {
       const std::string path = (fs::path(opt.checkpoint_dir) / fmt::format("epoch_{}.bin", state.epoch)).string();
@@ -439,8 +531,8 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
       write((fs::path(opt.checkpoint_dir) / "best_epoch.bin").string());
     }
     std::fflush(stdout);
-    if (opt.export_training_curves) export_curves(opt.checkpoint_dir, state.history);
-    if (stop_request().load() != 0 && state.epoch < opt.epochs) {
+    if (opt.export_training_curves && lead) export_curves(opt.checkpoint_dir, state.history);
+    if (agreed_stop() && state.epoch < opt.epochs) {
       const std::string path = (fs::path(opt.checkpoint_dir) / "interrupted.bin").string();
       write(path);
       result.outcome = TrainOutcome::Interrupted;
@@ -448,12 +540,12 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
                                    "(continue with -r {})",
                                    stop_request().load(), state.epoch, path, path);
       result.history = state.history;
-      return result;
+      return finish();
     }
   }
   result.history = state.history;
   if (trained_out) *trained_out = net;
-  return result;
+  return finish();
 }
 
 }  // namespace poselift::engine

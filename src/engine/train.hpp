@@ -13,6 +13,7 @@
 
 #include "data/dataset.hpp"
 #include "data/keypoints.hpp"
+#include "engine/distributed.hpp"
 #include "engine/numpy_random.hpp"
 #include "engine/options.hpp"
 #include "engine/predict.hpp"
@@ -38,6 +39,7 @@ struct TrainOptions {
   std::int64_t max_batches_per_epoch = 0;     // 0: all (tests and quick runs use a cap)
   bool progress = true;
   std::int64_t eval_batch = 1024;
+  int check_every = 200;  // multi-process: steps between checks that all ranks hold the same weights
 };
 
 // One training example set: sequences (2D inputs and root-relative 3D targets) and the
@@ -66,10 +68,12 @@ class TrainingExamples {
 };
 
 // Weighted mean MPJPE (metres) of whole sequences, one window per frame, as the original's
-// per-epoch evaluation computes it.
+// per-epoch evaluation computes it. With `comm` each rank predicts a share of the sequences and
+// the per-sequence figures are summed in sequence order afterwards, so every rank gets exactly
+// the single-process value.
 double sequences_mpjpe(model::PoseFormer& model, const std::vector<io::NdArray>& poses_2d,
                        const std::vector<io::NdArray>& poses_3d, const FlipSymmetry& symmetry,
-                       const PredictOptions& options, const torch::Device& device);
+                       const PredictOptions& options, const torch::Device& device, Communicator* comm = nullptr);
 
 struct EpochRecord {
   int epoch = 0;  // 1-based
@@ -98,6 +102,9 @@ struct TrainSetup {
   ModelOptions model;
   TrainOptions train;
   torch::Device device = torch::kCPU;
+  // Data-parallel training when set (see distributed.hpp): -b is per rank, each step takes the
+  // next world_size * b frames of the shuffled order, rank r the r-th share; only rank 0 writes.
+  Communicator* comm = nullptr;
 };
 
 // The model a training run builds from the model flags (joints from the 2D file).
