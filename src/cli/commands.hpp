@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "engine/infer.hpp"
 #include "engine/options.hpp"
 #include "engine/train.hpp"
 
@@ -34,6 +35,9 @@ struct Options {
   // bench
   std::string bench_what = "model";
   double bench_seconds = 3.0;
+  // infer
+  engine::InferOptions infer;
+  std::string infer_bones = "median";
 };
 
 int run_info(const Options& o);
@@ -43,5 +47,6 @@ int run_train(const Options& o);
 int run_prepare_synthetic(const Options& o);
 int run_prepare_mocap(const Options& o);
 int run_bench(const Options& o);
+int run_infer(const Options& o);
 
 }  // namespace poselift::cli

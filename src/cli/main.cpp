@@ -142,10 +142,44 @@ int main(int argc, char** argv) {
   mocap->add_flag("--random-rigs", o.random_rigs, "randomised camera rigs per subject");
   mocap->add_flag("--skip-unreadable", o.skip_unreadable, "report unreadable files instead of failing");
 
-  // Later releases: rendering and in-the-wild inference.
-  auto* render = app.add_subcommand("render", "Render 2D input and 3D reconstruction as a video");
   auto* infer = app.add_subcommand("infer", "Lift a detector's 2D keypoints of your own video to 3D");
-  for (auto* pending : {render, infer}) {
+  {
+    auto& i = o.infer;
+    infer->add_option("--checkpoint", i.checkpoint, "PoseFormer checkpoint (Human3.6M-17 joints)")->required();
+    infer->add_option("--input", i.input,
+                      "COCO keypoint results .json, OpenPose folder or frame .json, VideoPose3D custom .npz, or .csv")
+        ->required();
+    infer->add_option("--out", i.output, "output .npz, .npy, .json, .csv or .bvh (format from the extension)")
+        ->required();
+    infer->add_option("--format", i.read.format, "input format: auto, coco, openpose, npz, csv")->capture_default_str();
+    infer->add_option("--layout", i.read.layout, "keypoint layout: auto, coco, coco18, body25, h36m")
+        ->capture_default_str();
+    infer->add_option("--video", i.read.video, "video of a VideoPose3D .npz with several");
+    infer->add_option("--width", i.width, "image width in pixels (when the input does not say)");
+    infer->add_option("--height", i.height, "image height in pixels");
+    infer->add_option("--person", i.person, "track to lift (0: the one seen longest), or 'all': <stem>.track<K><ext>")
+        ->capture_default_str();
+    infer->add_option("--min-confidence", i.tracking.min_confidence,
+                      "keypoints below this confidence are missing and filled by interpolation")
+        ->capture_default_str();
+    infer->add_option("--min-detection-score", i.tracking.min_detection_score, "ignore detections scored below")
+        ->capture_default_str();
+    infer->add_option("--min-valid", i.fill.min_valid_fraction,
+                      "reject tracks with fewer confident joint observations than this fraction")
+        ->capture_default_str();
+    infer->add_option("--fps", i.output_options.bvh.fps, "frame rate written to .bvh and .json")->capture_default_str();
+    infer->add_option("--bvh-bones", o.infer_bones, "BVH bone lengths: median (of the sequence) or h36m (proportions)")
+        ->capture_default_str();
+    infer->add_option("--heads", i.heads, "attention heads (not stored in checkpoints)")->capture_default_str();
+    infer->add_flag("!--non-strict", i.strict, "load the checkpoint partially");
+    infer->add_flag("!--no-test-time-augmentation", i.predict.test_time_augmentation, "disable flip augmentation");
+    infer->add_option("-b,--batch-size", i.predict.max_batch, "windows per forward pass")->capture_default_str();
+    add_runtime_options(*infer, o.runtime);
+  }
+
+  // Later releases: rendering.
+  auto* render = app.add_subcommand("render", "Render 2D input and 3D reconstruction as a video");
+  for (auto* pending : {render}) {
     pending->allow_extras();
     pending->prefix_command();
   }
@@ -172,7 +206,8 @@ int main(int argc, char** argv) {
     if (train->parsed()) return cli::run_train(o);
     if (synthetic->parsed()) return cli::run_prepare_synthetic(o);
     if (mocap->parsed()) return cli::run_prepare_mocap(o);
-    for (auto* pending : {render, infer})
+    if (infer->parsed()) return cli::run_infer(o);
+    for (auto* pending : {render})
       if (pending->parsed()) {
         fmt::print(stderr,
                    "poselift {}: not available in this release yet (see the README's Features / Status table)\n",
