@@ -140,6 +140,11 @@ std::string bvh_text(const std::vector<Pose3D>& camera_poses, const BvhOptions& 
         throw InputError(fmt::format("BVH export: frame {} joint {} is not finite", t, h36m_joint_names()[j]));
       poses[t][static_cast<std::size_t>(j)] = Vec3{p.x, -p.y, -p.z};
     }
+  // Root-relative: the poses carry no trajectory the lifting could be trusted with.
+  for (auto& p : poses) {
+    const Vec3 root = p[0];
+    for (auto& q : p) q -= root;
+  }
   // Bone lengths, indexed by child joint.
   std::array<double, kH36mJoints> length{};
   for (int j = 1; j < kH36mJoints; ++j) {
@@ -153,7 +158,7 @@ std::string bvh_text(const std::vector<Pose3D>& camera_poses, const BvhOptions& 
     for (int j = 1; j < kH36mJoints; ++j) length[j] = h36m_average_bone_lengths()[j] * total / reference;
   }
   std::vector<double> ankle_heights;
-  for (const auto& p : poses) ankle_heights.push_back(p[0].y - std::min(p[3].y, p[6].y));
+  for (const auto& p : poses) ankle_heights.push_back(-std::min(p[3].y, p[6].y));
   const double lift = median(ankle_heights);
 
   const auto& joints = bvh_joints();

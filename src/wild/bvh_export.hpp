@@ -8,8 +8,9 @@
 // facing +z, y up, left arm along +x. Units: metres.
 //
 // Coordinates: camera space (x right, y down, z away from the camera) becomes y up by a
-// rotation of 180 degrees about x: (x, y, z) -> (x, -y, -z). The root (Hips) is lifted so
-// that the lower ankle is on average at y = 0 (median over the sequence).
+// rotation of 180 degrees about x: (x, y, z) -> (x, -y, -z). Poses are made root-relative and
+// the root (Hips) stays at x = z = 0, lifted so that the lower ankle is on average at y = 0
+// (median over the sequence).
 //
 // Inverse kinematics, per frame: the pelvis and the thorax get the rotation that aligns
 // their rest frame (spine or neck direction, then the left-right axis) with the pose's; every

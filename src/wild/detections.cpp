@@ -204,7 +204,7 @@ void parse_openpose_frame(std::string_view text, const std::string& source, std:
       throw InputError(fmt::format("{}.pose_keypoints_2d: {} keypoints; expected 25 (BODY_25) or 18 (COCO-18)", what,
                                    count));
     const Layout layout = count == 25 ? Layout::Body25 : Layout::Coco18;
-    const bool first = out.frames.empty() && f.people.empty();
+    const bool first = f.people.empty() && !has_person(out);
     if (first) out.layout = layout;
     else if (layout != out.layout)
       throw InputError(fmt::format("{}.pose_keypoints_2d: {} keypoints, but earlier people have {}", what, count,
