@@ -34,7 +34,7 @@ double pose_cost(const H36mPose& track_pose, const H36mPose& detection) {
     sum += std::hypot(double(a[0]) - b[0], double(a[1]) - b[1]);
     ++n;
   }
-  if (n < 3) return std::numeric_limits<double>::infinity();
+  if (n == 0) return std::numeric_limits<double>::infinity();
   return sum / n / pose_size(track_pose);
 }
 

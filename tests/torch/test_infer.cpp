@@ -46,13 +46,15 @@ std::string tiny_checkpoint(const std::string& dir) {
 }
 
 // A walking-ish COCO person: keypoint k around (cx, cy) with a per-frame sway.
-std::string coco_person(int frame, double cx, double cy, double conf = 0.9) {
+// `hidden`: only the nose, ears and shoulders are confident (the rest at 0.05).
+std::string coco_person(int frame, double cx, double cy, bool hidden = false) {
   static const double dx[17] = {0, -5, 5, -10, 10, -40, 40, -50, 50, -55, 55, -20, 20, -22, 22, -24, 24};
   static const double dy[17] = {-160, -168, -168, -164, -164, -120, -120, -60, -60, -10, -10, 0, 0, 90, 90, 180, 180};
   std::string s = fmt::format("{{\"image_id\": {}, \"category_id\": 1, \"score\": 0.95, \"keypoints\": [", frame);
   for (int k = 0; k < 17; ++k)
     s += fmt::format("{}{:.2f},{:.2f},{}", k ? "," : "", cx + dx[k] + 3 * std::sin(0.3 * frame + k),
-                     cy + dy[k] + 2 * std::cos(0.2 * frame + k), conf);
+                     cy + dy[k] + 2 * std::cos(0.2 * frame + k),
+                     hidden && k != 0 && k != 3 && k != 4 && k != 5 && k != 6 ? 0.05 : 0.9);
   return s + "]}";
 }
 
@@ -102,7 +104,7 @@ TEST(Infer, BadInputExitsWith2AndWritesNothing) {
   write(dir + "/wrong_count.json", "[{\"image_id\": 0, \"category_id\": 1, \"keypoints\": [1, 2, 0.9, 3, 4, 0.9]}]");
   write(dir + "/empty.json", "[]");
   std::string hidden = "[";
-  for (int t = 0; t < 20; ++t) hidden += (t ? "," : "") + coco_person(t, 300, 250, t < 3 ? 0.9 : 0.05);
+  for (int t = 0; t < 20; ++t) hidden += (t ? "," : "") + coco_person(t, 300, 250, t >= 3);
   write(dir + "/hidden.json", hidden + "]");
   write(dir + "/bad.csv", "frame,x\n1,2\n");
   struct Case {
