@@ -238,15 +238,16 @@ TEST(Infer, RealMotionFromMocapLiftsWithinTheStatedBound) {
   const auto keypoints = data::read_keypoints(data::keypoints_2d_path(dir, "wild", "noisy"));
   std::mt19937 rng(1);
   double total_error = 0.0, total_count = 0.0, worst_bvh = 0.0;
+  int sequence = 0;
   for (const auto& subject : keypoints.subjects)
     for (const auto& action : subject.actions) {
+      const std::string base = fmt::format("{}/seq{}", dir, sequence++);  // action names have spaces
       const int cam = 0;
       const auto& camera = dataset.cameras_of(subject.name)[cam];
       const io::NdArray& kp = action.cameras[cam];
       const std::int64_t T = kp.shape[0];
       const auto px = data::xy_channels(kp).to_floats();
-      write(dir + "/" + action.name + ".json", coco_from_h36m(px, T, rng));
-      const std::string base = dir + "/" + action.name;
+      write(base + ".json", coco_from_h36m(px, T, rng));
       ASSERT_EQ(test::run_command(fmt::format("{} infer --no-progress --checkpoint {} --input {}.json --width {} "
                                               "--height {} --fps 50 --out {}.npz",
                                               cli(), ck, base, camera.res_w, camera.res_h, base),
@@ -320,6 +321,12 @@ TEST(Infer, RealMotionFromMocapLiftsWithinTheStatedBound) {
     }
   const double mpjpe = total_error / total_count;
   std::printf("[ real motion ] overall MPJPE %.1f mm\n", 1000 * mpjpe);
+  // Measured 83.6 mm (the same input through an untrained model: 962 mm). PoseFormer's own
+  // figure on Human3.6M with CPN detections is 44 mm; this model is 30x smaller, trained for
+  // one short epoch, on other people, and sees synthetic faces and thorax/pelvis points from
+  // the COCO rules rather than the mocap's. 150 mm leaves room for a rebuilt checkpoint and
+  // still fails on a wrong normalisation, layout mapping or joint order.
   EXPECT_LT(mpjpe, 0.150);
+  // Bones of the predictions vary over time; the BVH fixes them at their medians.
   EXPECT_LT(worst_bvh, 0.03);
 }
