@@ -64,8 +64,15 @@ std::vector<std::int64_t> frame_list(const wild::Detections& d) {
 
 InferResult run_inference(const InferOptions& o, const torch::Device& device) {
   // Everything that can be checked cheaply is checked before the model runs.
-  const wild::OutputFormat format = wild::output_format(o.output);
-  (void)format;
+  (void)wild::output_format(o.output);
+  if (o.width < 0 || o.height < 0 || o.width > 1'000'000 || o.height > 1'000'000)
+    throw InputError(fmt::format("--width/--height: expected a size in pixels, found {}x{}", o.width, o.height));
+  if (!(o.output_options.bvh.fps > 0.0) || o.output_options.bvh.fps > 1e6)
+    throw InputError(fmt::format("--fps: expected a positive frame rate, found {}", o.output_options.bvh.fps));
+  if (!(o.fill.min_valid_fraction >= 0.0 && o.fill.min_valid_fraction <= 1.0))
+    throw InputError(fmt::format("--min-valid: expected a fraction in [0, 1], found {}", o.fill.min_valid_fraction));
+  if (!(o.tracking.min_confidence >= 0.0f))
+    throw InputError(fmt::format("--min-confidence: expected a non-negative number, found {}", o.tracking.min_confidence));
   bool all = o.person == "all";
   std::size_t person = 0;
   if (!all) {
@@ -102,7 +109,11 @@ InferResult run_inference(const InferOptions& o, const torch::Device& device) {
       result.notes.push_back(fmt::format("skipped {}", e.what()));
     }
   }
-  if (sequences.empty()) throw InputError(o.input + ": every track is mostly empty (see the notes above)");
+  if (sequences.empty()) {
+    std::string reasons;
+    for (const auto& note : result.notes) reasons += "\n  " + note;
+    throw InputError(o.input + ": no track can be lifted:" + reasons);
+  }
 
   model::PoseFormer net = model::load_poseformer(o.checkpoint, o.heads, o.strict);
   const auto& config = net->config();
