@@ -81,8 +81,9 @@ Layout layout_for_count(std::size_t count, const ReadOptions& options, const std
                                what, count));
 }
 
+// Beyond float range (or NaN/inf) counts as missing: the conversion itself would be undefined.
 float finite_or_missing(double v) {
-  return std::isfinite(v) ? static_cast<float>(v) : std::numeric_limits<float>::quiet_NaN();
+  return std::isfinite(v) && std::abs(v) < 1e30 ? static_cast<float>(v) : std::numeric_limits<float>::quiet_NaN();
 }
 
 // x, y, c triples -> keypoints. Non-finite coordinates and OpenPose's (0, 0, 0) are missing.
@@ -175,7 +176,8 @@ Detections parse_coco_json(std::string_view text, const std::string& source, con
     p.keypoints = triples(flat);
     if (entry.contains("score")) {
       if (!entry.at("score").is_number()) throw InputError(what + ".score: expected a number");
-      p.score = static_cast<float>(entry.at("score").get<double>());
+      const double score = entry.at("score").get<double>();
+      p.score = std::isfinite(score) ? static_cast<float>(std::clamp(score, -1e30, 1e30)) : 0.0f;
     }
     frame_at(frames, frame).people.push_back(std::move(p));
   }
@@ -422,9 +424,10 @@ Detections read_custom_npz(const std::string& path, const ReadOptions& options) 
       const double x = values[static_cast<std::size_t>((t * J + j) * C)];
       const double y = values[static_cast<std::size_t>((t * J + j) * C + 1)];
       const double c = C > 2 ? values[static_cast<std::size_t>((t * J + j) * C + 2)] : 1.0;
-      const bool ok = std::isfinite(x) && std::isfinite(y) && std::isfinite(c);
-      p.keypoints[static_cast<std::size_t>(j)] = {ok ? static_cast<float>(x) : 0.0f, ok ? static_cast<float>(y) : 0.0f,
-                                                  ok ? static_cast<float>(std::max(0.0, c)) : 0.0f};
+      const bool ok = std::isfinite(finite_or_missing(x)) && std::isfinite(finite_or_missing(y)) &&
+                      std::isfinite(finite_or_missing(c));
+      p.keypoints[static_cast<std::size_t>(j)] = {ok ? finite_or_missing(x) : 0.0f, ok ? finite_or_missing(y) : 0.0f,
+                                                  ok ? finite_or_missing(std::max(0.0, c)) : 0.0f};
       any = any || ok;
     }
     if (any) f.people.push_back(std::move(p));
