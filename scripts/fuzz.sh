@@ -21,7 +21,7 @@ CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebI
   -DPOSELIFT_TORCH=OFF -DPOSELIFT_FUZZ=ON -DPOSELIFT_TESTS=OFF -DPOSELIFT_BENCH=OFF > "$build/configure.log" 2>&1 ||
   { cat "$build/configure.log" >&2; exit 1; }
 targets="npy npz pickle torch_checkpoint"
-for extra in bvh asf_amc; do [ -f "$root/fuzz/fuzz_$extra.cpp" ] && targets="$targets $extra"; done
+for extra in bvh asf_amc wild_coco wild_openpose wild_csv; do [ -f "$root/fuzz/fuzz_$extra.cpp" ] && targets="$targets $extra"; done
 cmake --build "$build" -j "$jobs" --target $(for t in $targets; do printf 'fuzz_%s ' "$t"; done)
 
 seeds="$build/seeds"
@@ -137,6 +137,21 @@ if [ -d "$seeds/asf_amc" ]; then
     [ -f "$f" ] || continue
     zcat "$f" | head -c 12000 > "$seeds/asf_amc/$(basename "$f" .gz)" || true
   done 2> /dev/null
+fi
+
+# Detector outputs (poselift infer): small hand-written files of each format.
+if [ -d "$seeds/wild_coco" ]; then
+  kp=$(for k in $(seq 0 16); do printf '%s%d,%d,0.9' "$([ $k = 0 ] || echo ,)" $((100 + k)) $((50 + 9 * k)); done)
+  printf '[{"image_id": 0, "category_id": 1, "keypoints": [%s], "score": 0.9}, {"image_id": 1, "category_id": 1, "keypoints": [%s], "score": 0.8}, {"image_id": "f_2.jpg", "category_id": 1, "keypoints": [%s]}]' "$kp" "$kp" "$kp" > "$seeds/wild_coco/two.json"
+fi
+if [ -d "$seeds/wild_openpose" ]; then
+  kp=$(for k in $(seq 0 24); do printf '%s%d,%d,%s' "$([ $k = 0 ] || echo ,)" $((100 + k)) $((50 + 9 * k)) "$([ $k = 3 ] && echo 0 || echo 0.7)"; done)
+  printf '{"version": 1.3, "people": [{"person_id": [-1], "pose_keypoints_2d": [%s]}, {"pose_keypoints_2d": [%s]}]}' "$kp" "$kp" > "$seeds/wild_openpose/body25.json"
+fi
+if [ -d "$seeds/wild_csv" ]; then
+  { printf 'frame,person'; for k in $(seq 0 16); do printf ',x%d,y%d,s%d' $k $k $k; done; printf '\n'
+    for t in 0 1 2; do printf '%d,0' $t; for k in $(seq 0 16); do printf ',%d,%d,0.9' $((100 + k + t)) $((50 + 9 * k)); done; printf '\n'; done
+    printf '3,1'; for k in $(seq 0 16); do printf ',nan,,0'; done; printf '\n'; } > "$seeds/wild_csv/tracks.csv"
 fi
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"

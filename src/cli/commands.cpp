@@ -429,4 +429,18 @@ int run_bench_dist(const Options& o) {
   return status;
 }
 
+int run_infer(const Options& o) {
+  engine::InferOptions options = o.infer;
+  options.output_options.bvh.bones = wild::parse_bone_lengths(o.infer_bones, "--bvh-bones");
+  options.progress = o.runtime.progress;
+  if (options.predict.max_batch <= 0) throw InputError("--batch-size: expected a positive number");
+  const torch::Device device = engine::configure_runtime(o.runtime);
+  const auto result = engine::run_inference(options, device);
+  for (const auto& note : result.notes) fmt::print(stderr, "poselift infer: {}\n", note);
+  fmt::print("{} track{} in {}; lifted {} frames\n", result.tracks, result.tracks == 1 ? "" : "s", options.input,
+             result.frames);
+  for (const auto& path : result.written) fmt::print("wrote {}\n", path);
+  return 0;
+}
+
 }  // namespace poselift::cli

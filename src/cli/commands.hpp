@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "engine/infer.hpp"
 #include "engine/options.hpp"
 #include "engine/train.hpp"
 
@@ -46,6 +47,9 @@ struct Options {
   int bench_train_batch = 256, bench_train_steps = 2;
   int bench_batch = 32;       // bench dist: frames per step over all processes
   std::vector<int> bench_processes = {1, 2};
+  // infer
+  engine::InferOptions infer;
+  std::string infer_bones = "median";
 };
 
 int run_info(const Options& o);
@@ -57,5 +61,6 @@ int run_prepare_mocap(const Options& o);
 int run_bench(const Options& o);
 int run_render(const Options& o);
 int run_bench_dist(const Options& o);
+int run_infer(const Options& o);
 
 }  // namespace poselift::cli

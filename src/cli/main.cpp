@@ -201,12 +201,41 @@ int main(int argc, char** argv) {
   render->add_option("--fps", o.render_fps, "frame rate (default: the dataset's, else the video's, else 50)");
   render->add_option("--html", o.html_out, "also write a self-contained interactive HTML player");
 
-  // Later release: in-the-wild inference.
   auto* infer = app.add_subcommand("infer", "Lift a detector's 2D keypoints of your own video to 3D");
-  for (auto* pending : {infer}) {
-    pending->allow_extras();
-    pending->prefix_command();
+  {
+    auto& i = o.infer;
+    infer->add_option("--checkpoint", i.checkpoint, "PoseFormer checkpoint (Human3.6M-17 joints)")->required();
+    infer->add_option("--input", i.input,
+                      "COCO keypoint results .json, OpenPose folder or frame .json, VideoPose3D custom .npz, or .csv")
+        ->required();
+    infer->add_option("--out", i.output, "output .npz, .npy, .json, .csv or .bvh (format from the extension)")
+        ->required();
+    infer->add_option("--format", i.read.format, "input format: auto, coco, openpose, npz, csv")->capture_default_str();
+    infer->add_option("--layout", i.read.layout, "keypoint layout: auto, coco, coco18, body25, h36m")
+        ->capture_default_str();
+    infer->add_option("--video", i.read.video, "video of a VideoPose3D .npz with several");
+    infer->add_option("--width", i.width, "image width in pixels (when the input does not say)");
+    infer->add_option("--height", i.height, "image height in pixels");
+    infer->add_option("--person", i.person, "track to lift (0: the one seen longest), or 'all': <stem>.track<K><ext>")
+        ->capture_default_str();
+    infer->add_option("--min-confidence", i.tracking.min_confidence,
+                      "keypoints below this confidence are missing and filled by interpolation")
+        ->capture_default_str();
+    infer->add_option("--min-detection-score", i.tracking.min_detection_score, "ignore detections scored below")
+        ->capture_default_str();
+    infer->add_option("--min-valid", i.fill.min_valid_fraction,
+                      "reject tracks with fewer confident joint observations than this fraction")
+        ->capture_default_str();
+    infer->add_option("--fps", i.output_options.bvh.fps, "frame rate written to .bvh and .json")->capture_default_str();
+    infer->add_option("--bvh-bones", o.infer_bones, "BVH bone lengths: median (of the sequence) or h36m (proportions)")
+        ->capture_default_str();
+    infer->add_option("--heads", i.heads, "attention heads (not stored in checkpoints)")->capture_default_str();
+    infer->add_flag("!--non-strict", i.strict, "load the checkpoint partially");
+    infer->add_flag("!--no-test-time-augmentation", i.predict.test_time_augmentation, "disable flip augmentation");
+    infer->add_option("-b,--batch-size", i.predict.max_batch, "windows per forward pass")->capture_default_str();
+    add_runtime_options(*infer, o.runtime);
   }
+
 
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
@@ -231,13 +260,7 @@ int main(int argc, char** argv) {
     if (synthetic->parsed()) return cli::run_prepare_synthetic(o);
     if (mocap->parsed()) return cli::run_prepare_mocap(o);
     if (render->parsed()) return cli::run_render(o);
-    for (auto* pending : {infer})
-      if (pending->parsed()) {
-        fmt::print(stderr,
-                   "poselift {}: not available in this release yet (see the README's Features / Status table)\n",
-                   pending->get_name());
-        return 2;
-      }
+    if (infer->parsed()) return cli::run_infer(o);
   } catch (const InputError& e) {
     fmt::print(stderr, "poselift: error: {}\n", e.what());
     return 2;

@@ -1,0 +1,145 @@
+#include "engine/infer.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "data/camera.hpp"
+#include "engine/runtime.hpp"
+#include "io/error.hpp"
+#include "model/checkpoint.hpp"
+
+namespace poselift::engine {
+
+FlipSymmetry h36m_symmetry() {
+  FlipSymmetry s;
+  s.kps_left = s.joints_left = {4, 5, 6, 11, 12, 13};
+  s.kps_right = s.joints_right = {1, 2, 3, 14, 15, 16};
+  return s;
+}
+
+torch::Tensor lift_sequence(model::PoseFormer& model, const wild::Sequence2D& sequence, int width, int height,
+                            const PredictOptions& options, const torch::Device& device, bool progress) {
+  const auto T = static_cast<std::int64_t>(sequence.frames.size());
+  std::vector<float> pixels;
+  pixels.reserve(static_cast<std::size_t>(T) * wild::kH36mJoints * 2);
+  for (const auto& pose : sequence.poses)
+    for (const auto& k : pose) pixels.push_back(k[0]), pixels.push_back(k[1]);
+  // The model's input: VideoPose3D's screen normalisation (x in [-1, 1], aspect kept).
+  const io::NdArray normalized = data::normalize_screen_coordinates(
+      io::NdArray::from_vector<float>({T, wild::kH36mJoints, 2}, pixels), width, height);
+  const auto input = torch::from_blob(const_cast<float*>(normalized.data<float>()), {T, wild::kH36mJoints, 2},
+                                      torch::kFloat32)
+                         .clone();
+  // Chunks with `pad` frames of context on each side give exactly the whole-sequence result:
+  // every window inside a chunk sees the same frames, and the sequence's own edges are padded
+  // by predict_sequence as before.
+  const std::int64_t pad = (model->config().num_frames - 1) / 2;
+  const std::int64_t chunk = std::max<std::int64_t>(256, options.max_batch);
+  Progress bar("lifting", T, "frames", progress);
+  std::vector<torch::Tensor> parts;
+  const FlipSymmetry symmetry = h36m_symmetry();
+  for (std::int64_t s = 0; s < T; s += chunk) {
+    const std::int64_t e = std::min(T, s + chunk);
+    const std::int64_t a = std::max<std::int64_t>(0, s - pad), b = std::min(T, e + pad);
+    auto out = predict_sequence(model, input.slice(0, a, b), symmetry, options, device);
+    parts.push_back(out.slice(0, s - a, e - a));
+    bar.advance(e - s);
+  }
+  bar.finish();
+  auto positions = torch::cat(parts, 0).to(torch::kFloat32).contiguous();
+  // Root-relative: the model is trained with the pelvis at the origin; make it exact.
+  return (positions - positions.slice(1, 0, 1)).contiguous();
+}
+
+namespace {
+
+std::vector<std::int64_t> frame_list(const wild::Detections& d) {
+  std::vector<std::int64_t> frames;
+  for (const auto& f : d.frames) frames.push_back(f.index);
+  return frames;
+}
+
+}  // namespace
+
+InferResult run_inference(const InferOptions& o, const torch::Device& device) {
+  // Everything that can be checked cheaply is checked before the model runs.
+  (void)wild::output_format(o.output);
+  if (o.width < 0 || o.height < 0 || o.width > 1'000'000 || o.height > 1'000'000)
+    throw InputError(fmt::format("--width/--height: expected a size in pixels, found {}x{}", o.width, o.height));
+  if (!(o.output_options.bvh.fps > 0.0) || o.output_options.bvh.fps > 1e6)
+    throw InputError(fmt::format("--fps: expected a positive frame rate, found {}", o.output_options.bvh.fps));
+  if (!(o.fill.min_valid_fraction >= 0.0 && o.fill.min_valid_fraction <= 1.0))
+    throw InputError(fmt::format("--min-valid: expected a fraction in [0, 1], found {}", o.fill.min_valid_fraction));
+  if (!(o.tracking.min_confidence >= 0.0f))
+    throw InputError(fmt::format("--min-confidence: expected a non-negative number, found {}", o.tracking.min_confidence));
+  bool all = o.person == "all";
+  std::size_t person = 0;
+  if (!all) {
+    const std::string& p = o.person;
+    if (p.empty() || p.size() > 6 || !std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      throw InputError("--person: expected a track number (0, 1, ...) or 'all', found '" + p + "'");
+    person = std::stoul(p);
+  }
+  const wild::Detections detections = wild::read_detections(o.input, o.read);
+  const int width = o.width > 0 ? o.width : detections.width;
+  const int height = o.height > 0 ? o.height : detections.height;
+  if (width <= 0 || height <= 0)
+    throw InputError(fmt::format("{}: the image size is not in the file: pass --width and --height (pixels)", o.input));
+  if ((o.width > 0) != (o.height > 0)) throw InputError("--width and --height go together");
+
+  const auto tracks = wild::track_people(detections, o.tracking);
+  InferResult result;
+  result.tracks = tracks.size();
+  if (tracks.empty()) throw InputError(o.input + ": no person with a keypoint above --min-confidence");
+  if (!all && person >= tracks.size())
+    throw InputError(fmt::format("--person {}: {} has {} track{} (0..{})", person, o.input, tracks.size(),
+                                 tracks.size() == 1 ? "" : "s", tracks.size() - 1));
+  const auto frames = frame_list(detections);
+  wild::FillOptions fill = o.fill;
+  fill.min_confidence = o.tracking.min_confidence;
+  std::vector<std::pair<std::size_t, wild::Sequence2D>> sequences;
+  for (std::size_t k = 0; k < tracks.size(); ++k) {
+    if (!all && k != person) continue;
+    const std::string what = fmt::format("{}: track {}", o.input, k);
+    try {
+      sequences.emplace_back(k, wild::fill_track(tracks[k], frames, fill, what));
+    } catch (const InputError& e) {
+      if (!all) throw;
+      result.notes.push_back(fmt::format("skipped {}", e.what()));
+    }
+  }
+  if (sequences.empty()) {
+    std::string reasons;
+    for (const auto& note : result.notes) reasons += "\n  " + note;
+    throw InputError(o.input + ": no track can be lifted:" + reasons);
+  }
+
+  model::PoseFormer net = model::load_poseformer(o.checkpoint, o.heads, o.strict);
+  const auto& config = net->config();
+  if (config.num_joints != wild::kH36mJoints || config.in_chans != 2)
+    throw InputError(fmt::format("{}: the model takes {} joints x {} channels; infer needs a Human3.6M-17 model "
+                                 "on 2D input",
+                                 o.checkpoint, config.num_joints, config.in_chans));
+  net->to(device);
+  net->eval();
+
+  std::vector<std::pair<std::string, wild::LiftedSequence>> outputs;
+  for (auto& [k, seq] : sequences) {
+    wild::LiftedSequence lifted;
+    const torch::Tensor positions = lift_sequence(net, seq, width, height, o.predict, device, o.progress);
+    lifted.positions.assign(positions.data_ptr<float>(), positions.data_ptr<float>() + positions.numel());
+    lifted.input = std::move(seq);
+    lifted.width = width;
+    lifted.height = height;
+    result.frames += static_cast<std::int64_t>(lifted.input.frames.size());
+    outputs.emplace_back(all ? wild::track_path(o.output, k) : o.output, std::move(lifted));
+  }
+  for (const auto& [path, lifted] : outputs) {
+    wild::write_lifted(path, lifted, o.output_options);
+    result.written.push_back(path);
+  }
+  return result;
+}
+
+}  // namespace poselift::engine

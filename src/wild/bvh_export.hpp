@@ -1,0 +1,60 @@
+// BVH export of lifted poses: joint rotations on a fixed-length Human3.6M skeleton found by
+// inverse kinematics, so the motion opens in Blender, MotionBuilder or a game engine.
+//
+// Skeleton: the 17 joints under CMU-like names (Hips, RightUpLeg, RightLeg, RightFoot, ...,
+// Spine, Thorax, Neck, Head, LeftArm, ...); where a joint has several children (pelvis,
+// thorax), zero-length "...Joint" bones (RightHipJoint, LeftShoulderJoint, ...) give each
+// child its own rotation so every joint lands where the poses put it. Rest pose: a T-pose
+// facing +z, y up, left arm along +x. Units: metres.
+//
+// Coordinates: camera space (x right, y down, z away from the camera) becomes y up by a
+// rotation of 180 degrees about x: (x, y, z) -> (x, -y, -z). Poses are made root-relative and
+// the root (Hips) stays at x = z = 0, lifted so that the lower ankle is on average at y = 0
+// (median over the sequence).
+//
+// Inverse kinematics, per frame: the pelvis and the thorax get the rotation that aligns
+// their rest frame (spine or neck direction, then the left-right axis) with the pose's; every
+// other joint gets the smallest rotation, relative to its parent's, that points its bone at
+// its child. Twist about a bone is therefore the parent's (hands and feet carry no rotation
+// of their own; the poses say nothing about them). Channels: Zrotation Xrotation Yrotation
+// (degrees), position channels on the root.
+//
+// Bone lengths are fixed over the sequence:
+//   median (default): each bone's median length over the sequence: positions are reproduced
+//                     exactly when the poses have rigid bones;
+//   h36m:             Human3.6M's average proportions, scaled so the summed bone length
+//                     equals the sequence's summed median lengths.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "mocap/geometry.hpp"
+#include "wild/layouts.hpp"
+
+namespace poselift::wild {
+
+enum class BoneLengths { Median, H36mAverage };
+
+// "median" or "h36m"; InputError naming `what` otherwise.
+BoneLengths parse_bone_lengths(const std::string& name, const std::string& what);
+
+struct BvhOptions {
+  BoneLengths bones = BoneLengths::Median;
+  double fps = 30.0;
+};
+
+using Pose3D = std::array<mocap::Vec3, kH36mJoints>;
+
+// The BVH joint that sits at each Human3.6M joint (names in Human3.6M order).
+const std::array<const char*, kH36mJoints>& bvh_joint_names();
+
+// Approximate Human3.6M average bone lengths (metres), indexed by the child joint (pelvis: 0).
+const std::array<double, kH36mJoints>& h36m_average_bone_lengths();
+
+// `poses`: camera-space positions in metres (root-relative or not), one per frame. Throws
+// InputError when empty or not finite.
+std::string bvh_text(const std::vector<Pose3D>& poses, const BvhOptions& options);
+
+}  // namespace poselift::wild

@@ -1,0 +1,121 @@
+#include "wild/export.hpp"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "io/error.hpp"
+#include "io/npy.hpp"
+#include "io/zip_archive.hpp"
+
+namespace poselift::wild {
+
+namespace fs = std::filesystem;
+
+OutputFormat output_format(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (ext == ".npz") return OutputFormat::Npz;
+  if (ext == ".npy") return OutputFormat::Npy;
+  if (ext == ".json") return OutputFormat::Json;
+  if (ext == ".csv") return OutputFormat::Csv;
+  if (ext == ".bvh") return OutputFormat::Bvh;
+  throw InputError(path + ": unknown output format '" + ext + "' (expected .npz, .npy, .json, .csv or .bvh)");
+}
+
+std::string track_path(const std::string& path, std::size_t track) {
+  const fs::path p(path);
+  return (p.parent_path() / (p.stem().string() + ".track" + std::to_string(track) + p.extension().string())).string();
+}
+
+namespace {
+
+io::NdArray positions_array(const LiftedSequence& s) {
+  const auto T = static_cast<std::int64_t>(s.input.frames.size());
+  return io::NdArray::from_vector<float>({T, kH36mJoints, 3}, s.positions);
+}
+
+}  // namespace
+
+void write_lifted(const std::string& path, const LiftedSequence& s, const ExportOptions& options) {
+  const std::size_t T = s.input.frames.size();
+  if (s.positions.size() != T * kH36mJoints * 3 || s.input.poses.size() != T)
+    throw std::logic_error("write_lifted: positions and input have different lengths");
+  const auto& names = h36m_joint_names();
+  switch (output_format(path)) {
+    case OutputFormat::Npz: {
+      std::vector<float> xy, scores;
+      for (const auto& pose : s.input.poses)
+        for (const auto& k : pose) xy.push_back(k[0]), xy.push_back(k[1]), scores.push_back(k[2]);
+      const auto t = static_cast<std::int64_t>(T);
+      std::vector<io::NpzMember> members;
+      members.push_back({"positions_3d", positions_array(s), nullptr});
+      members.push_back({"keypoints_2d", io::NdArray::from_vector<float>({t, kH36mJoints, 2}, xy), nullptr});
+      members.push_back({"scores", io::NdArray::from_vector<float>({t, kH36mJoints}, scores), nullptr});
+      members.push_back({"frames", io::NdArray::from_vector<std::int64_t>({t}, s.input.frames), nullptr});
+      members.push_back({"image_size",
+                         io::NdArray::from_vector<std::int64_t>({2}, std::vector<std::int64_t>{s.width, s.height}),
+                         nullptr});
+      io::write_npz(path, members);
+      return;
+    }
+    case OutputFormat::Npy:
+      io::write_npy(path, positions_array(s));
+      return;
+    case OutputFormat::Json: {
+      nlohmann::json j;
+      j["format"] = "poselift-infer";
+      j["joint_names"] = std::vector<std::string>(names.begin(), names.end());
+      j["parents"] = std::vector<int>(h36m_parents().begin(), h36m_parents().end());
+      j["fps"] = options.bvh.fps;
+      j["image_size"] = {s.width, s.height};
+      j["units"] = "metres";
+      j["coordinates"] = "camera space, root-relative: x right, y down, z away from the camera";
+      auto& frames = j["frames"] = nlohmann::json::array();
+      for (std::size_t t = 0; t < T; ++t) {
+        nlohmann::json f;
+        f["frame"] = s.input.frames[t];
+        auto& p3 = f["positions_3d"] = nlohmann::json::array();
+        auto& p2 = f["keypoints_2d"] = nlohmann::json::array();
+        auto& sc = f["scores"] = nlohmann::json::array();
+        for (int k = 0; k < kH36mJoints; ++k) {
+          const float* p = &s.positions[(t * kH36mJoints + static_cast<std::size_t>(k)) * 3];
+          p3.push_back({p[0], p[1], p[2]});
+          const auto& kp = s.input.poses[t][static_cast<std::size_t>(k)];
+          p2.push_back({kp[0], kp[1]});
+          sc.push_back(kp[2]);
+        }
+        frames.push_back(std::move(f));
+      }
+      io::write_file_atomic(path, j.dump() + "\n");
+      return;
+    }
+    case OutputFormat::Csv: {
+      std::string out = "frame";
+      for (const char* n : names) out += fmt::format(",{0}_x,{0}_y,{0}_z", n);
+      out += "\n";
+      for (std::size_t t = 0; t < T; ++t) {
+        out += std::to_string(s.input.frames[t]);
+        for (std::size_t k = 0; k < kH36mJoints * 3; ++k)
+          out += fmt::format(",{:.6f}", s.positions[t * kH36mJoints * 3 + k]);
+        out += "\n";
+      }
+      io::write_file_atomic(path, out);
+      return;
+    }
+    case OutputFormat::Bvh: {
+      std::vector<Pose3D> poses(T);
+      for (std::size_t t = 0; t < T; ++t)
+        for (std::size_t k = 0; k < kH36mJoints; ++k) {
+          const float* p = &s.positions[(t * kH36mJoints + k) * 3];
+          poses[t][k] = mocap::Vec3{p[0], p[1], p[2]};
+        }
+      io::write_file_atomic(path, bvh_text(poses, options.bvh));
+      return;
+    }
+  }
+}
+
+}  // namespace poselift::wild

@@ -1,0 +1,44 @@
+// Writing lifted sequences. The format follows the output file's extension:
+//   .npz  positions_3d float32 (T,17,3) metres, root-relative camera space (x right, y down,
+//         z away from the camera); keypoints_2d float32 (T,17,2) pixels after layout
+//         conversion and filling; scores float32 (T,17) (0 where filled); frames int64 (T,)
+//         source frame indices; image_size int64 (2,) [width, height]
+//   .npy  positions_3d alone, float32 (T,17,3): the original's --viz-export layout
+//   .json {"format": "poselift-infer", "joint_names", "parents", "fps", "image_size", "units",
+//          "coordinates", "frames": [{"frame", "positions_3d": [[x,y,z]...], "keypoints_2d",
+//          "scores"}]}
+//   .csv  one row per frame: frame, then <joint>_x,<joint>_y,<joint>_z for the 17 joints
+//   .bvh  see bvh_export.hpp
+// Every file is written atomically (temporary file + rename).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "wild/bvh_export.hpp"
+#include "wild/filling.hpp"
+
+namespace poselift::wild {
+
+enum class OutputFormat { Npz, Npy, Json, Csv, Bvh };
+
+// From the extension (case-insensitive); InputError naming the path otherwise.
+OutputFormat output_format(const std::string& path);
+
+struct LiftedSequence {
+  Sequence2D input;
+  std::vector<float> positions;  // T * 17 * 3, metres, root-relative camera space
+  int width = 0, height = 0;
+};
+
+struct ExportOptions {
+  BvhOptions bvh;  // fps is also written to JSON
+};
+
+void write_lifted(const std::string& path, const LiftedSequence& sequence, const ExportOptions& options = {});
+
+// "<stem>.track<K><ext>" beside `path` (out/video.npz, 2 -> out/video.track2.npz).
+std::string track_path(const std::string& path, std::size_t track);
+
+}  // namespace poselift::wild
