@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "engine/predict.hpp"
+#include "engine/runtime.hpp"
 
 namespace poselift::engine {
 
@@ -42,8 +43,8 @@ model::PoseFormer benchmark_model(const model::PoseFormerConfig& config) {
 }
 
 struct ThreadScope {
-  explicit ThreadScope(int threads) : saved(torch::get_num_threads()) { torch::set_num_threads(threads); }
-  ~ThreadScope() { torch::set_num_threads(saved); }
+  explicit ThreadScope(int threads) : saved(torch::get_num_threads()) { set_cpu_threads(threads); }
+  ~ThreadScope() { set_cpu_threads(saved); }
   int saved;
 };
 

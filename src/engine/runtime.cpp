@@ -1,6 +1,7 @@
 #include "engine/runtime.hpp"
 
 #include <fmt/format.h>
+#include <dlfcn.h>
 #include <malloc.h>
 #include <unistd.h>
 
@@ -16,11 +17,15 @@ void keep_freed_memory_in_process() {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);     // and no shrinking of the heap below 1 GiB free
 }
 
+void set_cpu_threads(int threads) {
+  torch::set_num_threads(threads);
+  using SetThreads = void (*)(int);
+  if (auto set_blas = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set_blas(threads);
+}
+
 torch::Device configure_runtime(const RuntimeOptions& options) {
   model::set_default_implementation(model::parse_implementation(options.implementation));
-  if (options.threads > 0) {
-    torch::set_num_threads(options.threads);
-  }
+  if (options.threads > 0) set_cpu_threads(options.threads);
   if (options.device == "cpu") return torch::kCPU;
   if (options.device == "cuda") {
     if (!torch::cuda::is_available())

@@ -16,6 +16,10 @@ namespace poselift::engine {
 // it in again on the next pass -- about a third of CPU time at batch 64. Call once at start.
 void keep_freed_memory_in_process();
 
+// Sets LibTorch's intra-op threads (OpenMP, oneDNN) and, when the BLAS is OpenBLAS with its own
+// thread pool, OpenBLAS's too: otherwise "1 thread" would still run matrix products on all cores.
+void set_cpu_threads(int threads);
+
 // Resolves "auto" / "cpu" / "cuda" (error when CUDA is requested but absent) and applies the
 // thread count.
 torch::Device configure_runtime(const RuntimeOptions& options);
