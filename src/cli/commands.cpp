@@ -94,6 +94,16 @@ int info_file(const Options& o) {
 
 }  // namespace
 
+void check_checkpoint_fits(const std::string& path, const model::PoseFormerConfig& config, int frames,
+                           int num_joints, const std::string& source) {
+  if (config.num_frames != frames)
+    throw InputError(fmt::format("{}: the checkpoint takes {} frames but -f is {}: pass -f {}", path,
+                                 config.num_frames, frames, config.num_frames));
+  if (config.num_joints != num_joints)
+    throw InputError(fmt::format("{}: the checkpoint has {} joints but {} has {}", path, config.num_joints, source,
+                                 num_joints));
+}
+
 int run_info(const Options& o) {
   if (!o.file.empty()) return info_file(o);
   auto dataset = data::load_dataset(o.data.dataset, o.data.data_dir, o.data.keypoints);
@@ -146,13 +156,7 @@ int run_evaluate(const Options& o) {
   if (!fs::exists(path)) throw InputError(path + ": checkpoint not found (--evaluate is relative to -c)");
   model::Checkpoint ck;
   auto net = model::load_poseformer(path, o.model.heads, o.model.strict_load, &ck);
-  const auto& config = net->config();
-  if (config.num_frames != o.model.frames)
-    throw InputError(fmt::format("{}: the checkpoint takes {} frames but -f is {}: pass -f {}", path,
-                                 config.num_frames, o.model.frames, config.num_frames));
-  if (config.num_joints != keypoints.metadata.num_joints)
-    throw InputError(fmt::format("{}: the checkpoint has {} joints but {} has {}", path, config.num_joints,
-                                 keypoints.source, keypoints.metadata.num_joints));
+  check_checkpoint_fits(path, net->config(), o.model.frames, keypoints.metadata.num_joints, keypoints.source);
   fmt::print("INFO: Trainable parameter count: {}\n", net->parameter_count());
   fmt::print("Loading checkpoint {}\n", path);
   net->to(device);

@@ -6,6 +6,7 @@
 #include "engine/infer.hpp"
 #include "engine/options.hpp"
 #include "engine/train.hpp"
+#include "model/poseformer.hpp"
 
 namespace poselift::cli {
 
@@ -51,6 +52,11 @@ struct Options {
   engine::InferOptions infer;
   std::string infer_bones = "median";
 };
+
+// Throws InputError unless a loaded checkpoint takes `frames` frames of `num_joints` joints
+// (`source` names the 2D keypoints file).
+void check_checkpoint_fits(const std::string& path, const model::PoseFormerConfig& config, int frames,
+                           int num_joints, const std::string& source);
 
 int run_info(const Options& o);
 int run_evaluate(const Options& o);

@@ -125,13 +125,7 @@ render::FigureInput figure_from_dataset(const Options& o) {
   const io::NdArray input_2d = data::xy_channels(action_keypoints.cameras[o.viz_camera]);
 
   auto net = model::load_poseformer(path, o.model.heads, o.model.strict_load);
-  const auto& config = net->config();
-  if (config.num_frames != o.model.frames)
-    throw InputError(fmt::format("{}: the checkpoint takes {} frames but -f is {}: pass -f {}", path,
-                                 config.num_frames, o.model.frames, config.num_frames));
-  if (config.num_joints != keypoints.metadata.num_joints)
-    throw InputError(fmt::format("{}: the checkpoint has {} joints but {} has {}", path, config.num_joints,
-                                 keypoints.source, keypoints.metadata.num_joints));
+  check_checkpoint_fits(path, net->config(), o.model.frames, keypoints.metadata.num_joints, keypoints.source);
   net->to(device);
   net->eval();
   fmt::print("Rendering {} {} camera {} ({} frames)...\n", o.viz_subject, o.viz_action, o.viz_camera,
