@@ -144,7 +144,7 @@ JointMapping parse_joint_mapping(const std::string& json_text, const std::string
   nlohmann::json root;
   try {
     root = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::parse_error& error) {
+  } catch (const nlohmann::json::exception& error) {  // syntax, and numbers out of range
     throw InputError(source + ": invalid JSON: " + std::string(error.what()));
   }
   if (!root.is_object()) throw InputError(source + ": expected a JSON object at the top level, found " + json_type(root));

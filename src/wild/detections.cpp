@@ -113,7 +113,7 @@ std::vector<double> json_numbers(const json& value, const std::string& what) {
 json parse_json(std::string_view text, const std::string& source) {
   try {
     return json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // syntax errors, and numbers out of range (out_of_range 406)
     throw InputError(fmt::format("{}: not valid JSON ({})", source, e.what()));
   }
 }

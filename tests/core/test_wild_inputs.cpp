@@ -95,6 +95,14 @@ TEST(WildInputs, BadInputsNameTheProblem) {
             std::string::npos);
 }
 
+TEST(WildInputs, NumbersBeyondDoubleAreInputErrors) {
+  // Found by fuzz_wild_coco / fuzz_wild_openpose: nlohmann::json throws out_of_range (not
+  // parse_error) for a number like 1e999; it must still be a clear InputError.
+  EXPECT_THROW(parse_coco_json("[{\"image_id\": 1, \"keypoints\": [1e999]}]", "big.json"), InputError);
+  Detections out;
+  EXPECT_THROW(parse_openpose_frame("{\"people\": 4e5252}", "big_keypoints.json", 0, out), InputError);
+}
+
 TEST(WildInputs, OpenPoseFolderBody25AndCoco18) {
   const std::string dir = test::temp_dir("wild_openpose");
   auto person = [](int count, double x0) {
