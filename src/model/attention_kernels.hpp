@@ -1,8 +1,8 @@
-// Loop kernels of scaled dot-product attention over one token sequence, for the small heads of
-// PoseFormer's spatial stage (17 tokens x 4 channels): there a batched matrix product per head
-// costs far more in dispatch and copies than the arithmetic itself. K and V are transposed once
-// per sequence into scratch so every inner loop runs over the tokens (vectorised), and Q, K, V
-// and the output are read/written in place inside the qkv projection's and output's rows.
+// Loop kernels of scaled dot-product attention for the small heads of PoseFormer's spatial
+// stage (17 tokens x 4 channels), where a batched matrix product per head costs far more in
+// dispatch and copies than the arithmetic itself, and the row softmax (forward and backward)
+// the wide heads' GEMM path uses. Q, K, V and the output are read and written in place inside
+// the qkv projection's and the output's rows.
 #pragma once
 
 #include <cstdint>
@@ -17,21 +17,36 @@ struct SequenceView {
   std::int64_t head_dim = 0;  // d; C = H * d
   float scale = 1.0f;         // applied to Q K^T before the softmax
   std::int64_t width() const { return heads * head_dim; }
-  // Floats of scratch the kernels below need.
-  std::int64_t scratch_floats() const { return 4 * width() * tokens + tokens; }
 };
-
-// probs (H x N x N) = softmax(scale Q K^T) per head; out (N x C) = probs V.
-void attention_sequence_forward(const SequenceView& view, const float* qkv, float* probs, float* out, float* scratch);
-
-// Gradient of the qkv rows (N x 3C, written) from the saved probabilities and dout (N x C).
-void attention_sequence_backward(const SequenceView& view, const float* qkv, const float* probs, const float* dout,
-                                 float* dqkv, float* scratch);
 
 // In-place row softmax of an (rows x cols) row-major block after scaling by `scale`.
 void softmax_rows(float* data, std::int64_t rows, std::int64_t cols, float scale);
 
 // dS = P * (dP - rowsum(dP * P)), in place over dP (rows x cols).
 void softmax_backward_rows(const float* probs, float* grad, std::int64_t rows, std::int64_t cols);
+
+// ---- many short sequences at once, one sequence per SIMD lane ----
+// The spatial stage attends over 17 joint tokens with 4-channel heads: vectorising along the
+// tokens fills 17 of 16-float lanes badly, while kLanes sequences side by side run every
+// product, exponential and sum as one full-width vector operation. A group of kLanes
+// sequences is transposed into scratch (token, channel, lane), processed, and transposed back.
+constexpr std::int64_t kLanes = 16;
+
+// Floats of scratch the lane kernels need (forward and backward).
+std::int64_t lanes_scratch_floats(const SequenceView& view);
+// Floats of saved probabilities per group of kLanes sequences (H x N x N x kLanes).
+inline std::int64_t lanes_probs_floats(const SequenceView& view) {
+  return view.heads * view.tokens * view.tokens * kLanes;
+}
+
+// `count` <= kLanes consecutive sequences: their qkv rows (N x 3C each, laid out as above)
+// and output rows (N x C each). `probs` (lanes_probs_floats) is written for the
+// backward pass when not null.
+void attention_lanes_forward(const SequenceView& view, const float* qkv, std::int64_t count, float* probs, float* out,
+                             float* scratch);
+
+// Gradient of the qkv rows of the same `count` sequences from the saved probabilities and dout.
+void attention_lanes_backward(const SequenceView& view, const float* qkv, std::int64_t count, const float* probs,
+                              const float* dout, float* dqkv, float* scratch);
 
 }  // namespace poselift::model::kernels

@@ -148,6 +148,8 @@ struct AttentionLayout {
   }
   bool loop_kernel() const { return head_dim < kLoopKernelMaxHeadDim; }
   kernels::SequenceView view() const { return {tokens, heads, head_dim, scale}; }
+  // Groups of kernels::kLanes sequences (loop kernels).
+  std::int64_t groups() const { return (batch + kernels::kLanes - 1) / kernels::kLanes; }
   // Q of head h in sequence b; K and V follow at +width and +2*width.
   std::int64_t qkv_offset(std::int64_t b, std::int64_t h) const { return b * tokens * 3 * width + h * head_dim; }
   std::int64_t out_offset(std::int64_t b, std::int64_t h) const { return b * tokens * width + h * head_dim; }
@@ -172,23 +174,28 @@ torch::Tensor attention_forward(const torch::Tensor& qkv, const AttentionLayout&
   const float* in = qkv.data_ptr<float>();
   float* o = out.data_ptr<float>();
   float* probs_base = nullptr;
-  if (probs_all != nullptr) {
-    *probs_all = torch::empty({L.batch, L.heads, L.tokens, L.tokens}, qkv.options());
-    probs_base = probs_all->data_ptr<float>();
-  }
   const std::int64_t NN = L.tokens * L.tokens;
-  if (L.loop_kernel()) {  // small heads: one kernel call per sequence
+  if (L.loop_kernel()) {  // small heads: kernels::kLanes sequences per call, one per SIMD lane
     const auto view = L.view();
-    at::parallel_for(0, L.batch, 1, [&](std::int64_t begin, std::int64_t end) {
-      std::vector<float> scratch(view.scratch_floats() + (probs_base == nullptr ? L.heads * NN : 0));
-      float* own_probs = scratch.data() + view.scratch_floats();
-      for (std::int64_t b = begin; b < end; ++b) {
-        float* probs = probs_base != nullptr ? probs_base + b * L.heads * NN : own_probs;
-        kernels::attention_sequence_forward(view, in + b * L.tokens * 3 * L.width, probs, o + b * L.tokens * L.width,
-                                            scratch.data());
+    const std::int64_t group_probs = kernels::lanes_probs_floats(view);
+    if (probs_all != nullptr) {
+      *probs_all = torch::empty({L.groups(), group_probs}, qkv.options());
+      probs_base = probs_all->data_ptr<float>();
+    }
+    at::parallel_for(0, L.groups(), 1, [&](std::int64_t begin, std::int64_t end) {
+      std::vector<float> scratch(kernels::lanes_scratch_floats(view));
+      for (std::int64_t g = begin; g < end; ++g) {
+        const std::int64_t first = g * kernels::kLanes, count = std::min(kernels::kLanes, L.batch - first);
+        kernels::attention_lanes_forward(view, in + first * L.tokens * 3 * L.width, count,
+                                         probs_base != nullptr ? probs_base + g * group_probs : nullptr,
+                                         o + first * L.tokens * L.width, scratch.data());
       }
     });
     return out;
+  }
+  if (probs_all != nullptr) {
+    *probs_all = torch::empty({L.batch, L.heads, L.tokens, L.tokens}, qkv.options());
+    probs_base = probs_all->data_ptr<float>();
   }
   at::parallel_for(0, L.batch * L.heads, 1, [&](std::int64_t begin, std::int64_t end) {
     OneThreadPerGemm one_thread;
@@ -211,11 +218,14 @@ torch::Tensor attention_backward(const torch::Tensor& qkv, const torch::Tensor& 
   const std::int64_t N = L.tokens, d = L.head_dim, s = 3 * L.width, NN = N * N;
   if (L.loop_kernel()) {
     const auto view = L.view();
-    at::parallel_for(0, L.batch, 1, [&](std::int64_t begin, std::int64_t end) {
-      std::vector<float> scratch(view.scratch_floats());
-      for (std::int64_t b = begin; b < end; ++b)
-        kernels::attention_sequence_backward(view, in + b * N * s, probs_base + b * L.heads * NN, go + b * N * L.width,
-                                             gqkv + b * N * s, scratch.data());
+    const std::int64_t group_probs = kernels::lanes_probs_floats(view);
+    at::parallel_for(0, L.groups(), 1, [&](std::int64_t begin, std::int64_t end) {
+      std::vector<float> scratch(kernels::lanes_scratch_floats(view));
+      for (std::int64_t g = begin; g < end; ++g) {
+        const std::int64_t first = g * kernels::kLanes, count = std::min(kernels::kLanes, L.batch - first);
+        kernels::attention_lanes_backward(view, in + first * N * s, count, probs_base + g * group_probs,
+                                          go + first * N * L.width, gqkv + first * N * s, scratch.data());
+      }
     });
     return grad_qkv;
   }

@@ -103,42 +103,52 @@ TEST(FastPath, GradientsMatchReference) {
   }
 }
 
-TEST(FastPath, AttentionKernelMatchesDirectComputation) {
-  // Two heads of width 4 over 5 tokens, read inside rows of 3 * 8 values, written into rows of 8.
-  const int N = 5, d = 4, heads = 2, C = heads * d;
+TEST(FastPath, LaneAttentionKernelMatchesDirectComputation) {
+  // Three sequences (a partial group: the other lanes repeat the last one and must not be
+  // written), two heads of width 4 over 5 tokens, read inside rows of 3 * 8 values, written
+  // into rows of 8.
+  const int S = 3, N = 5, d = 4, heads = 2, C = heads * d;
   const model::kernels::SequenceView view{N, heads, d, 0.5f};
-  std::vector<float> qkv(N * 3 * C), out(N * C, -1.0f), probs(heads * N * N), scratch(view.scratch_floats());
+  std::vector<float> qkv(S * N * 3 * C), out(S * N * C + 7, -1.0f), probs(model::kernels::lanes_probs_floats(view)),
+      scratch(model::kernels::lanes_scratch_floats(view));
   for (std::size_t i = 0; i < qkv.size(); ++i) qkv[i] = static_cast<float>(std::sin(0.7 * i) * 2.0);
-  model::kernels::attention_sequence_forward(view, qkv.data(), probs.data(), out.data(), scratch.data());
+  model::kernels::attention_lanes_forward(view, qkv.data(), S, probs.data(), out.data(), scratch.data());
+  for (std::size_t x = S * N * C; x < out.size(); ++x) EXPECT_EQ(out[x], -1.0f) << "written past the last sequence";
   // Backward of the loss sum(out * w) for fixed weights w, against central differences.
-  std::vector<float> w(N * C), dqkv(N * 3 * C);
+  std::vector<float> w(S * N * C), dqkv(S * N * 3 * C + 7, -1.0f);
   for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(std::cos(1.3 * i));
-  model::kernels::attention_sequence_backward(view, qkv.data(), probs.data(), w.data(), dqkv.data(), scratch.data());
-  auto direct = [&](const std::vector<double>& in, int i, int h, int c) {
+  model::kernels::attention_lanes_backward(view, qkv.data(), S, probs.data(), w.data(), dqkv.data(), scratch.data());
+  for (std::size_t x = S * N * 3 * C; x < dqkv.size(); ++x) EXPECT_EQ(dqkv[x], -1.0f) << "written past the last sequence";
+  // The direct double-precision output of (sequence q, token i, head h, channel c).
+  auto direct = [&](const std::vector<double>& in, int q, int i, int h, int c) {
+    const double* seq = in.data() + q * N * 3 * C;
     std::vector<double> s(N);
     double top = -1e300, sum = 0, o = 0;
     for (int j = 0; j < N; ++j) {
       double dot = 0;
-      for (int e = 0; e < d; ++e) dot += in[i * 3 * C + h * d + e] * in[j * 3 * C + C + h * d + e];
+      for (int e = 0; e < d; ++e) dot += seq[i * 3 * C + h * d + e] * seq[j * 3 * C + C + h * d + e];
       s[j] = dot * view.scale;
       top = std::max(top, s[j]);
     }
     for (int j = 0; j < N; ++j) sum += (s[j] = std::exp(s[j] - top));
-    for (int j = 0; j < N; ++j) o += s[j] / sum * in[j * 3 * C + 2 * C + h * d + c];
+    for (int j = 0; j < N; ++j) o += s[j] / sum * seq[j * 3 * C + 2 * C + h * d + c];
     return o;
   };
   auto loss = [&](const std::vector<double>& in) {
     double total = 0;
-    for (int i = 0; i < N; ++i)
-      for (int h = 0; h < heads; ++h)
-        for (int c = 0; c < d; ++c) total += w[i * C + h * d + c] * direct(in, i, h, c);
+    for (int q = 0; q < S; ++q)
+      for (int i = 0; i < N; ++i)
+        for (int h = 0; h < heads; ++h)
+          for (int c = 0; c < d; ++c) total += w[(q * N + i) * C + h * d + c] * direct(in, q, i, h, c);
     return total;
   };
   std::vector<double> in(qkv.begin(), qkv.end());
-  for (int i = 0; i < N; ++i)
-    for (int h = 0; h < heads; ++h)
-      for (int c = 0; c < d; ++c)
-        EXPECT_NEAR(out[i * C + h * d + c], direct(in, i, h, c), 2e-6) << "head " << h << " token " << i << " channel " << c;
+  for (int q = 0; q < S; ++q)
+    for (int i = 0; i < N; ++i)
+      for (int h = 0; h < heads; ++h)
+        for (int c = 0; c < d; ++c)
+          EXPECT_NEAR(out[(q * N + i) * C + h * d + c], direct(in, q, i, h, c), 2e-6)
+              << "sequence " << q << " head " << h << " token " << i << " channel " << c;
   for (std::size_t x = 0; x < in.size(); ++x) {
     auto plus = in, minus = in;
     plus[x] += 1e-5;
