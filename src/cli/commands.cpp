@@ -251,7 +251,7 @@ int run_train(const Options& o) {
   setup.device = device;
   setup.comm = comm.get();
   if (o.torch_seed >= 0) torch::manual_seed(static_cast<std::uint64_t>(o.torch_seed));
-  engine::install_stop_signal_handlers();
+  engine::enable_stop_requests();
   model::PoseFormer trained{nullptr};
   engine::TrainResult result;
   try {

@@ -17,14 +17,13 @@
 #include <thread>
 #include <vector>
 
+#include "engine/runtime.hpp"
 #include "io/error.hpp"
 
 namespace poselift::cli {
 
 namespace {
 
-std::atomic<int> forwarded_signal{0};
-extern "C" void on_launcher_signal(int sig) { forwarded_signal.store(sig); }
 
 // This process's own arguments, read back from the kernel so the workers run exactly the same
 // command (seed-style flags included).
@@ -99,12 +98,8 @@ int launch_workers(const LaunchOptions& options) {
   const int threads = options.threads_per_worker > 0 ? options.threads_per_worker
                                                      : std::max(1, static_cast<int>(cores) / options.nproc);
 
-  struct sigaction action {};
-  action.sa_handler = on_launcher_signal;
-  sigemptyset(&action.sa_mask);
-  struct sigaction old_int {}, old_term {};
-  sigaction(SIGINT, &action, &old_int);
-  sigaction(SIGTERM, &action, &old_term);
+  // Ctrl-C and SIGTERM are forwarded to the ranks (main() routed them to a waiting thread).
+  engine::enable_stop_requests();
 
   std::fflush(stdout);
   std::fflush(stderr);
@@ -113,8 +108,8 @@ int launch_workers(const LaunchOptions& options) {
     const pid_t pid = fork();
     if (pid < 0) throw std::runtime_error(fmt::format("--nproc: fork failed: {}", std::strerror(errno)));
     if (pid == 0) {
-      signal(SIGINT, SIG_DFL);
-      signal(SIGTERM, SIG_DFL);
+      // The rank starts with SIGINT/SIGTERM blocked (inherited), so none is lost before its
+      // main() routes them again.
       setenv("MASTER_ADDR", addr.c_str(), 1);
       setenv("MASTER_PORT", port.c_str(), 1);
       setenv("RANK", std::to_string(rank).c_str(), 1);
@@ -142,7 +137,7 @@ int launch_workers(const LaunchOptions& options) {
   // Deadlines; time_point::max() while not armed.
   clock::time_point terminate_at = clock::time_point::max(), kill_at = clock::time_point::max();
   while (running > 0) {
-    if (const int sig = forwarded_signal.load(); sig != 0 && sig != forwarded) {
+    if (const int sig = engine::stop_request().load(); sig != 0 && sig != forwarded) {
       forwarded = sig;
       for (pid_t pid : pids)
         if (pid > 0) kill(pid, sig);
@@ -191,8 +186,6 @@ int launch_workers(const LaunchOptions& options) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
   return first_failure;
 }
 

@@ -53,6 +53,7 @@ void add_runtime_options(CLI::App& cmd, engine::RuntimeOptions& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  poselift::engine::route_stop_signals();  // before any thread starts
   poselift::engine::keep_freed_memory_in_process();
   CLI::App app{"poselift: 3D human pose lifting with PoseFormer, natively in C++.\n"
                "The seed's command lines work with `python run_poseformer.py` replaced by `poselift`."};

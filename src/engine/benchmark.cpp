@@ -77,7 +77,6 @@ PathFigures compare_training_step(const model::PoseFormerConfig& config, int thr
   ThreadScope scope(threads);
   auto net = benchmark_model(config);
   net->train();
-  net->set_fast_training(true);  // the experimental backward of the fast path
   torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(1e-4).weight_decay(0.1));
   auto input = torch::randn({batch, config.num_frames, config.num_joints, config.in_chans});
   auto target = torch::randn({batch, 1, config.num_joints, 3});

@@ -77,11 +77,15 @@ const SequenceErrors& Evaluator::errors_of(const std::string& subject, const std
                                  subject, action));
   SequenceErrors sum;
   model_->eval();
+  std::vector<torch::Tensor> inputs;
+  for (const auto& seq2d : fetched.poses_2d)
+    inputs.push_back(seq2d.shape.empty() ? torch::empty({0}) : model::to_tensor(seq2d));
+  // All cameras of the action in one batched prediction.
+  const auto predictions = predict_sequences(model_, inputs, symmetry_, options_.predict, device_);
   for (std::size_t i = 0; i < fetched.poses_2d.size(); ++i) {
     const auto& seq2d = fetched.poses_2d[i];
     if (seq2d.shape.empty() || seq2d.shape[0] == 0) continue;
-    auto keypoints = model::to_tensor(seq2d);
-    auto predicted = predict_sequence(model_, keypoints, symmetry_, options_.predict, device_);  // (T, J, 3)
+    const auto& predicted = predictions[i];  // (T, J, 3)
     auto target = model::to_tensor(fetched.poses_3d[i]).clone();
     target.select(1, 0).zero_();  // the root joint is the origin of the root-relative targets
     const io::NdArray pred_array = float_array(predicted), target_array = float_array(target);

@@ -21,42 +21,125 @@ torch::Tensor flip_poses(const torch::Tensor& poses, const std::vector<std::int6
 torch::Tensor predict_sequence(model::PoseFormer& model, const torch::Tensor& keypoints,
                                const FlipSymmetry& symmetry, const PredictOptions& options,
                                const torch::Device& device) {
-  torch::NoGradGuard no_grad;
-  const int frames = model->config().num_frames;
-  const std::int64_t T = keypoints.size(0);
-  auto input = keypoints.to(device, torch::kFloat32);
-  // Exact reuse across overlapping windows: the spatial stage runs once per (padded) frame,
-  // then the temporal stage runs on windows of those features.
-  auto frame_features = [&](const torch::Tensor& sequence) {
-    std::vector<torch::Tensor> chunks;
-    const std::int64_t step = options.max_batch * 4;
-    for (std::int64_t start = 0; start < T; start += step)
-      chunks.push_back(model->spatial_features(sequence.slice(0, start, std::min(T, start + step))));
-    // Edge padding of the features equals the features of the edge-padded input.
-    const std::int64_t pad = (frames - 1) / 2;
-    auto index = torch::arange(-pad, T + pad, torch::kLong).clamp(0, T - 1).to(sequence.device());
-    return torch::cat(chunks, 0).index_select(0, index);  // (T + 2 pad, J*C)
-  };
-  auto features = frame_features(input);
-  torch::Tensor flipped_features;
-  if (options.test_time_augmentation)
-    flipped_features = frame_features(flip_poses(input, symmetry.kps_left, symmetry.kps_right));
-  std::vector<torch::Tensor> outputs;
-  for (std::int64_t start = 0; start < T; start += options.max_batch) {
-    const std::int64_t end = std::min(T, start + options.max_batch);
-    // Windows of frame features: rows start..end of the padded sequence, F frames each.
-    auto windows = [&](const torch::Tensor& f) {
-      return f.slice(0, start, end + frames - 1).unfold(0, frames, 1).permute({0, 2, 1}).contiguous();
-    };
-    auto pred = model->temporal_forward(windows(features));  // (b, 1, J, 3)
-    if (flipped_features.defined()) {
-      auto pred_flip = model->temporal_forward(windows(flipped_features));
-      pred_flip = flip_poses(pred_flip, symmetry.joints_left, symmetry.joints_right);
-      pred = torch::cat({pred, pred_flip}, 1).mean(1, /*keepdim=*/true);
-    }
-    outputs.push_back(pred.squeeze(1).to(torch::kCPU));
+  return predict_sequences(model, {keypoints}, symmetry, options, device).front();
+}
+
+namespace {
+
+// Per-frame features of one group of sequences, edge-padded by (F - 1) / 2 frames per sequence
+// (the padding of the features equals the features of the edge-padded input): the spatial
+// stage runs on the frames of all the group's sequences together, in passes of `chunk` frames.
+std::vector<torch::Tensor> padded_frame_features(model::PoseFormer& model, const std::vector<torch::Tensor>& inputs,
+                                                 std::int64_t chunk) {
+  auto frames = torch::cat(inputs, 0);
+  std::vector<torch::Tensor> parts;
+  for (std::int64_t start = 0; start < frames.size(0); start += chunk)
+    parts.push_back(model->spatial_features(frames.slice(0, start, std::min(frames.size(0), start + chunk))));
+  auto features = torch::cat(parts, 0);
+  const std::int64_t pad = (model->config().num_frames - 1) / 2;
+  std::vector<torch::Tensor> out;
+  std::int64_t offset = 0;
+  for (const auto& input : inputs) {
+    const std::int64_t T = input.size(0);
+    auto index = (torch::arange(-pad, T + pad, torch::kLong).clamp(0, T - 1) + offset).to(features.device());
+    out.push_back(features.index_select(0, index));  // (T + 2 pad, J*C)
+    offset += T;
   }
-  return torch::cat(outputs, 0);
+  return out;
+}
+
+}  // namespace
+
+std::vector<torch::Tensor> predict_sequences(model::PoseFormer& model, const std::vector<torch::Tensor>& keypoints,
+                                             const FlipSymmetry& symmetry, const PredictOptions& options,
+                                             const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  const std::int64_t frames = model->config().num_frames;
+  const bool flip = options.test_time_augmentation;
+  // Windows per temporal pass: plain and flipped together count against max_batch.
+  const std::int64_t positions_per_pass = std::max<std::int64_t>(1, flip ? options.max_batch / 2 : options.max_batch);
+  const std::int64_t spatial_chunk = std::max<std::int64_t>(1, options.max_batch) * 4;
+  std::vector<std::vector<torch::Tensor>> outputs(keypoints.size());
+
+  // Groups of consecutive sequences with about one spatial pass of frames (at least one
+  // sequence): their features are all that is held at a time.
+  std::size_t first = 0;
+  while (first < keypoints.size()) {
+    std::size_t last = first;
+    std::int64_t group_frames = 0;
+    while (last < keypoints.size() && (last == first || group_frames + keypoints[last].size(0) <= spatial_chunk)) {
+      group_frames += keypoints[last].size(0);
+      ++last;
+    }
+    std::vector<torch::Tensor> inputs, flipped_inputs;
+    std::vector<std::size_t> members;
+    for (std::size_t i = first; i < last; ++i) {
+      if (keypoints[i].size(0) == 0) continue;
+      members.push_back(i);
+      inputs.push_back(keypoints[i].to(device, torch::kFloat32));
+      if (flip) flipped_inputs.push_back(flip_poses(inputs.back(), symmetry.kps_left, symmetry.kps_right));
+    }
+    first = last;
+    if (members.empty()) continue;
+    const auto features = padded_frame_features(model, inputs, spatial_chunk);
+    std::vector<torch::Tensor> flipped_features;
+    if (flip) flipped_features = padded_frame_features(model, flipped_inputs, spatial_chunk);
+
+    // Passes over the group's output positions, in order, windows taken across sequences.
+    struct Run {
+      std::size_t member;
+      std::int64_t start, end;  // output frames of that sequence
+    };
+    std::size_t member = 0;
+    std::int64_t position = 0;
+    while (member < members.size()) {
+      std::vector<Run> runs;
+      std::int64_t taken = 0;
+      while (member < members.size() && taken < positions_per_pass) {
+        const std::int64_t T = inputs[member].size(0);
+        const std::int64_t end = std::min(T, position + (positions_per_pass - taken));
+        runs.push_back({member, position, end});
+        taken += end - position;
+        position = end;
+        if (position == T) {
+          ++member;
+          position = 0;
+        }
+      }
+      // Windows of frame features: rows start..end + F - 1 of the padded sequence, F frames each.
+      auto windows = [&](const std::vector<torch::Tensor>& padded) {
+        std::vector<torch::Tensor> parts;
+        for (const auto& r : runs)
+          parts.push_back(padded[r.member].slice(0, r.start, r.end + frames - 1).unfold(0, frames, 1).permute({0, 2, 1}));
+        return parts;
+      };
+      auto batch = windows(features);
+      if (flip) {
+        auto flipped = windows(flipped_features);
+        batch.insert(batch.end(), flipped.begin(), flipped.end());
+      }
+      auto pred = model->temporal_forward(torch::cat(batch, 0));  // (windows, 1, J, 3)
+      if (flip) {
+        auto pred_flip = flip_poses(pred.slice(0, taken, 2 * taken), symmetry.joints_left, symmetry.joints_right);
+        pred = torch::cat({pred.slice(0, 0, taken), pred_flip}, 1).mean(1, /*keepdim=*/true);
+      }
+      pred = pred.squeeze(1).to(torch::kCPU);
+      std::int64_t offset = 0;
+      for (const auto& r : runs) {
+        outputs[members[r.member]].push_back(pred.slice(0, offset, offset + (r.end - r.start)));
+        offset += r.end - r.start;
+      }
+    }
+  }
+  std::vector<torch::Tensor> results;
+  for (std::size_t i = 0; i < keypoints.size(); ++i) {
+    if (outputs[i].empty()) {
+      results.push_back(torch::empty({0, model->config().num_joints, 3}));
+    } else {
+      results.push_back(outputs[i].size() == 1 ? outputs[i].front() : torch::cat(outputs[i], 0));
+    }
+  }
+  return results;
 }
 
 }  // namespace poselift::engine

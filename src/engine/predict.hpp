@@ -23,7 +23,7 @@ torch::Tensor flip_poses(const torch::Tensor& poses, const std::vector<std::int6
 
 struct PredictOptions {
   bool test_time_augmentation = true;
-  std::int64_t max_batch = 1024;  // windows per forward pass (bounds memory)
+  std::int64_t max_batch = 1024;  // windows per temporal forward pass, flipped ones included (bounds memory)
 };
 
 // `keypoints` (T, J, 2) normalised screen coordinates -> (T, J, 3) root-relative camera-space
@@ -31,5 +31,14 @@ struct PredictOptions {
 torch::Tensor predict_sequence(model::PoseFormer& model, const torch::Tensor& keypoints,
                                const FlipSymmetry& symmetry, const PredictOptions& options,
                                const torch::Device& device);
+
+// The same for several sequences at once, batched across them: the spatial stage runs on the
+// frames of several sequences per pass and a temporal pass takes windows from several sequences
+// (and, with test-time augmentation, the flipped windows beside the plain ones), so short
+// sequences fill whole batches. Results equal predict_sequence's per sequence (up to float
+// rounding); memory stays bounded by options.max_batch and the longest sequence.
+std::vector<torch::Tensor> predict_sequences(model::PoseFormer& model, const std::vector<torch::Tensor>& keypoints,
+                                             const FlipSymmetry& symmetry, const PredictOptions& options,
+                                             const torch::Device& device);
 
 }  // namespace poselift::engine

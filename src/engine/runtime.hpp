@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -15,6 +16,22 @@ namespace poselift::engine {
 // at every layer, and glibc's default would return each to the kernel (munmap) and page-fault
 // it in again on the next pass -- about a third of CPU time at batch 64. Call once at start.
 void keep_freed_memory_in_process();
+
+// Ctrl-C and SIGTERM. oneDNN's JIT GEMM kernels (the fast path's matrix products; fixed only in
+// oneDNN 3.11, Debian has 2.x) point the stack pointer into the heap while they run, so a signal
+// handled on a computing thread writes its frame over heap memory (oneDNN issue #4845: seen
+// here as "corrupted size vs. prev_size" after an early SIGTERM in training). Call this first
+// thing in main(), before any thread starts: it blocks SIGINT and SIGTERM in this thread and so
+// in every thread created later (OpenMP's, oneDNN's), and starts one thread that waits for
+// them. A signal then becomes a stop request when the program asked for those (training),
+// otherwise it ends the process as the default action would.
+void route_stop_signals();
+
+// From now on SIGINT/SIGTERM set stop_request() instead of ending the process; the work polls it
+// (training finishes its step, writes a resumable checkpoint and returns; the launcher forwards it).
+void enable_stop_requests();
+// The signal number received since enable_stop_requests(), 0 if none.
+std::atomic<int>& stop_request();
 
 // Sets LibTorch's intra-op threads (OpenMP, oneDNN) and, when the BLAS is OpenBLAS with its own
 // thread pool, OpenBLAS's too: otherwise "1 thread" would still run matrix products on all cores.

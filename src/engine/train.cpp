@@ -97,12 +97,19 @@ double sequences_mpjpe(model::PoseFormer& model, const std::vector<io::NdArray>&
   // the reduced values and their in-order sum are bit-identical to a single process's.
   std::vector<double> weighted(poses_2d.size(), 0.0);
   model->eval();
+  std::vector<std::size_t> mine;
+  std::vector<torch::Tensor> inputs;
   for (std::size_t i = 0; i < poses_2d.size(); ++i) {
     if (lengths[i] == 0 || owner[i] != rank) continue;
-    auto predicted = predict_sequence(model, model::to_tensor(poses_2d[i]), symmetry, options, device);
-    auto target = model::to_tensor(poses_3d[i]).to(torch::kFloat32).clone();
+    mine.push_back(i);
+    inputs.push_back(model::to_tensor(poses_2d[i]));
+  }
+  const auto predictions = predict_sequences(model, inputs, symmetry, options, device);
+  for (std::size_t k = 0; k < mine.size(); ++k) {
+    const auto& predicted = predictions[k];
+    auto target = model::to_tensor(poses_3d[mine[k]]).to(torch::kFloat32).clone();
     target.select(1, 0).zero_();
-    weighted[i] = predicted.size(0) * (predicted - target).norm(2, -1).mean().item<double>();
+    weighted[mine[k]] = predicted.size(0) * (predicted - target).norm(2, -1).mean().item<double>();
   }
   if (comm && !weighted.empty()) weighted = comm->allreduce_sum(weighted);
   double sum = 0;
@@ -113,22 +120,6 @@ double sequences_mpjpe(model::PoseFormer& model, const std::vector<io::NdArray>&
     frames += lengths[i];
   }
   return frames > 0 ? sum / frames : NAN;
-}
-
-// ---------------------------------------------------------------- signals
-
-std::atomic<int>& stop_request() {
-  static std::atomic<int> signal_number{0};
-  return signal_number;
-}
-
-namespace {
-extern "C" void on_stop_signal(int sig) { stop_request().store(sig); }
-}  // namespace
-
-void install_stop_signal_handlers() {
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
 }
 
 // ---------------------------------------------------------------- training loop

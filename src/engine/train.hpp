@@ -16,6 +16,7 @@
 #include "engine/distributed.hpp"
 #include "engine/numpy_random.hpp"
 #include "engine/options.hpp"
+#include "engine/runtime.hpp"
 #include "engine/predict.hpp"
 #include "model/poseformer.hpp"
 
@@ -90,10 +91,8 @@ struct TrainResult {
   std::string message;
 };
 
-// Set from a signal handler: the loop finishes its step, writes a resumable checkpoint and
-// returns TrainOutcome::Interrupted.
-std::atomic<int>& stop_request();
-void install_stop_signal_handlers();
+// The loop polls stop_request() (engine/runtime.hpp) after every step: when set, it finishes the
+// step, writes a resumable checkpoint and returns TrainOutcome::Interrupted.
 
 struct TrainSetup {
   const data::MocapDataset* dataset = nullptr;

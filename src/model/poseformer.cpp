@@ -140,7 +140,7 @@ torch::Tensor PoseFormerImpl::temporal_forward(const torch::Tensor& features) {
 
 torch::Tensor PoseFormerImpl::run_blocks(torch::nn::ModuleList& list, torch::Tensor x) {
   const bool fast = implementation_ == Implementation::fast && x.device().is_cpu() &&
-                    x.scalar_type() == torch::kFloat32 && (fast_training_ || !torch::GradMode::is_enabled());
+                    x.scalar_type() == torch::kFloat32;
   for (const auto& block : *list) {
     auto& b = *block->as<TransformerBlock>();
     x = fast ? fast::block_forward(b, x, config_.num_heads) : b.forward(x);

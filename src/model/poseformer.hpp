@@ -83,13 +83,10 @@ class PoseFormerImpl : public torch::nn::Module {
   torch::Tensor temporal_forward(const torch::Tensor& features);
 
   const PoseFormerConfig& config() const { return config_; }
-  // Which code computes forward/backward (same parameters and results either way).
+  // Which code computes forward and backward (same parameters, results equal within float
+  // rounding). The fast path runs on float32 CPU tensors; other devices use the reference.
   void set_implementation(Implementation implementation) { implementation_ = implementation; }
   Implementation implementation() const { return implementation_; }
-  // The fast path's backward (custom autograd) is experimental: while gradients are recorded the
-  // reference path runs unless this is set (tests, `poselift bench train`). Training with it hit
-  // a heap corruption when SIGTERM arrived in the first seconds of a run (not yet explained).
-  void set_fast_training(bool enabled) { fast_training_ = enabled; }
   std::int64_t parameter_count() const;
 
   // Registration order equals the original's (own parameters first, then sub-modules), so
@@ -105,7 +102,6 @@ class PoseFormerImpl : public torch::nn::Module {
   torch::Tensor run_blocks(torch::nn::ModuleList& list, torch::Tensor x);
   PoseFormerConfig config_;
   Implementation implementation_ = default_implementation();
-  bool fast_training_ = false;
 };
 TORCH_MODULE(PoseFormer);
 

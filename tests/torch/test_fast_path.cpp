@@ -75,7 +75,6 @@ TEST(FastPath, GradientsMatchReference) {
     c.drop_path_rate = drop_path;
     auto net = random_model(c, 5);
     net->train();
-    net->set_fast_training(true);
     torch::manual_seed(7);
     auto input = torch::randn({6, 9, 17, 2});
     auto target = torch::randn({6, 1, 17, 3});
