@@ -350,6 +350,10 @@ int run_bench(const Options& o) {
   fmt::print("parameters: {}; forward: {:.3f} GFLOP per output frame; fast path GEMM: {}; hardware threads: {}\n",
              model::count_parameters(config), flops / 1e9, model::fast_gemm_backend(),
              std::thread::hardware_concurrency());
+  const std::string blas_core = engine::blas_core_name();
+  if (!blas_core.empty())
+    fmt::print("reference path's BLAS: OpenBLAS with {} kernels{}\n", blas_core,
+               std::getenv("OPENBLAS_CORETYPE") != nullptr ? " (OPENBLAS_CORETYPE)" : "");
   fmt::print("(reference = the straightforward LibTorch module, fast = poselift's CPU path; measured alternately)\n");
   if (all || o.bench_what == "model") {
     fmt::print("\ninference, independent windows (no reuse between them)\n");
@@ -390,6 +394,20 @@ int run_bench(const Options& o) {
       const auto f = engine::compare_sequence_evaluation(config, threads, 2000, o.bench_seconds);
       fmt::print("{:>8} {:>16.2f} {:>16.2f} {:>7.2f}x {:>19.1f} h\n", threads, f.reference, f.fast, f.ratio(),
                  kH36mTestWindows / f.fast / 3600);
+    }
+  }
+  if (all || o.bench_what == "int8") {
+    if (model::fast_gemm_backend() != "oneDNN") {
+      fmt::print("\nint8 inference: needs oneDNN (not in this build)\n");
+    } else {
+      fmt::print("\nreduced precision (optional): fast path in float32 vs int8 (temporal linear layers), batch 64\n");
+      fmt::print("{:>8} {:>16} {:>16} {:>8} {:>26}\n", "threads", "float32 fr/s", "int8 fr/s", "speedup",
+                 "output change (random model)");
+      for (int threads : {1, 2}) {
+        const auto f = engine::compare_int8_inference(config, threads, 64, o.bench_seconds);
+        fmt::print("{:>8} {:>16.2f} {:>16.2f} {:>7.2f}x {:>13.2f} mm per joint\n", threads, f.rates.reference,
+                   f.rates.fast, f.rates.ratio(), f.mean_joint_distance * 1000);
+      }
     }
   }
   fmt::print("\npeak memory: {:.0f} MiB\n", engine::peak_memory_mib());

@@ -44,6 +44,11 @@ void add_model_options(CLI::App& cmd, engine::ModelOptions& m) {
 void add_runtime_options(CLI::App& cmd, engine::RuntimeOptions& r) {
   cmd.add_option("--device", r.device, "cpu, cuda or auto (cuda when available)")->capture_default_str();
   cmd.add_option("--threads", r.threads, "CPU threads (0: LibTorch default)")->capture_default_str();
+  cmd.add_option("--precision", r.precision,
+                 "inference arithmetic of the fast path: float32, or int8 (the temporal stage's linear layers in "
+                 "8-bit integers)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"float32", "int8"}));
   cmd.add_option("--impl", r.implementation, "PoseFormer code path: fast (CPU fast path) or reference")
       ->capture_default_str()
       ->check(CLI::IsMember({"fast", "reference"}));
@@ -53,7 +58,8 @@ void add_runtime_options(CLI::App& cmd, engine::RuntimeOptions& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  poselift::engine::route_stop_signals();  // before any thread starts
+  poselift::engine::use_cpu_specific_blas_kernels(argv);  // may restart the program once
+  poselift::engine::route_stop_signals();                // before any thread starts
   poselift::engine::keep_freed_memory_in_process();
   CLI::App app{"poselift: 3D human pose lifting with PoseFormer, natively in C++.\n"
                "The seed's command lines work with `python run_poseformer.py` replaced by `poselift`."};
@@ -90,10 +96,11 @@ int main(int argc, char** argv) {
 
   auto* bench = app.add_subcommand("bench", "Benchmarks that print figures");
   bench->add_option("what", o.bench_what,
-                    "all (= model, train, eval), model (inference), train (training step), eval (sequence "
-                    "evaluation), or dist (data-parallel training steps, 1 vs 2 processes)")
+                    "all (= model, train, eval, int8), model (inference), train (training step), eval (sequence "
+                    "evaluation), int8 (int8 vs float32 inference), or dist (data-parallel training steps, 1 vs 2 "
+                    "processes)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"all", "model", "train", "eval", "dist"}));
+      ->check(CLI::IsMember({"all", "model", "train", "eval", "int8", "dist"}));
   bench->add_option("--batch", o.bench_batch, "dist: frames per training step over all processes")
       ->capture_default_str()->check(CLI::PositiveNumber);
   bench->add_option("--processes", o.bench_processes, "dist: process counts to compare")

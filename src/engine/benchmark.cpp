@@ -147,6 +147,34 @@ PathFigures compare_sequence_evaluation(const model::PoseFormerConfig& config, i
   return {threads, frames, frames / ref, frames / fast};
 }
 
+PrecisionFigures compare_int8_inference(const model::PoseFormerConfig& config, int threads, int batch,
+                                        double seconds) {
+  ThreadScope scope(threads);
+  auto net = benchmark_model(config);
+  net->eval();
+  net->set_implementation(model::Implementation::fast);
+  torch::NoGradGuard no_grad;
+  const auto saved = model::inference_precision();
+  auto input = torch::randn({batch, config.num_frames, config.num_joints, config.in_chans});
+  auto run = [&](model::Precision precision) {
+    return [&, precision] {
+      model::set_inference_precision(precision);
+      net->forward(input);
+    };
+  };
+  const auto [f32, i8] = alternate(run(model::Precision::float32), run(model::Precision::int8), seconds);
+  PrecisionFigures figures;
+  figures.rates = {threads, batch, batch / f32, batch / i8};
+  model::set_inference_precision(model::Precision::float32);
+  const auto exact = net->forward(input);
+  model::set_inference_precision(model::Precision::int8);
+  const auto quantised = net->forward(input);
+  model::set_inference_precision(saved);
+  figures.max_abs_difference = (exact - quantised).abs().max().item<double>();
+  figures.mean_joint_distance = (exact - quantised).norm(2, -1).mean().item<double>();
+  return figures;
+}
+
 double peak_memory_mib() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);

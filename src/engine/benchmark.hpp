@@ -41,6 +41,15 @@ GemmShare measure_gemm_share(const model::PoseFormerConfig& config, int threads,
 PathFigures compare_sequence_evaluation(const model::PoseFormerConfig& config, int threads, int frames,
                                         double seconds);
 
+// The fast path's inference in float32 ("reference" rate) against int8 ("fast" rate), alternating,
+// at batch 64, and how far the int8 outputs are from the float32 ones (metres).
+struct PrecisionFigures {
+  PathFigures rates;
+  double max_abs_difference = 0;
+  double mean_joint_distance = 0;  // mean Euclidean distance per joint between the two outputs
+};
+PrecisionFigures compare_int8_inference(const model::PoseFormerConfig& config, int threads, int batch, double seconds);
+
 // Peak resident memory of this process so far, in MiB.
 double peak_memory_mib();
 

@@ -35,6 +35,7 @@ struct RuntimeOptions {
   int threads = 0;              // --threads (0: LibTorch's default)
   bool progress = true;         // progress bars on stderr
   std::string implementation = "fast";  // --impl fast|reference (PoseFormer code path)
+  std::string precision = "float32";    // --precision float32|int8 (fast path inference)
 };
 
 }  // namespace poselift::engine

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "io/error.hpp"
@@ -18,6 +19,34 @@ namespace poselift::engine {
 void keep_freed_memory_in_process() {
   mallopt(M_MMAP_MAX, 0);                 // large blocks from the heap, not fresh mappings
   mallopt(M_TRIM_THRESHOLD, 1 << 30);     // and no shrinking of the heap below 1 GiB free
+}
+
+// ---- BLAS kernels ----
+
+std::string blas_core_name() {
+  using CoreName = char* (*)();
+  auto core_name = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  const char* name = core_name != nullptr ? core_name() : nullptr;
+  return name != nullptr ? name : "";
+}
+
+void use_cpu_specific_blas_kernels(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;  // the user's choice (or a restart's)
+  const std::string core = blas_core_name();
+  // OpenBLAS's generic x86-64 fallbacks when it does not recognise the CPU.
+  if (core != "Prescott" && core != "Core2" && core != "Penryn" && core != "Nehalem") return;
+  const char* wanted = nullptr;
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
+    wanted = "SkylakeX";
+  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    wanted = "Haswell";
+  }
+#endif
+  if (wanted == nullptr) return;
+  setenv("OPENBLAS_CORETYPE", wanted, 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: carry on with the slow kernels
 }
 
 // ---- signals ----
@@ -93,18 +122,26 @@ void set_cpu_threads(int threads) {
 }
 
 torch::Device configure_runtime(const RuntimeOptions& options) {
-  model::set_default_implementation(model::parse_implementation(options.implementation));
+  const auto implementation = model::parse_implementation(options.implementation);
+  model::set_default_implementation(implementation);
+  const auto precision = model::parse_precision(options.precision);
   if (options.threads > 0) set_cpu_threads(options.threads);
-  if (options.device == "cpu") return torch::kCPU;
+  torch::Device device = torch::kCPU;
   if (options.device == "cuda") {
     if (!torch::cuda::is_available())
       throw InputError("--device cuda: this LibTorch build has no usable CUDA device (build against an official "
                        "CUDA LibTorch with CMAKE_PREFIX_PATH)");
-    return torch::kCUDA;
+    device = torch::kCUDA;
+  } else if (options.device == "auto" || options.device.empty()) {
+    if (torch::cuda::is_available()) device = torch::kCUDA;
+  } else if (options.device != "cpu") {
+    throw InputError("--device: expected cpu, cuda or auto, got '" + options.device + "'");
   }
-  if (options.device == "auto" || options.device.empty())
-    return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-  throw InputError("--device: expected cpu, cuda or auto, got '" + options.device + "'");
+  if (precision == model::Precision::int8 && (implementation != model::Implementation::fast || !device.is_cpu()))
+    throw InputError("--precision int8 is a mode of the CPU fast path: use it with --impl fast on the CPU "
+                     "(--device cpu)");
+  model::set_inference_precision(precision);
+  return device;
 }
 
 namespace {

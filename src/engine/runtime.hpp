@@ -17,6 +17,17 @@ namespace poselift::engine {
 // it in again on the next pass -- about a third of CPU time at batch 64. Call once at start.
 void keep_freed_memory_in_process();
 
+// OpenBLAS picks its kernels for the CPU when it loads, from a table fixed at its release:
+// Debian 12's 0.3.21 does not know newer CPUs (e.g. Intel Emerald Rapids) and falls back to its
+// SSE3 "Prescott" kernels, which run LibTorch's matrix products several times slower. The
+// choice can only be made by OPENBLAS_CORETYPE before the library loads, so when OpenBLAS
+// reports such a fallback on a CPU with AVX-512 (or AVX2) and OPENBLAS_CORETYPE is unset,
+// this restarts the program once (execv) with OPENBLAS_CORETYPE=SkylakeX (Haswell). Call first
+// thing in main(); returns when nothing needs to change or the restart fails.
+void use_cpu_specific_blas_kernels(char** argv);
+// OpenBLAS's kernel set ("SkylakeX", ...), "" when the BLAS is not OpenBLAS.
+std::string blas_core_name();
+
 // Ctrl-C and SIGTERM. oneDNN's JIT GEMM kernels (the fast path's matrix products; fixed only in
 // oneDNN 3.11, Debian has 2.x) point the stack pointer into the heap while they run, so a signal
 // handled on a computing thread writes its frame over heap memory (oneDNN issue #4845: seen

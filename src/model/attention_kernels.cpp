@@ -16,25 +16,44 @@ namespace poselift::model::kernels {
 
 namespace {
 
-// exp for x <= 0 (softmax after subtracting the row maximum), written branch-free so the
-// compiler vectorises the loops that call it: x = n ln2 + r, exp(r) by the Cephes expf
-// polynomial (relative error ~1e-7), 2^n through the exponent bits.
-inline float exp_nonpositive(float x) {
-  x = std::max(x, -87.0f);
-  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
-  float r = x - n * 0.693359375f;
-  r = r + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
+#define POSELIFT_INLINE inline __attribute__((always_inline))
+
+// kLanes floats; under-aligned so that any float address can be loaded (the unaligned vector
+// instructions cost nothing extra on aligned data).
+typedef float VecF __attribute__((vector_size(kLanes * sizeof(float)), aligned(sizeof(float))));
+typedef std::int32_t VecI __attribute__((vector_size(kLanes * sizeof(std::int32_t)), aligned(sizeof(float))));
+
+template <class F>
+POSELIFT_INLINE F splat(float value) {
+  return F{} + value;  // a float, or the value in every lane
+}
+
+// exp(x) = 2^n exp(r) with r = x - n ln2 (ln2 in two parts, Cody-Waite), exp(r) by the Cephes
+// expf polynomial (relative error ~1e-7), 2^n through the exponent bits. For a float or a vector
+// of floats; I is the matching integer type, nf == n.
+template <class F, class I>
+POSELIFT_INLINE F exp_with_exponent(F x, F nf, I n) {
+  F r = x - nf * 0.693359375f;
+  r = r + nf * 2.12194440e-4f;
+  F p = splat<F>(1.9875691500e-4f);
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  const std::int32_t bits = (static_cast<std::int32_t>(n) + 127) << 23;
-  float scale;
+  const I bits = (n + 127) << 23;
+  F scale;
   std::memcpy(&scale, &bits, sizeof scale);
   return p * scale;
+}
+
+// exp for x <= 0 (softmax after subtracting the row maximum), written branch-free so the
+// compiler vectorises the loops that call it.
+POSELIFT_INLINE float exp_nonpositive(float x) {
+  x = std::max(x, -87.0f);
+  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  return exp_with_exponent(x, n, static_cast<std::int32_t>(n));
 }
 
 }  // namespace
@@ -72,13 +91,6 @@ void softmax_backward_rows(const float* probs, float* grad, std::int64_t rows, s
 
 namespace {
 
-// kLanes floats; under-aligned so that any float address can be loaded (the unaligned vector
-// instructions cost nothing extra on aligned data).
-typedef float VecF __attribute__((vector_size(kLanes * sizeof(float)), aligned(sizeof(float))));
-typedef std::int32_t VecI __attribute__((vector_size(kLanes * sizeof(std::int32_t)), aligned(sizeof(float))));
-
-#define POSELIFT_INLINE inline __attribute__((always_inline))
-
 POSELIFT_INLINE VecF load(const float* p) {
   VecF v;
   std::memcpy(&v, p, sizeof v);
@@ -90,39 +102,34 @@ POSELIFT_INLINE VecF vmax(VecF a, VecF b) { return a > b ? a : b; }
 // exp_nonpositive on every lane; the floor through truncation (exact for |x| < 2^31), corrected
 // where truncation went up (negative non-integers).
 POSELIFT_INLINE VecF exp_nonpositive(VecF x) {
-  x = vmax(x, VecF{} - 87.0f);
+  x = vmax(x, splat<VecF>(-87.0f));
   const VecF t = x * 1.44269504088896341f + 0.5f;
   VecI n = __builtin_convertvector(t, VecI);
   n += (__builtin_convertvector(n, VecF) > t);  // a true comparison is -1
-  const VecF nf = __builtin_convertvector(n, VecF);
-  VecF r = x - nf * 0.693359375f;
-  r = r + nf * 2.12194440e-4f;
-  VecF p = VecF{} + 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const VecI bits = (n + 127) << 23;
-  VecF scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
+  return exp_with_exponent(x, __builtin_convertvector(n, VecF), n);
 }
 
 // Transposes `count` sequences of `len` floats each (stride `len`) into (len, kLanes); lanes
-// past `count` repeat the last sequence so that every lane computes finite values.
+// past `count` repeat the last sequence so that every lane computes finite values. In tiles of
+// kLanes values per sequence, so the tile's kLanes x kLanes floats stay in L1 while every lane
+// fills them (a whole sequence per lane at a time spilled each line to L2 between lanes).
 POSELIFT_INLINE void gather_lanes(const float* src, std::int64_t len, std::int64_t count, float* dst) {
-  for (std::int64_t lane = 0; lane < kLanes; ++lane) {
-    const float* s = src + std::min(lane, count - 1) * len;
-    for (std::int64_t x = 0; x < len; ++x) dst[x * kLanes + lane] = s[x];
+  for (std::int64_t x0 = 0; x0 < len; x0 += kLanes) {
+    const std::int64_t x1 = std::min(len, x0 + kLanes);
+    for (std::int64_t lane = 0; lane < kLanes; ++lane) {
+      const float* s = src + std::min(lane, count - 1) * len;
+      for (std::int64_t x = x0; x < x1; ++x) dst[x * kLanes + lane] = s[x];
+    }
   }
 }
 
 POSELIFT_INLINE void scatter_lanes(const float* src, std::int64_t len, std::int64_t count, float* dst) {
-  for (std::int64_t lane = 0; lane < count; ++lane) {
-    float* d = dst + lane * len;
-    for (std::int64_t x = 0; x < len; ++x) d[x] = src[x * kLanes + lane];
+  for (std::int64_t x0 = 0; x0 < len; x0 += kLanes) {
+    const std::int64_t x1 = std::min(len, x0 + kLanes);
+    for (std::int64_t lane = 0; lane < count; ++lane) {
+      float* d = dst + lane * len;
+      for (std::int64_t x = x0; x < x1; ++x) d[x] = src[x * kLanes + lane];
+    }
   }
 }
 

@@ -5,6 +5,9 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #ifdef POSELIFT_HAVE_DNNL
@@ -24,6 +27,7 @@ namespace poselift::model {
 namespace {
 
 std::atomic<Implementation> g_default_implementation{Implementation::fast};
+std::atomic<Precision> g_inference_precision{Precision::float32};
 std::atomic<bool> g_tally_enabled{false};
 fast::GemmTally g_tally;  // written only outside parallel regions
 
@@ -99,6 +103,97 @@ torch::Tensor linear_forward(const torch::Tensor& x2, const torch::Tensor& weigh
   }
   return out;
 }
+
+// ---- int8 inference ----
+
+#ifdef POSELIFT_HAVE_DNNL
+// A weight matrix (N x K) as int8 with one scale per output row: w ~ scale[n] * q[n][k].
+struct QuantizedWeight {
+  c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl> source;
+  std::int64_t version = 0;
+  std::vector<std::int8_t> values;
+  std::vector<float> scales;
+};
+
+QuantizedWeight quantize_weight(const torch::Tensor& weight) {
+  const auto N = weight.size(0), K = weight.size(1);
+  QuantizedWeight q{c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>(weight.getIntrusivePtr()),
+                    weight._version(), std::vector<std::int8_t>(N * K), std::vector<float>(N)};
+  const float* w = weight.data_ptr<float>();
+  for (std::int64_t n = 0; n < N; ++n) {
+    float top = 0.0f;
+    for (std::int64_t k = 0; k < K; ++k) top = std::max(top, std::fabs(w[n * K + k]));
+    const float scale = top > 0.0f ? top / 127.0f : 1.0f;
+    q.scales[n] = scale;
+    for (std::int64_t k = 0; k < K; ++k)
+      q.values[n * K + k] = static_cast<std::int8_t>(std::lround(w[n * K + k] / scale));
+  }
+  return q;
+}
+
+// Quantised weights by tensor; an entry is valid while its tensor lives and is unmodified
+// (in-place updates such as an optimizer step bump the version counter).
+const QuantizedWeight& quantized_weight(const torch::Tensor& weight) {
+  static std::mutex mutex;
+  static std::unordered_map<const c10::TensorImpl*, QuantizedWeight> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  const auto* key = weight.unsafeGetTensorImpl();
+  auto it = cache.find(key);
+  if (it != cache.end() && it->second.source.lock().get() == key && it->second.version == weight._version())
+    return it->second;
+  for (auto e = cache.begin(); e != cache.end();) e = e->second.source.expired() ? cache.erase(e) : std::next(e);
+  return cache.insert_or_assign(key, quantize_weight(weight)).first->second;
+}
+
+// x (M x K) W^T through 8-bit integers: rows of x quantised symmetrically (scale per row, stored
+// with +128 as unsigned, which the GEMM's A offset removes), int32 products, then scaled back.
+torch::Tensor linear_forward_int8(const torch::Tensor& x2, const torch::Tensor& weight, const torch::Tensor& bias,
+                                  const torch::Tensor& residual2) {
+  const auto M = x2.size(0), K = x2.size(1), N = weight.size(0);
+  const auto& qw = quantized_weight(weight);
+  std::vector<std::uint8_t> xq(M * K);
+  std::vector<float> row_scale(M);
+  const float* x = x2.data_ptr<float>();
+  at::parallel_for(0, M, 64, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t m = begin; m < end; ++m) {
+      const float* row = x + m * K;
+      float top = 0.0f;
+      for (std::int64_t k = 0; k < K; ++k) top = std::max(top, std::fabs(row[k]));
+      const float scale = top > 0.0f ? top / 127.0f : 1.0f, inv = 1.0f / scale;
+      row_scale[m] = scale;
+      std::uint8_t* out = xq.data() + m * K;
+      for (std::int64_t k = 0; k < K; ++k) {
+        const float v = row[k] * inv;  // in [-127, 127]: round half away from zero, shift by 128
+        out[k] = static_cast<std::uint8_t>(static_cast<std::int32_t>(v + (v >= 0.0f ? 0.5f : -0.5f)) + 128);
+      }
+    }
+  });
+  auto products = torch::empty({M, N}, x2.options().dtype(torch::kInt32));
+  const std::int32_t no_offset = 0;
+  const auto status = dnnl_gemm_u8s8s32('N', 'T', 'F', M, N, K, 1.0f, xq.data(), K, 128, qw.values.data(), K, 0, 0.0f,
+                                        products.data_ptr<std::int32_t>(), N, &no_offset);
+  TORCH_CHECK(status == dnnl_success, "oneDNN u8s8s32 GEMM failed with status ", static_cast<int>(status));
+  auto out = torch::empty({M, N}, x2.options());
+  const std::int32_t* p = products.data_ptr<std::int32_t>();
+  const float* b = bias.defined() ? bias.data_ptr<float>() : nullptr;
+  const float* r = residual2.defined() ? residual2.data_ptr<float>() : nullptr;
+  float* o = out.data_ptr<float>();
+  at::parallel_for(0, M, 64, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t m = begin; m < end; ++m)
+      for (std::int64_t n = 0; n < N; ++n) {
+        float v = static_cast<float>(p[m * N + n]) * (row_scale[m] * qw.scales[n]);
+        if (b != nullptr) v += b[n];
+        if (r != nullptr) v += r[m * N + n];
+        o[m * N + n] = v;
+      }
+  });
+  return out;
+}
+
+bool int8_applies(std::int64_t inputs) {
+  return g_inference_precision == Precision::int8 && inputs >= kInt8MinInputs;
+}
+#endif
 
 class LinearFunction : public torch::autograd::Function<LinearFunction> {
  public:
@@ -295,6 +390,21 @@ const char* implementation_name(Implementation implementation) {
 void set_default_implementation(Implementation implementation) { g_default_implementation = implementation; }
 Implementation default_implementation() { return g_default_implementation; }
 
+Precision parse_precision(const std::string& name) {
+  if (name == "float32") return Precision::float32;
+  if (name == "int8") {
+#ifndef POSELIFT_HAVE_DNNL
+    throw InputError("--precision int8 needs oneDNN's integer GEMM: rebuild with oneDNN (Debian: libdnnl-dev)");
+#endif
+    return Precision::int8;
+  }
+  throw InputError("--precision: expected 'float32' or 'int8', got '" + name + "'");
+}
+
+const char* precision_name(Precision precision) { return precision == Precision::int8 ? "int8" : "float32"; }
+void set_inference_precision(Precision precision) { g_inference_precision = precision; }
+Precision inference_precision() { return g_inference_precision; }
+
 std::string fast_gemm_backend() {
 #ifdef POSELIFT_HAVE_DNNL
   return "oneDNN";
@@ -321,6 +431,9 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const 
     out = LinearFunction::apply(x2, w, bias.defined() ? bias : absent, r2.defined() ? r2 : absent);
   } else {
     torch::NoGradGuard no_grad;
+#ifdef POSELIFT_HAVE_DNNL
+    if (int8_applies(K)) return linear_forward_int8(x2, w, bias, r2).view(out_shape);
+#endif
     out = linear_forward(x2, w, bias, r2);
   }
   return out.view(out_shape);

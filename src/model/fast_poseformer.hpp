@@ -31,6 +31,18 @@ Implementation default_implementation();
 // "oneDNN" or "LibTorch" (whatever does the fast path's matrix products).
 std::string fast_gemm_backend();
 
+// Arithmetic of the fast path's inference matrix products. int8: the linear layers with at least
+// kInt8MinInputs inputs (the temporal stage's, ~95% of the FLOPs) multiply 8-bit integers
+// (oneDNN's u8s8s32 GEMM, VNNI where the CPU has it): weights quantised symmetrically per output
+// channel (once, then cached until the weights change), activations per row at every call.
+// Gradient passes always use float32. Needs oneDNN; elsewhere int8 is refused.
+enum class Precision { float32, int8 };
+Precision parse_precision(const std::string& name);  // "float32" | "int8"; InputError otherwise
+const char* precision_name(Precision precision);
+void set_inference_precision(Precision precision);
+Precision inference_precision();
+constexpr std::int64_t kInt8MinInputs = 128;
+
 namespace fast {
 
 // y = x W^T + b (+ residual). x (..., K) -> (..., N). Differentiable.

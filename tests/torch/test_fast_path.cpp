@@ -7,6 +7,7 @@
 
 #include "engine/predict.hpp"
 #include "model/attention_kernels.hpp"
+#include "model/fast_poseformer.hpp"
 #include "model/poseformer.hpp"
 
 using namespace poselift;
@@ -203,4 +204,41 @@ TEST(Prediction, BatchedAcrossSequencesEqualsWindowByWindow) {
   // One sequence alone gives the same as in the batch.
   const auto alone = engine::predict_sequence(net, sequences[2], symmetry, options, torch::kCPU);
   EXPECT_LE(max_abs_diff(alone, batched[2]), 1e-5);
+}
+
+TEST(Int8, LinearStaysWithinTheQuantisationBound) {
+  if (model::fast_gemm_backend() != "oneDNN") GTEST_SKIP() << "int8 needs oneDNN";
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(31);
+  const std::int64_t M = 37, K = 200, N = 50;
+  auto x = torch::randn({M, K});
+  x[3].zero_();  // an all-zero row
+  auto weight = torch::randn({N, K}) * 0.1;
+  auto bias = torch::randn({N});
+  auto residual = torch::randn({M, N});
+  auto check = [&](const char* what) {
+    model::set_inference_precision(model::Precision::float32);
+    const auto exact = model::fast::linear(x, weight, bias, residual).to(torch::kFloat64);
+    model::set_inference_precision(model::Precision::int8);
+    const auto quantised = model::fast::linear(x, weight, bias, residual).to(torch::kFloat64);
+    model::set_inference_precision(model::Precision::float32);
+    // Rounding to the grids of step sx (row of x) and sw (row of W) moves each term x_k w_k by at
+    // most |x_k| sw/2 + |w_k| sx/2 + sx sw/4.
+    const auto xd = x.to(torch::kFloat64), wd = weight.to(torch::kFloat64);
+    const auto sx = xd.abs().amax(1, true) / 127, sw = wd.abs().amax(1, true) / 127;  // (M,1), (N,1)
+    const auto bound = torch::mm(xd.abs(), sw.t().expand({K, N})) / 2 + torch::mm(sx.expand({M, K}), wd.abs().t()) / 2 +
+                       sx * sw.t() * (K / 4.0) + 1e-5;
+    const auto excess = ((quantised - exact).abs() - bound).max().item<double>();
+    EXPECT_LE(excess, 0.0) << what;
+    const double relative = ((quantised - exact).abs().mean() / (exact - residual.to(torch::kFloat64)).abs().mean())
+                                .item<double>();
+    EXPECT_GT(relative, 1e-6) << what << ": int8 should not be exact (was it used?)";
+    EXPECT_LT(relative, 0.02) << what;
+    EXPECT_EQ(quantised[3].sub((bias + residual[3]).to(torch::kFloat64)).abs().max().item<double>(), 0.0)
+        << what << ": a zero row gives bias + residual";
+  };
+  check("first call");
+  // The quantised weights are cached; changing the weights in place must not reuse them.
+  weight.mul_(-2.0);
+  check("after an in-place update of the weights");
 }

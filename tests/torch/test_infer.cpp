@@ -237,7 +237,7 @@ TEST(Infer, RealMotionFromMocapLiftsWithinTheStatedBound) {
   const auto dataset = data::load_dataset("wild", dir, "noisy");
   const auto keypoints = data::read_keypoints(data::keypoints_2d_path(dir, "wild", "noisy"));
   std::mt19937 rng(1);
-  double total_error = 0.0, total_count = 0.0, worst_bvh = 0.0;
+  double total_error = 0.0, total_count = 0.0, worst_bvh = 0.0, total_error_int8 = 0.0, total_change_int8 = 0.0;
   int sequence = 0;
   for (const auto& subject : keypoints.subjects)
     for (const auto& action : subject.actions) {
@@ -274,6 +274,25 @@ TEST(Infer, RealMotionFromMocapLiftsWithinTheStatedBound) {
       const double mpjpe = err / double(T * 17);
       total_error += err;
       total_count += double(T * 17);
+      // The same input through the int8 path (reduced precision of the temporal stage).
+      ASSERT_EQ(test::run_command(fmt::format("{} infer --no-progress --precision int8 --checkpoint {} --input "
+                                              "{}.json --width {} --height {} --fps 50 --out {}_int8.npz",
+                                              cli(), ck, base, camera.res_w, camera.res_h, base),
+                                  &out),
+                0)
+          << out;
+      const auto pred_int8 = io::read_npz(base + "_int8.npz").at("positions_3d", base).array.to_floats();
+      for (std::int64_t t = 0; t < T; ++t)
+        for (int j = 1; j < 17; ++j) {
+          double d2 = 0.0, c2 = 0.0;
+          for (int c = 0; c < 3; ++c) {
+            const auto i = static_cast<std::size_t>((t * 17 + j) * 3 + c);
+            d2 += (pred_int8[i] - truth[i]) * (pred_int8[i] - truth[i]);
+            c2 += (pred_int8[i] - pred[i]) * (pred_int8[i] - pred[i]);
+          }
+          total_error_int8 += std::sqrt(d2);
+          total_change_int8 += std::sqrt(c2);
+        }
       // Sanity of the skeleton: median thigh and shin lengths 0.3-0.6 m, left/right within 15%.
       auto bone = [&](std::int64_t t, int a, int b) {
         double d2 = 0.0;
@@ -329,4 +348,10 @@ TEST(Infer, RealMotionFromMocapLiftsWithinTheStatedBound) {
   EXPECT_LT(mpjpe, 0.150);
   // Bones of the predictions vary over time; the BVH fixes them at their medians.
   EXPECT_LT(worst_bvh, 0.03);
+  // int8: the accuracy change of reduced precision on a trained model and real motion.
+  const double mpjpe_int8 = total_error_int8 / total_count, change_int8 = total_change_int8 / total_count;
+  std::printf("[ real motion ] int8: MPJPE %.1f mm (float32 %.1f mm), predictions moved by %.2f mm per joint\n",
+              1000 * mpjpe_int8, 1000 * mpjpe, 1000 * change_int8);
+  EXPECT_LT(change_int8, 0.005);
+  EXPECT_LT(mpjpe_int8, mpjpe + 0.005);
 }
