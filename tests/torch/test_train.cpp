@@ -186,11 +186,15 @@ TEST(TrainingCli, SignalsDuringMatrixProductsLeaveTheHeapIntact) {
   const std::string cli = POSELIFT_CLI;
   for (int run = 0; run < 3; ++run) {
     const std::string dir = test::temp_dir("sigterm_burst" + std::to_string(run));
+    const std::string log = dir + "/log.txt";
     const std::string command = cli + " -k gt -f 9 --width 8 --depth 2 --heads 2 -str S1,S5 -ste S9,S11 -b 64 -e 50 "
-                                "--no-eval --no-progress --data-dir " + data_dir + " -c " + dir;
-    const std::string script = "bash -c '" + command + " & pid=$!; sleep " + std::to_string(2 + run) +
-                               "; for i in $(seq 200); do kill -TERM $pid 2>/dev/null || break; sleep 0.002; done; "
-                               "wait $pid'";
+                                "--no-eval --data-dir " + data_dir + " -c " + dir + " >" + log + " 2>&1";
+    // The burst starts 0.3, 0.8 and 1.3 s after the first epoch's progress line (training runs).
+    const std::string script =
+        "bash -c '" + command + " & pid=$!; for i in $(seq 1200); do grep -q \"epoch 1/\" " + log +
+        " && break; sleep 0.05; done; sleep 0." + std::to_string(3 + 5 * (run % 2)) + (run == 2 ? "; sleep 1" : "") +
+        "; for i in $(seq 200); do kill -TERM $pid 2>/dev/null || break; sleep 0.002; done; wait $pid; status=$?; "
+        "cat " + log + "; exit $status'";
     std::string out;
     EXPECT_EQ(test::run_command(script, &out), 143) << out;
     EXPECT_NE(out.find("interrupted.bin"), std::string::npos) << out;
