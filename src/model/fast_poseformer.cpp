@@ -53,8 +53,8 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
 #endif
 }
 
-// Inside a parallel region (one head per thread), oneDNN must not try to split its GEMM over
-// the team again: it then ran ~7x slower at 2 threads. One thread per GEMM for this task.
+// Inside a parallel region (one head per thread), each per-head GEMM runs on its own thread:
+// oneDNN must not try to split it over the team again (nested teams oversubscribe the cores).
 class OneThreadPerGemm {
  public:
   OneThreadPerGemm() {
