@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 #include "data/dataset.hpp"
@@ -340,28 +341,116 @@ int run_prepare_mocap(const Options& o) {
   return 0;
 }
 
+namespace {
+
+// Issue #8's speed targets (fast over reference, equal thread counts); 0 where none is set.
+double inference_target(int threads, int batch) {
+  if (batch == 64) return threads == 2 ? 4.0 : 2.5;
+  return batch == 1 && threads == 2 ? 3.0 : 0.0;
+}
+constexpr double kTrainingTarget = 3.0;
+
+std::string target_cell(double ratio, double target) {
+  if (target <= 0) return "";
+  return fmt::format("{:.1f}x, {}", target, ratio >= target ? "met" : "not met");
+}
+
+// What a `bench --emit-figures` child prints for its parent: one line per figure.
+void emit_figures(const char* kind, const std::vector<engine::PathFigures>& figures) {
+  for (const auto& f : figures)
+    fmt::print("{} {} {} {:.6g} {:.6g}\n", kind, f.threads, f.batch, f.reference, f.fast);
+  std::fflush(stdout);
+}
+
+std::vector<engine::PathFigures> parse_figures(const std::string& output, const std::string& kind) {
+  std::vector<engine::PathFigures> figures;
+  std::istringstream lines(output);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string name;
+    engine::PathFigures f;
+    if (fields >> name >> f.threads >> f.batch >> f.reference >> f.fast && name == kind) figures.push_back(f);
+  }
+  if (figures.empty()) throw std::runtime_error("bench: the child process reported no " + kind + " figures");
+  return figures;
+}
+
+// The same comparison against the reference on OpenBLAS's own choice of kernels for this CPU,
+// in a child process (OpenBLAS fixes its kernels when it loads); both paths alternate in it.
+std::vector<engine::PathFigures> figures_on_stock_blas(const Options& o, const std::string& what,
+                                                       const std::string& stock_core) {
+  const auto output = run_self_for_output(
+      {"bench", what, "--emit-figures", "-f", std::to_string(o.model.frames), "--seconds",
+       fmt::format("{}", o.bench_seconds), "--train-batch", std::to_string(o.bench_train_batch), "--train-steps",
+       std::to_string(o.bench_train_steps)},
+      {{"OPENBLAS_CORETYPE", stock_core}});
+  return parse_figures(output, what == "model" ? "inference" : "training");
+}
+
+void print_inference_table(const std::vector<engine::PathFigures>& figures, double flops) {
+  fmt::print("{:>8} {:>6} {:>16} {:>16} {:>8} {:>14}  {}\n", "threads", "batch", "reference fr/s", "fast fr/s",
+             "speedup", "fast GFLOP/s", "target");
+  for (const auto& f : figures)
+    fmt::print("{:>8} {:>6} {:>16.2f} {:>16.2f} {:>7.2f}x {:>14.1f}  {}\n", f.threads, f.batch, f.reference, f.fast,
+               f.ratio(), f.fast * flops / 1e9, target_cell(f.ratio(), inference_target(f.threads, f.batch)));
+}
+
+void print_training_table(const std::vector<engine::PathFigures>& figures) {
+  fmt::print("{:>8} {:>16} {:>16} {:>8}  {}\n", "threads", "reference s/step", "fast s/step", "speedup", "target");
+  for (const auto& f : figures)
+    fmt::print("{:>8} {:>16.2f} {:>16.2f} {:>7.2f}x  {}\n", f.threads, 1 / f.reference, 1 / f.fast, f.ratio(),
+               target_cell(f.ratio(), kTrainingTarget));
+}
+
+std::vector<engine::PathFigures> training_figures(const Options& o, const model::PoseFormerConfig& config) {
+  std::vector<engine::PathFigures> figures;
+  for (int threads : {1, 2}) {
+    auto config_train = config;
+    config_train.drop_path_rate = 0.1;
+    figures.push_back(engine::compare_training_step(config_train, threads, o.bench_train_batch, o.bench_train_steps));
+  }
+  return figures;
+}
+
+}  // namespace
+
 int run_bench(const Options& o) {
   model::PoseFormerConfig config;
   config.num_frames = o.model.frames;
   config.validate();
-  const double flops = model::forward_flops_per_frame(config);
   const bool all = o.bench_what == "all";
+  if (o.bench_emit_figures) {
+    if (o.bench_what == "model") emit_figures("inference", engine::compare_inference(config, {1, 2}, {1, 64}, o.bench_seconds));
+    if (o.bench_what == "train") emit_figures("training", training_figures(o, config));
+    return 0;
+  }
+  const double flops = model::forward_flops_per_frame(config);
   fmt::print("PoseFormer {}\n", config.describe());
   fmt::print("parameters: {}; forward: {:.3f} GFLOP per output frame; fast path GEMM: {}; hardware threads: {}\n",
              model::count_parameters(config), flops / 1e9, model::fast_gemm_backend(),
              std::thread::hardware_concurrency());
-  const std::string blas_core = engine::blas_core_name();
+  const std::string blas_core = engine::blas_core_name(), stock_core = engine::stock_blas_core_name();
   if (!blas_core.empty())
     fmt::print("reference path's BLAS: OpenBLAS with {} kernels{}\n", blas_core,
-               std::getenv("OPENBLAS_CORETYPE") != nullptr ? " (OPENBLAS_CORETYPE)" : "");
+               !stock_core.empty() ? fmt::format(" (chosen by poselift; OpenBLAS picks {} on this CPU by itself)", stock_core)
+               : std::getenv("OPENBLAS_CORETYPE") != nullptr ? " (OPENBLAS_CORETYPE)"
+                                                               : "");
   fmt::print("(reference = the straightforward LibTorch module, fast = poselift's CPU path; measured alternately)\n");
+  const std::string tuned_heading =
+      fmt::format("against the reference on OpenBLAS's {} kernels (this process)\n", blas_core);
+  const std::string stock_heading = fmt::format(
+      "against the reference on OpenBLAS's own pick for this CPU, {} kernels: the straightforward LibTorch path as "
+      "Debian runs it (a child process; both paths alternate in it)\n",
+      stock_core);
   if (all || o.bench_what == "model") {
     fmt::print("\ninference, independent windows (no reuse between them)\n");
-    fmt::print("{:>8} {:>6} {:>16} {:>16} {:>8} {:>14}\n", "threads", "batch", "reference fr/s", "fast fr/s", "speedup",
-               "fast GFLOP/s");
-    for (const auto& f : engine::compare_inference(config, {1, 2}, {1, 64}, o.bench_seconds))
-      fmt::print("{:>8} {:>6} {:>16.2f} {:>16.2f} {:>7.2f}x {:>14.1f}\n", f.threads, f.batch, f.reference, f.fast,
-                 f.ratio(), f.fast * flops / 1e9);
+    if (!stock_core.empty()) fmt::print("{}", tuned_heading);
+    print_inference_table(engine::compare_inference(config, {1, 2}, {1, 64}, o.bench_seconds), flops);
+    if (!stock_core.empty()) {
+      fmt::print("{}", stock_heading);
+      print_inference_table(figures_on_stock_blas(o, "model", stock_core), flops);
+    }
     fmt::print("\nfast path at batch 64: share of time in the linear layers' GEMMs, GEMM-bound limit\n");
     fmt::print("{:>8} {:>12} {:>14} {:>18}\n", "threads", "GEMM share", "GEMM GFLOP/s", "bound fr/s");
     for (int threads : {1, 2}) {
@@ -376,22 +465,23 @@ int run_bench(const Options& o) {
   if (all || o.bench_what == "train") {
     fmt::print("\ntraining step (forward + MPJPE + backward + AdamW), batch {}, {} frames\n", o.bench_train_batch,
                config.num_frames);
-    fmt::print("{:>8} {:>16} {:>16} {:>8}\n", "threads", "reference s/step", "fast s/step", "speedup");
-    for (int threads : {1, 2}) {
-      auto config_train = config;
-      config_train.drop_path_rate = 0.1;
-      const auto f = engine::compare_training_step(config_train, threads, o.bench_train_batch, o.bench_train_steps);
-      fmt::print("{:>8} {:>16.2f} {:>16.2f} {:>7.2f}x\n", threads, 1 / f.reference, 1 / f.fast, f.ratio());
+    if (!stock_core.empty()) fmt::print("{}", tuned_heading);
+    print_training_table(training_figures(o, config));
+    if (!stock_core.empty()) {
+      fmt::print("{}", stock_heading);
+      print_training_table(figures_on_stock_blas(o, "train", stock_core));
     }
   }
   if (all || o.bench_what == "eval") {
     // Human3.6M protocol test set: S9 + S11, four cameras, every frame an output window.
     constexpr double kH36mTestWindows = 543344;
-    fmt::print("\nsequence evaluation with flip augmentation (frame features reused across windows), 2,000 frames\n");
+    constexpr int kEvalFrames = 1000;  // a long Human3.6M take; the reference needs ~20 s per pass
+    fmt::print("\nsequence evaluation with flip augmentation (frame features reused across windows), {} frames\n",
+               kEvalFrames);
     fmt::print("{:>8} {:>16} {:>16} {:>8} {:>22}\n", "threads", "reference fr/s", "fast fr/s", "speedup",
                "Human3.6M test (fast)");
     for (int threads : {1, 2}) {
-      const auto f = engine::compare_sequence_evaluation(config, threads, 2000, o.bench_seconds);
+      const auto f = engine::compare_sequence_evaluation(config, threads, kEvalFrames, o.bench_seconds);
       fmt::print("{:>8} {:>16.2f} {:>16.2f} {:>7.2f}x {:>19.1f} h\n", threads, f.reference, f.fast, f.ratio(),
                  kH36mTestWindows / f.fast / 3600);
     }

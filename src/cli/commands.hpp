@@ -48,6 +48,7 @@ struct Options {
   int bench_train_batch = 256, bench_train_steps = 2;
   int bench_batch = 32;       // bench dist: frames per step over all processes
   std::vector<int> bench_processes = {1, 2};
+  bool bench_emit_figures = false;  // internal: a child measuring for its parent prints bare figures
   // infer
   engine::InferOptions infer;
   std::string infer_bones = "median";

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -83,6 +84,56 @@ int free_tcp_port() {
   }
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+std::string run_self_for_output(const std::vector<std::string>& args,
+                                const std::vector<std::pair<std::string, std::string>>& environment) {
+  int pipe_ends[2];
+  if (pipe(pipe_ends) != 0) throw std::runtime_error(fmt::format("pipe failed: {}", std::strerror(errno)));
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::vector<std::string> full{"poselift"};
+  full.insert(full.end(), args.begin(), args.end());
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(pipe_ends[0]);
+    close(pipe_ends[1]);
+    throw std::runtime_error(fmt::format("fork failed: {}", std::strerror(errno)));
+  }
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(1);  // the parent died before prctl took effect
+    dup2(pipe_ends[1], STDOUT_FILENO);
+    close(pipe_ends[0]);
+    close(pipe_ends[1]);
+    for (const auto& [name, value] : environment) setenv(name.c_str(), value.c_str(), 1);
+    std::vector<char*> argv;
+    for (const auto& a : full) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv("/proc/self/exe", argv.data());
+    std::fprintf(stderr, "poselift: cannot start a child process: %s\n", std::strerror(errno));
+    _exit(127);
+  }
+  close(pipe_ends[1]);
+  std::string output;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = read(pipe_ends[0], buffer, sizeof buffer);
+    if (n > 0) {
+      output.append(buffer, static_cast<std::size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  close(pipe_ends[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw std::runtime_error(
+        fmt::format("child process `poselift {}` {}", fmt::join(args, " "), describe_status(status)));
+  return output;
 }
 
 int launch_workers(const LaunchOptions& options) {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace poselift::cli {
 
@@ -19,6 +21,12 @@ struct LaunchOptions {
 // Returns 0 when every rank succeeded, else the first failing rank's status (128+signal when
 // killed).
 int launch_workers(const LaunchOptions& options);
+
+// Runs this program again with `args` (argv[1...]) and `environment` added, and returns what it
+// printed on standard output (its standard error passes through). The child is terminated if
+// this process dies. Throws std::runtime_error when it cannot start or does not succeed.
+std::string run_self_for_output(const std::vector<std::string>& args,
+                                const std::vector<std::pair<std::string, std::string>>& environment);
 
 // True inside a rank started by a launcher (torchrun or --nproc).
 bool launched_as_rank();

@@ -110,6 +110,8 @@ int main(int argc, char** argv) {
   bench->add_option("--train-batch", o.bench_train_batch, "training step batch")->capture_default_str();
   bench->add_option("--train-steps", o.bench_train_steps, "training steps per path and thread count")
       ->capture_default_str();
+  bench->add_flag("--emit-figures", o.bench_emit_figures, "internal: print bare figure lines (model, train)")
+      ->group("");
 
   auto* train = app.add_subcommand("train", "Train PoseFormer from scratch or resume (the seed's default mode)");
   add_data_options(*train, o.data);

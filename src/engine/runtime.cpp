@@ -23,6 +23,16 @@ void keep_freed_memory_in_process() {
 
 // ---- BLAS kernels ----
 
+namespace {
+constexpr const char* kStockBlasCoreVariable = "POSELIFT_STOCK_BLAS_CORE";
+}  // namespace
+
+std::string stock_blas_core_name() {
+  const char* stock = std::getenv(kStockBlasCoreVariable);
+  const std::string current = blas_core_name();
+  return stock != nullptr && !current.empty() && current != stock ? stock : "";
+}
+
 std::string blas_core_name() {
   using CoreName = char* (*)();
   auto core_name = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
@@ -45,6 +55,7 @@ void use_cpu_specific_blas_kernels(char** argv) {
   }
 #endif
   if (wanted == nullptr) return;
+  setenv(kStockBlasCoreVariable, core.c_str(), 1);  // for `bench`, which compares against both
   setenv("OPENBLAS_CORETYPE", wanted, 1);
   execv("/proc/self/exe", argv);  // returns only on failure: carry on with the slow kernels
 }

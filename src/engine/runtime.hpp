@@ -27,6 +27,9 @@ void keep_freed_memory_in_process();
 void use_cpu_specific_blas_kernels(char** argv);
 // OpenBLAS's kernel set ("SkylakeX", ...), "" when the BLAS is not OpenBLAS.
 std::string blas_core_name();
+// The kernel set OpenBLAS picked by itself before that restart ("Prescott", ...), or "" when
+// poselift did not change it. `bench` measures the reference path on those too.
+std::string stock_blas_core_name();
 
 // Ctrl-C and SIGTERM. oneDNN's JIT GEMM kernels (the fast path's matrix products; fixed only in
 // oneDNN 3.11, Debian has 2.x) point the stack pointer into the heap while they run, so a signal

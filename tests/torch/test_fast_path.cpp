@@ -2,13 +2,17 @@
 // kernels against a direct double-precision computation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "engine/predict.hpp"
 #include "model/attention_kernels.hpp"
 #include "model/fast_poseformer.hpp"
 #include "model/poseformer.hpp"
+#include "test_support.hpp"
 
 using namespace poselift;
 
@@ -242,3 +246,59 @@ TEST(Int8, LinearStaysWithinTheQuantisationBound) {
   weight.mul_(-2.0);
   check("after an in-place update of the weights");
 }
+
+namespace {
+
+// Rows of a bench inference table: "threads batch reference fast speedup GFLOP/s [target]".
+std::vector<std::vector<double>> inference_rows(const std::string& table) {
+  std::vector<std::vector<double>> rows;
+  std::istringstream lines(table);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    double threads = 0, batch = 0, reference = 0, fast = 0;
+    std::string speedup;
+    if (fields >> threads >> batch >> reference >> fast >> speedup && speedup.back() == 'x')
+      rows.push_back({threads, batch, reference, fast, std::stod(speedup)});
+  }
+  return rows;
+}
+
+TEST(BenchCli, ComparesBothPathsAndAgainstTheStockBlasKernels) {
+  const std::string cli = POSELIFT_CLI;
+  std::string out;
+  ASSERT_EQ(test::run_command("env -u OPENBLAS_CORETYPE " + cli + " bench model -f 9 --seconds 0.05 2>&1", &out), 0)
+      << out;
+  const auto split = out.find("OpenBLAS's own pick");
+  const auto gemm = out.find("GEMM share");
+  ASSERT_NE(gemm, std::string::npos) << out;
+  const auto first = inference_rows(out.substr(0, std::min(split, gemm)));
+  ASSERT_EQ(first.size(), 4u) << out;
+  for (const auto& row : first) {
+    EXPECT_GT(row[2], 0) << out;
+    EXPECT_GT(row[3], 0) << out;
+    EXPECT_NEAR(row[4], row[3] / row[2], 0.01 + 0.01 * row[4]) << out;  // speedup = fast / reference
+  }
+  EXPECT_NE(out.find("4.0x, "), std::string::npos) << "the batch-64 2-thread target is shown\n" << out;
+  // Where OpenBLAS falls back to generic kernels (poselift then picks better ones), the same
+  // comparison runs again on the stock kernels in a child process.
+  if (out.find("OpenBLAS picks") != std::string::npos) {
+    ASSERT_NE(split, std::string::npos) << out;
+    EXPECT_EQ(inference_rows(out.substr(split, gemm - split)).size(), 4u) << out;
+  }
+  // The child's own output: bare figure lines.
+  ASSERT_EQ(test::run_command(cli + " bench model --emit-figures -f 9 --seconds 0.01", &out), 0) << out;
+  std::istringstream lines(out);
+  std::string kind;
+  int threads = 0, batch = 0, count = 0;
+  double reference = 0, fast = 0;
+  while (lines >> kind >> threads >> batch >> reference >> fast) {
+    EXPECT_EQ(kind, "inference");
+    EXPECT_GT(reference, 0);
+    EXPECT_GT(fast, 0);
+    ++count;
+  }
+  EXPECT_EQ(count, 4) << out;
+}
+
+}  // namespace
