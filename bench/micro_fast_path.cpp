@@ -5,6 +5,7 @@
 
 #include "engine/runtime.hpp"
 #include "model/fast_poseformer.hpp"
+#include "model/poseformer.hpp"
 
 namespace {
 
@@ -43,6 +44,56 @@ void TemporalQkvProjection(benchmark::State& state) {
                                                  benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 BENCHMARK(TemporalQkvProjection)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The whole fast forward pass of the published 81-frame model at batch 64 (inference): for
+// profiling the pieces in context (`perf record build/micro_bench --benchmark_filter=Forward`).
+void FastForwardBatch64(benchmark::State& state) {
+  poselift::engine::keep_freed_memory_in_process();  // as poselift's main() does
+  poselift::engine::set_cpu_threads(static_cast<int>(state.range(0)));
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(0);
+  poselift::model::PoseFormer net{poselift::model::PoseFormerConfig{}};
+  net->eval();
+  auto input = torch::randn({64, 81, 17, 2});
+  for (auto _ : state) benchmark::DoNotOptimize(net->forward(input));
+  state.SetItemsProcessed(state.iterations() * 64);
+}
+BENCHMARK(FastForwardBatch64)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// One training step of the fast path (forward, MPJPE, backward, AdamW) at batch 64.
+void FastTrainingStepBatch64(benchmark::State& state) {
+  poselift::engine::keep_freed_memory_in_process();
+  poselift::engine::set_cpu_threads(static_cast<int>(state.range(0)));
+  torch::manual_seed(0);
+  poselift::model::PoseFormerConfig config;
+  config.drop_path_rate = 0.1;
+  poselift::model::PoseFormer net{config};
+  net->train();
+  torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(1e-4).weight_decay(0.1));
+  auto input = torch::randn({64, 81, 17, 2});
+  auto target = torch::randn({64, 1, 17, 3});
+  for (auto _ : state) {
+    optimizer.zero_grad();
+    auto loss = (net->forward(input) - target).norm(2, -1).mean();
+    loss.backward();
+    optimizer.step();
+  }
+  state.SetItemsProcessed(state.iterations() * 64);
+}
+BENCHMARK(FastTrainingStepBatch64)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Layer norm over the spatial (32) and temporal (544) rows of a batch of 64 windows.
+void LayerNorm(benchmark::State& state) {
+  poselift::engine::keep_freed_memory_in_process();
+  poselift::engine::set_cpu_threads(1);
+  torch::NoGradGuard no_grad;
+  const std::int64_t C = state.range(0), M = 64 * 81 * 544 / C;
+  auto x = torch::randn({M, C}), w = torch::randn({C}), b = torch::randn({C});
+  for (auto _ : state) benchmark::DoNotOptimize(poselift::model::fast::layer_norm(x, w, b, 1e-6));
+  state.counters["GB/s"] = benchmark::Counter(8.0 * M * C * state.iterations(), benchmark::Counter::kIsRate,
+                                              benchmark::Counter::kIs1000);
+}
+BENCHMARK(LayerNorm)->Arg(32)->Arg(544)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

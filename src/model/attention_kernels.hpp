@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace poselift::model::kernels {
 
@@ -48,5 +49,42 @@ void attention_lanes_forward(const SequenceView& view, const float* qkv, std::in
 // Gradient of the qkv rows of the same `count` sequences from the saved probabilities and dout.
 void attention_lanes_backward(const SequenceView& view, const float* qkv, std::int64_t count, const float* probs,
                               const float* dout, float* dqkv, float* scratch);
+
+
+// ---- PoseFormer's whole spatial stage for inference, one frame per SIMD lane ----
+// Patch embedding, positional embedding, the transformer blocks and the closing layer norm run
+// on kLanes frames at once in (token, channel, lane) layout, inside one thread's scratch (~100
+// KiB): no pass over the (frames x tokens x channels) activations in memory between the steps,
+// and no transposes but the first and the last.
+struct SpatialBlockWeights {  // raw float32 parameters, row-major as nn.Linear (out x in)
+  const float* norm1_weight;
+  const float* norm1_bias;
+  float norm1_eps;
+  const float* qkv_weight;  // (3C x C)
+  const float* qkv_bias;    // (3C) or null
+  const float* proj_weight;  // (C x C)
+  const float* proj_bias;
+  const float* norm2_weight;
+  const float* norm2_bias;
+  float norm2_eps;
+  const float* fc1_weight;  // (H x C)
+  const float* fc1_bias;
+  const float* fc2_weight;  // (C x H)
+  const float* fc2_bias;
+};
+struct SpatialStageWeights {
+  std::int64_t joints = 0, in_chans = 0, width = 0, heads = 0, hidden = 0;  // J, in, C, heads, H
+  const float* embed_weight = nullptr;  // (C x in)
+  const float* embed_bias = nullptr;    // (C)
+  const float* pos_embed = nullptr;     // (J x C)
+  std::vector<SpatialBlockWeights> blocks;
+  const float* norm_weight = nullptr;  // the stage's closing layer norm
+  const float* norm_bias = nullptr;
+  float norm_eps = 0;
+};
+std::int64_t spatial_stage_scratch_floats(const SpatialStageWeights& weights);
+// `count` <= kLanes frames (J x in floats each) -> their features (J*C floats each).
+void spatial_stage_lanes(const SpatialStageWeights& weights, const float* frames, std::int64_t count, float* features,
+                         float* scratch);
 
 }  // namespace poselift::model::kernels

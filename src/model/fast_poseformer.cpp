@@ -21,6 +21,7 @@
 #include "io/error.hpp"
 #include "model/attention_kernels.hpp"
 #include "model/poseformer.hpp"
+#include "model/row_kernels.hpp"
 
 namespace poselift::model {
 
@@ -368,6 +369,117 @@ class AttentionFunction : public torch::autograd::Function<AttentionFunction> {
   }
 };
 
+// ---- layer norm and GELU ----
+
+// Rows per task of the row kernels. The layer norm's weight and bias gradients are summed per
+// chunk of this many rows, then over the chunks in order: the same result for any thread count.
+constexpr std::int64_t kRowChunk = 256;
+// Floats per task of the elementwise kernels.
+constexpr std::int64_t kElementGrain = 1 << 15;
+
+torch::Tensor layer_norm_forward(const torch::Tensor& x2, const torch::Tensor& weight, const torch::Tensor& bias,
+                                 double eps, torch::Tensor* mean, torch::Tensor* rstd) {
+  const auto M = x2.size(0), C = x2.size(1);
+  auto out = torch::empty({M, C}, x2.options());
+  float* mean_data = nullptr;
+  float* rstd_data = nullptr;
+  if (mean != nullptr) {
+    *mean = torch::empty({M}, x2.options());
+    *rstd = torch::empty({M}, x2.options());
+    mean_data = mean->data_ptr<float>();
+    rstd_data = rstd->data_ptr<float>();
+  }
+  const float* x = x2.data_ptr<float>();
+  const float* w = weight.data_ptr<float>();
+  const float* b = bias.data_ptr<float>();
+  float* o = out.data_ptr<float>();
+  at::parallel_for(0, M, kRowChunk, [&](std::int64_t begin, std::int64_t end) {
+    kernels::layer_norm_rows(x + begin * C, end - begin, C, w, b, static_cast<float>(eps), o + begin * C,
+                             mean_data != nullptr ? mean_data + begin : nullptr,
+                             rstd_data != nullptr ? rstd_data + begin : nullptr);
+  });
+  return out;
+}
+
+class LayerNormFunction : public torch::autograd::Function<LayerNormFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x2,
+                               const torch::Tensor& weight, const torch::Tensor& bias, double eps) {
+    torch::Tensor mean, rstd;
+    auto out = layer_norm_forward(x2, weight, bias, eps, &mean, &rstd);
+    ctx->save_for_backward({x2, weight, mean, rstd});
+    return out;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& x2 = saved[0];
+    const auto& weight = saved[1];
+    const auto grad = grads[0].contiguous();
+    const auto M = x2.size(0), C = x2.size(1);
+    const std::int64_t chunks = (M + kRowChunk - 1) / kRowChunk;
+    auto grad_x = torch::empty({M, C}, x2.options());
+    std::vector<float> partial(static_cast<std::size_t>(chunks * 2 * C), 0.0f);  // per chunk: weight, bias
+    const float* x = x2.data_ptr<float>();
+    const float* g = grad.data_ptr<float>();
+    const float* w = weight.data_ptr<float>();
+    const float* mean = saved[2].data_ptr<float>();
+    const float* rstd = saved[3].data_ptr<float>();
+    float* dx = grad_x.data_ptr<float>();
+    at::parallel_for(0, chunks, 1, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t k = begin; k < end; ++k) {
+        const std::int64_t first = k * kRowChunk, rows = std::min(kRowChunk, M - first);
+        float* sums = partial.data() + k * 2 * C;
+        kernels::layer_norm_backward_rows(x + first * C, g + first * C, rows, C, w, mean + first, rstd + first,
+                                          dx + first * C, sums, sums + C);
+      }
+    });
+    auto grad_w = torch::zeros({C}, weight.options());
+    auto grad_b = torch::zeros({C}, weight.options());
+    float* dw = grad_w.data_ptr<float>();
+    float* db = grad_b.data_ptr<float>();
+    for (std::int64_t k = 0; k < chunks; ++k)
+      for (std::int64_t c = 0; c < C; ++c) {
+        dw[c] += partial[k * 2 * C + c];
+        db[c] += partial[k * 2 * C + C + c];
+      }
+    return {grad_x, grad_w, grad_b, torch::Tensor()};
+  }
+};
+
+torch::Tensor gelu_forward(const torch::Tensor& x) {
+  auto out = torch::empty_like(x);
+  const float* in = x.data_ptr<float>();
+  float* o = out.data_ptr<float>();
+  at::parallel_for(0, x.numel(), kElementGrain, [&](std::int64_t begin, std::int64_t end) {
+    kernels::gelu(in + begin, end - begin, o + begin);
+  });
+  return out;
+}
+
+class GeluFunction : public torch::autograd::Function<GeluFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x) {
+    ctx->save_for_backward({x});
+    return gelu_forward(x);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto x = ctx->get_saved_variables()[0];
+    const auto grad = grads[0].contiguous();
+    auto grad_x = torch::empty_like(x);
+    const float* in = x.data_ptr<float>();
+    const float* g = grad.data_ptr<float>();
+    float* dx = grad_x.data_ptr<float>();
+    at::parallel_for(0, x.numel(), kElementGrain, [&](std::int64_t begin, std::int64_t end) {
+      kernels::gelu_backward(in + begin, g + begin, end - begin, dx + begin);
+    });
+    return {grad_x};
+  }
+};
+
 bool needs_grad(std::initializer_list<const torch::Tensor*> tensors) {
   if (!torch::GradMode::is_enabled()) return false;
   for (const auto* t : tensors)
@@ -447,6 +559,78 @@ torch::Tensor attention(const torch::Tensor& qkv, std::int64_t heads) {
   return attention_forward(input, AttentionLayout(input, heads), nullptr);
 }
 
+torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, double eps) {
+  check_cpu_float(x, "input");
+  const auto C = x.size(-1);
+  TORCH_CHECK(weight.numel() == C && bias.numel() == C, "layer norm: weight and bias need ", C, " values");
+  auto x2 = x.reshape({-1, C}).contiguous();
+  if (needs_grad({&x, &weight, &bias}))
+    return LayerNormFunction::apply(x2, weight.contiguous(), bias.contiguous(), eps).view(x.sizes());
+  torch::NoGradGuard no_grad;
+  return layer_norm_forward(x2, weight.contiguous(), bias.contiguous(), eps, nullptr, nullptr).view(x.sizes());
+}
+
+torch::Tensor gelu(const torch::Tensor& x) {
+  check_cpu_float(x, "input");
+  auto input = x.contiguous();
+  if (needs_grad({&x})) return GeluFunction::apply(input);
+  torch::NoGradGuard no_grad;
+  return gelu_forward(input);
+}
+
+torch::Tensor spatial_stage(PoseFormerImpl& model, const torch::Tensor& frames) {
+  check_cpu_float(frames, "input");
+  const auto& config = model.config();
+  TORCH_CHECK(frames.dim() == 3 && frames.size(1) == config.num_joints && frames.size(2) == config.in_chans,
+              "spatial stage expects (N, ", config.num_joints, ", ", config.in_chans, ") frames, got ", frames.sizes());
+  torch::NoGradGuard no_grad;
+  // The parameters' own storage, contiguous (copies kept alive here where a view is not).
+  std::vector<torch::Tensor> keep;
+  auto raw = [&](const torch::Tensor& t) -> const float* {
+    if (!t.defined()) return nullptr;
+    check_cpu_float(t, "parameters");
+    keep.push_back(t.contiguous());
+    return keep.back().data_ptr<float>();
+  };
+  kernels::SpatialStageWeights w;
+  w.joints = config.num_joints;
+  w.in_chans = config.in_chans;
+  w.width = config.embed_dim_ratio;
+  w.heads = config.num_heads;
+  w.embed_weight = raw(model.Spatial_patch_to_embedding->weight);
+  w.embed_bias = raw(model.Spatial_patch_to_embedding->bias);
+  w.pos_embed = raw(model.Spatial_pos_embed);
+  for (const auto& module : *model.Spatial_blocks) {
+    auto& block = *module->as<TransformerBlock>();
+    auto& attn = *block.attn;
+    auto& mlp = *block.mlp;
+    w.hidden = mlp.fc1->weight.size(0);
+    w.blocks.push_back({raw(block.norm1->weight), raw(block.norm1->bias), static_cast<float>(block.norm1->options.eps()),
+                        raw(attn.qkv->weight), raw(attn.qkv->bias), raw(attn.proj->weight), raw(attn.proj->bias),
+                        raw(block.norm2->weight), raw(block.norm2->bias), static_cast<float>(block.norm2->options.eps()),
+                        raw(mlp.fc1->weight), raw(mlp.fc1->bias), raw(mlp.fc2->weight), raw(mlp.fc2->bias)});
+  }
+  w.norm_weight = raw(model.Spatial_norm->weight);
+  w.norm_bias = raw(model.Spatial_norm->bias);
+  w.norm_eps = static_cast<float>(model.Spatial_norm->options.eps());
+
+  const auto input = frames.contiguous();
+  const std::int64_t count = input.size(0), feature_width = w.joints * w.width;
+  auto features = torch::empty({count, feature_width}, input.options());
+  const float* in = input.data_ptr<float>();
+  float* out = features.data_ptr<float>();
+  const std::int64_t groups = (count + kernels::kLanes - 1) / kernels::kLanes;
+  at::parallel_for(0, groups, 1, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<float> scratch(static_cast<std::size_t>(kernels::spatial_stage_scratch_floats(w)));
+    for (std::int64_t g = begin; g < end; ++g) {
+      const std::int64_t first = g * kernels::kLanes, n = std::min(kernels::kLanes, count - first);
+      kernels::spatial_stage_lanes(w, in + first * w.joints * w.in_chans, n, out + first * feature_width,
+                                   scratch.data());
+    }
+  });
+  return features;
+}
+
 namespace {
 // Adds the time since the previous mark to a named phase (only while tallying).
 class PhaseClock {
@@ -479,7 +663,7 @@ torch::Tensor block_forward(TransformerBlockImpl& block, const torch::Tensor& x,
   auto& mlp = *block.mlp;
   const bool drop = block.drop_path_active();
   PhaseClock clock;
-  auto h = torch::layer_norm(x, {C}, norm1.weight, norm1.bias, norm1.options.eps());
+  auto h = fast::layer_norm(x, norm1.weight, norm1.bias, norm1.options.eps());
   clock.mark("layer norms");
   auto qkv = linear(h, attn.qkv->weight, attn.qkv->bias);
   clock.mark("qkv projection");
@@ -489,11 +673,11 @@ torch::Tensor block_forward(TransformerBlockImpl& block, const torch::Tensor& x,
   auto y = drop ? x + block.drop_path(linear(context, attn.proj->weight, attn.proj->bias))
                 : linear(context, attn.proj->weight, attn.proj->bias, x);
   clock.mark("output projection");
-  auto h2 = torch::layer_norm(y, {C}, norm2.weight, norm2.bias, norm2.options.eps());
+  auto h2 = fast::layer_norm(y, norm2.weight, norm2.bias, norm2.options.eps());
   clock.mark("layer norms");
   auto pre = linear(h2, mlp.fc1->weight, mlp.fc1->bias);
   clock.mark("MLP products");
-  auto hidden = torch::gelu(pre);
+  auto hidden = fast::gelu(pre);
   clock.mark("GELU");
   auto out = drop ? y + block.drop_path(linear(hidden, mlp.fc2->weight, mlp.fc2->bias))
                   : linear(hidden, mlp.fc2->weight, mlp.fc2->bias, y);

@@ -3,8 +3,8 @@
 // tensors' own strides (LibTorch's matmul when oneDNN is absent), attention runs one fused
 // kernel per head reading Q/K/V inside the qkv projection's rows (no permute copies; loop
 // kernels for the spatial stage's 4-channel heads), residual adds and biases are folded into
-// the GEMM's output. Training works through custom autograd functions with hand-written
-// backward passes.
+// the GEMM's output, layer norms and GELU are one-pass kernels. Training works through custom
+// autograd functions with hand-written backward passes.
 #pragma once
 
 #include <torch/torch.h>
@@ -53,6 +53,16 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const 
 // (3 x heads x head_dim per token) -> (B, N, C) = softmax(Q K^T / sqrt(d)) V per head.
 // Differentiable.
 torch::Tensor attention(const torch::Tensor& qkv, std::int64_t heads);
+
+// LayerNorm over the last dimension (one pass per row). Differentiable.
+torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, double eps);
+
+// Exact (erf) GELU, as nn.GELU(). Differentiable.
+torch::Tensor gelu(const torch::Tensor& x);
+
+// The whole spatial stage at inference, PoseFormerImpl::spatial_features without gradients:
+// (N, J, in_chans) frames -> (N, J * C) features, kLanes frames per SIMD lane group.
+torch::Tensor spatial_stage(PoseFormerImpl& model, const torch::Tensor& frames);
 
 // One pre-norm transformer block (B, N, C) -> (B, N, C).
 torch::Tensor block_forward(TransformerBlockImpl& block, const torch::Tensor& x, std::int64_t heads);

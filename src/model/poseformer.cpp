@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "io/error.hpp"
+#include "model/fast_poseformer.hpp"
 
 namespace poselift::model {
 
@@ -123,6 +124,10 @@ torch::Tensor PoseFormerImpl::forward(const torch::Tensor& input) {
 }
 
 torch::Tensor PoseFormerImpl::spatial_features(const torch::Tensor& frames) {
+  // Inference on the CPU: the fast path runs the whole stage per group of frames in cache.
+  if (implementation_ == Implementation::fast && !is_training() && !torch::GradMode::is_enabled() &&
+      frames.device().is_cpu() && frames.scalar_type() == torch::kFloat32)
+    return fast::spatial_stage(*this, frames);
   // Every frame's joints are one token sequence.
   auto x = Spatial_patch_to_embedding(frames) + Spatial_pos_embed;
   x = run_blocks(Spatial_blocks, x);

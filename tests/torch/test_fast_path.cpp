@@ -73,6 +73,28 @@ TEST(FastPath, PublishedModelForwardMatchesReference) {
   }
 }
 
+TEST(FastPath, SpatialStageInLanesMatchesReferenceForOtherShapes) {
+  // Head width 6 (the kernel's run-time width), no qkv bias, an MLP width that is no multiple of
+  // 8, 3 input channels, and frame counts around the 16-lane groups.
+  auto c = config(9, 24, 2, 4);
+  c.qkv_bias = false;
+  c.mlp_ratio = 1.5;
+  c.in_chans = 3;
+  c.num_joints = 5;
+  auto net = random_model(c, 4);
+  net->eval();
+  torch::NoGradGuard no_grad;
+  for (int frames : {1, 16, 17, 40}) {
+    auto input = torch::randn({frames, 5, 3});
+    net->set_implementation(model::Implementation::reference);
+    auto expected = net->spatial_features(input);
+    net->set_implementation(model::Implementation::fast);
+    auto got = net->spatial_features(input);
+    ASSERT_EQ(got.sizes(), expected.sizes());
+    EXPECT_LE(max_abs_diff(got, expected), 1e-5) << frames << " frames";
+  }
+}
+
 TEST(FastPath, GradientsMatchReference) {
   // Head width 8 in the spatial stage (loop kernels) and 68 in the temporal stage (GEMM per
   // head): both attention backward paths run.
@@ -302,3 +324,44 @@ TEST(BenchCli, ComparesBothPathsAndAgainstTheStockBlasKernels) {
 }
 
 }  // namespace
+
+TEST(FastPath, LayerNormAndGeluMatchLibTorchForwardAndBackward) {
+  torch::manual_seed(3);
+  // Spatial (32) and temporal (544) widths, rows far from zero and one constant row (variance 0).
+  for (const std::int64_t width : {32, 544}) {
+    auto x = (torch::randn({300, width}) * 3 + 50).contiguous();
+    x[7].fill_(2.5f);
+    auto weight = torch::randn({width}), bias = torch::randn({width}), grad = torch::randn({300, width});
+    auto x64 = x.to(torch::kFloat64).requires_grad_();
+    auto w64 = weight.to(torch::kFloat64).requires_grad_(), b64 = bias.to(torch::kFloat64).requires_grad_();
+    auto expected = torch::layer_norm(x64, {width}, w64, b64, 1e-6);
+    expected.backward(grad.to(torch::kFloat64));
+    auto xf = x.clone().requires_grad_(), wf = weight.clone().requires_grad_(), bf = bias.clone().requires_grad_();
+    auto got = model::fast::layer_norm(xf, wf, bf, 1e-6);
+    got.backward(grad);
+    EXPECT_LT(max_abs_diff(got, expected), 2e-5) << width;
+    // Relative to the largest gradient (the constant row's are ~1000x the others: rstd = 1/sqrt(eps)).
+    auto relative = [](const torch::Tensor& a, const torch::Tensor& b) {
+      return max_abs_diff(a, b) / b.abs().max().item<double>();
+    };
+    EXPECT_LT(relative(xf.grad(), x64.grad()), 1e-6) << width;
+    EXPECT_LT(relative(wf.grad(), w64.grad()), 1e-5) << width;  // sums over 300 rows
+    EXPECT_LT(relative(bf.grad(), b64.grad()), 1e-5) << width;
+    torch::NoGradGuard no_grad;
+    EXPECT_LT(max_abs_diff(model::fast::layer_norm(x, weight, bias, 1e-6), expected.detach()), 2e-5) << width;
+  }
+  // GELU from deep in the tails to far out, against the double-precision erf form.
+  auto x = torch::linspace(-12, 12, 48001);
+  auto x64 = x.to(torch::kFloat64).requires_grad_();
+  auto expected = torch::gelu(x64);
+  auto grad = torch::randn({48001});
+  expected.backward(grad.to(torch::kFloat64));
+  auto xf = x.clone().requires_grad_();
+  auto got = model::fast::gelu(xf);
+  got.backward(grad);
+  const auto tolerance = 1e-6 * torch::clamp_min(x.abs(), 1).to(torch::kFloat64);
+  EXPECT_TRUE(((got.to(torch::kFloat64) - expected).abs() <= tolerance).all().item<bool>())
+      << max_abs_diff(got, expected);
+  EXPECT_LT(max_abs_diff(xf.grad(), x64.grad()), 1e-5 * grad.abs().max().item<double>());
+  EXPECT_EQ(got[0].item<float>(), got[0].item<float>()) << "finite far in the tail";
+}
