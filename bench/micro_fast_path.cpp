@@ -60,6 +60,21 @@ void FastForwardBatch64(benchmark::State& state) {
 }
 BENCHMARK(FastForwardBatch64)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// The spatial stage at inference (one SIMD-lane group of frames at a time, in cache) for the
+// 64 x 81 frames of a batch of 64 windows.
+void SpatialStage(benchmark::State& state) {
+  poselift::engine::keep_freed_memory_in_process();
+  poselift::engine::set_cpu_threads(static_cast<int>(state.range(0)));
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(0);
+  poselift::model::PoseFormer net{poselift::model::PoseFormerConfig{}};
+  net->eval();
+  auto frames = torch::randn({64 * 81, 17, 2});
+  for (auto _ : state) benchmark::DoNotOptimize(net->spatial_features(frames));
+  state.SetItemsProcessed(state.iterations() * 64 * 81);
+}
+BENCHMARK(SpatialStage)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 // One training step of the fast path (forward, MPJPE, backward, AdamW) at batch 64.
 void FastTrainingStepBatch64(benchmark::State& state) {
   poselift::engine::keep_freed_memory_in_process();
