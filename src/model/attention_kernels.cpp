@@ -12,11 +12,6 @@ namespace {
 
 using namespace math;
 
-// kLanes floats; under-aligned so that any float address can be loaded (the unaligned vector
-// instructions cost nothing extra on aligned data).
-typedef float VecF __attribute__((vector_size(kLanes * sizeof(float)), aligned(sizeof(float))));
-typedef std::int32_t VecI __attribute__((vector_size(kLanes * sizeof(std::int32_t)), aligned(sizeof(float))));
-
 }  // namespace
 
 POSELIFT_MULTIVERSION
@@ -51,24 +46,6 @@ void softmax_backward_rows(const float* probs, float* grad, std::int64_t rows, s
 // ---- lane kernels ----
 
 namespace {
-
-POSELIFT_INLINE VecF load(const float* p) {
-  VecF v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-POSELIFT_INLINE void store(float* p, VecF v) { std::memcpy(p, &v, sizeof v); }
-POSELIFT_INLINE VecF vmax(VecF a, VecF b) { return a > b ? a : b; }
-
-// exp_nonpositive on every lane; the floor through truncation (exact for |x| < 2^31), corrected
-// where truncation went up (negative non-integers).
-POSELIFT_INLINE VecF exp_nonpositive(VecF x) {
-  x = vmax(x, splat<VecF>(-87.0f));
-  const VecF t = x * 1.44269504088896341f + 0.5f;
-  VecI n = __builtin_convertvector(t, VecI);
-  n += (__builtin_convertvector(n, VecF) > t);  // a true comparison is -1
-  return exp_with_exponent(x, __builtin_convertvector(n, VecF), n);
-}
 
 // Transposes `count` sequences of `len` floats each (stride `len`) into (len, kLanes); lanes
 // past `count` repeat the last sequence so that every lane computes finite values. In tiles of
@@ -269,11 +246,74 @@ void attention_lanes_backward(const SequenceView& view, const float* qkv, std::i
 }
 
 
+// ---- one wide head (the temporal stage's: 81 tokens x 68 channels) ----
+
+namespace {
+POSELIFT_INLINE std::int64_t round_up_lanes(std::int64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
+constexpr std::int64_t kHeadRows = 4;  // query rows per pass: each K or V vector loaded feeds 4 FMAs
+}  // namespace
+
+std::int64_t wide_head_scratch_floats(std::int64_t tokens, std::int64_t head_dim) {
+  const std::int64_t n = round_up_lanes(tokens), d = round_up_lanes(head_dim);
+  return head_dim * n + tokens * d + kHeadRows * n;
+}
+
+POSELIFT_MULTIVERSION
+void wide_head_attention(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t tokens,
+                         std::int64_t head_dim, float scale, float* probs, float* out, std::int64_t out_stride,
+                         float* scratch) {
+  const std::int64_t N = tokens, d = head_dim, L = kLanes;
+  const std::int64_t n_pad = round_up_lanes(N), d_pad = round_up_lanes(d);
+  float* kt = scratch;             // (d, n_pad): K transposed, zero past N
+  float* vp = kt + d * n_pad;      // (N, d_pad): V, zero past d
+  float* rows = vp + N * d_pad;    // (kHeadRows, n_pad): scores, then probabilities
+  for (std::int64_t c = 0; c < d; ++c) {
+    for (std::int64_t j = 0; j < N; ++j) kt[c * n_pad + j] = k[j * stride + c];
+    for (std::int64_t j = N; j < n_pad; ++j) kt[c * n_pad + j] = 0.0f;
+  }
+  for (std::int64_t j = 0; j < N; ++j) {
+    std::memcpy(vp + j * d_pad, v + j * stride, sizeof(float) * d);
+    for (std::int64_t c = d; c < d_pad; ++c) vp[j * d_pad + c] = 0.0f;
+  }
+  for (std::int64_t i0 = 0; i0 < N; i0 += kHeadRows) {
+    const std::int64_t count = std::min(kHeadRows, N - i0);
+    // Rows past the end repeat the last one (computed, never written out).
+    const float* qr[kHeadRows];
+    for (std::int64_t r = 0; r < kHeadRows; ++r) qr[r] = q + std::min(i0 + r, N - 1) * stride;
+    for (std::int64_t jv = 0; jv < n_pad; jv += L) {  // S = Q K^T, kHeadRows x L at a time
+      VecF acc[kHeadRows] = {};
+      for (std::int64_t c = 0; c < d; ++c) {
+        const VecF kv = load(kt + c * n_pad + jv);
+        for (std::int64_t r = 0; r < kHeadRows; ++r) acc[r] += qr[r][c] * kv;
+      }
+      for (std::int64_t r = 0; r < kHeadRows; ++r) store(rows + r * n_pad + jv, acc[r]);
+    }
+    for (std::int64_t r = 0; r < count; ++r) softmax_rows(rows + r * n_pad, 1, N, scale);
+    if (probs != nullptr)
+      for (std::int64_t r = 0; r < count; ++r) std::memcpy(probs + (i0 + r) * N, rows + r * n_pad, sizeof(float) * N);
+    for (std::int64_t cv = 0; cv < d_pad; cv += L) {  // O = P V, kHeadRows x L at a time
+      VecF acc[kHeadRows] = {};
+      for (std::int64_t j = 0; j < N; ++j) {
+        const VecF vv = load(vp + j * d_pad + cv);
+        for (std::int64_t r = 0; r < kHeadRows; ++r) acc[r] += rows[r * n_pad + j] * vv;
+      }
+      const std::int64_t width = std::min(L, d - cv);
+      for (std::int64_t r = 0; r < count; ++r) {
+        float* o = out + (i0 + r) * out_stride + cv;
+        if (width == L) {
+          store(o, acc[r]);
+        } else {
+          for (std::int64_t c = 0; c < width; ++c) o[c] = acc[r][c];
+        }
+      }
+    }
+  }
+}
+
 // ---- the whole spatial stage in lane layout (inference) ----
 
 namespace {
 
-POSELIFT_INLINE VecF vabs(VecF x) { return x < splat<VecF>(0.0f) ? -x : x; }
 
 // 1 / sqrt(v) for v > 0 on every lane in plain vector arithmetic (a loop of std::sqrt compiles to
 // sixteen scalar square roots and inserts): the exponent-halving first guess (relative error
@@ -289,14 +329,10 @@ POSELIFT_INLINE VecF inverse_sqrt(VecF v) {
   return y;
 }
 
-// x Phi(x), as kernels::gelu (same approximation of erfc) on every lane.
+// x Phi(x), as kernels::gelu.
 POSELIFT_INLINE VecF gelu_lanes(VecF x) {
-  const VecF z = vabs(x) * 0.70710678118654752f;
-  const VecF t = 1.0f / (1.0f + 0.3275911f * z);
-  const VecF poly =
-      t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
-  const VecF half_erfc = 0.5f * poly * exp_nonpositive(-z * z);
-  return x * (x < splat<VecF>(0.0f) ? half_erfc : 1.0f - half_erfc);
+  VecF gauss;
+  return x * normal_cdf(x, &gauss);
 }
 
 // Layer norm over the `width` channels of each of `tokens` tokens, every lane its own sequence.

@@ -251,16 +251,12 @@ struct AttentionLayout {
   std::int64_t out_offset(std::int64_t b, std::int64_t h) const { return b * tokens * width + h * head_dim; }
 };
 
-// One head with GEMM calls (wide heads): probs (N x N) and output.
-void head_forward(const AttentionLayout& L, const float* qkv, float* probs, float* out, std::int64_t b, std::int64_t h) {
+// One wide head: output, and probs (N x N) when not null.
+void head_forward(const AttentionLayout& L, const float* qkv, float* probs, float* out, std::int64_t b, std::int64_t h,
+                  float* scratch) {
   const float* q = qkv + L.qkv_offset(b, h);
-  const float* k = q + L.width;
-  const float* v = q + 2 * L.width;
-  float* o = out + L.out_offset(b, h);
-  const std::int64_t N = L.tokens, d = L.head_dim, s = 3 * L.width;
-  gemm(false, true, N, N, d, 1.0f, q, s, k, s, 0.0f, probs, N);
-  kernels::softmax_rows(probs, N, N, L.scale);
-  gemm(false, false, N, d, N, 1.0f, probs, N, v, s, 0.0f, o, L.width);
+  kernels::wide_head_attention(q, q + L.width, q + 2 * L.width, 3 * L.width, L.tokens, L.head_dim, L.scale, probs,
+                               out + L.out_offset(b, h), L.width, scratch);
 }
 
 // probs_all: (B, H, N, N) to keep for the backward pass, or undefined (inference: per-thread
@@ -294,12 +290,10 @@ torch::Tensor attention_forward(const torch::Tensor& qkv, const AttentionLayout&
     probs_base = probs_all->data_ptr<float>();
   }
   at::parallel_for(0, L.batch * L.heads, 1, [&](std::int64_t begin, std::int64_t end) {
-    OneThreadPerGemm one_thread;
-    std::vector<float> scratch(probs_base == nullptr ? NN : 0);
-    for (std::int64_t bh = begin; bh < end; ++bh) {
-      float* probs = probs_base != nullptr ? probs_base + bh * NN : scratch.data();
-      head_forward(L, in, probs, o, bh / L.heads, bh % L.heads);
-    }
+    std::vector<float> scratch(kernels::wide_head_scratch_floats(L.tokens, L.head_dim));
+    for (std::int64_t bh = begin; bh < end; ++bh)
+      head_forward(L, in, probs_base != nullptr ? probs_base + bh * NN : nullptr, o, bh / L.heads, bh % L.heads,
+                   scratch.data());
   });
   return out;
 }
@@ -576,6 +570,47 @@ torch::Tensor gelu(const torch::Tensor& x) {
   if (needs_grad({&x})) return GeluFunction::apply(input);
   torch::NoGradGuard no_grad;
   return gelu_forward(input);
+}
+
+torch::Tensor temporal_head(PoseFormerImpl& model, const torch::Tensor& x) {
+  check_cpu_float(x, "activations");
+  torch::NoGradGuard no_grad;
+  const auto& config = model.config();
+  const std::int64_t B = x.size(0), F = x.size(1), D = x.size(2), outputs = config.num_joints * 3;
+  auto normed = layer_norm(x, model.Temporal_norm->weight, model.Temporal_norm->bias,
+                           model.Temporal_norm->options.eps());
+  // weighted_mean, a Conv1d over the F frames with kernel 1: a learned weighted sum of frames.
+  const auto frame_weight = model.weighted_mean->weight.reshape({F}).contiguous();
+  const float frame_bias = model.weighted_mean->bias.item<float>();
+  auto pooled = torch::empty({B, D}, x.options());
+  const float* n = normed.data_ptr<float>();
+  const float* fw = frame_weight.data_ptr<float>();
+  float* p = pooled.data_ptr<float>();
+  for (std::int64_t b = 0; b < B; ++b) {
+    float* row = p + b * D;
+    for (std::int64_t c = 0; c < D; ++c) row[c] = frame_bias;
+    for (std::int64_t f = 0; f < F; ++f) {
+      const float* frame = n + (b * F + f) * D;
+      for (std::int64_t c = 0; c < D; ++c) row[c] += fw[f] * frame[c];
+    }
+  }
+  auto& head_norm = *model.head[0]->as<torch::nn::LayerNorm>();
+  auto& head_linear = *model.head[1]->as<torch::nn::Linear>();
+  const auto h = layer_norm(pooled, head_norm.weight, head_norm.bias, head_norm.options.eps());
+  const auto weight = head_linear.weight.contiguous();
+  const float* hw = weight.data_ptr<float>();
+  const float* hb = head_linear.bias.data_ptr<float>();
+  const float* hd = h.data_ptr<float>();
+  auto out = torch::empty({B, outputs}, x.options());
+  float* o = out.data_ptr<float>();
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t j = 0; j < outputs; ++j) {
+      float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+      for (std::int64_t c = 0; c < D; ++c) sum += hw[j * D + c] * hd[b * D + c];
+      o[b * outputs + j] = sum + hb[j];
+    }
+  return out.view({B, 1, config.num_joints, 3});
 }
 
 torch::Tensor spatial_stage(PoseFormerImpl& model, const torch::Tensor& frames) {

@@ -64,6 +64,12 @@ torch::Tensor gelu(const torch::Tensor& x);
 // (N, J, in_chans) frames -> (N, J * C) features, kLanes frames per SIMD lane group.
 torch::Tensor spatial_stage(PoseFormerImpl& model, const torch::Tensor& frames);
 
+// The temporal stage's closing layer norm, weighted mean over the frames and head at inference:
+// (B, F, D) -> (B, 1, J, 3). Every window's pose is computed alone, in a fixed order (LibTorch's
+// Conv1d and small matrix products round differently with the batch size), so sharded
+// evaluation prints what one process computes.
+torch::Tensor temporal_head(PoseFormerImpl& model, const torch::Tensor& x);
+
 // One pre-norm transformer block (B, N, C) -> (B, N, C).
 torch::Tensor block_forward(TransformerBlockImpl& block, const torch::Tensor& x, std::int64_t heads);
 

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "model/attention_kernels.hpp"  // kLanes
+
 // The kernels are compiled for AVX-512, AVX2+FMA and baseline x86-64; the loader picks the
 // widest the CPU has (GCC function multi-versioning), so one binary runs everywhere.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
@@ -50,6 +52,48 @@ POSELIFT_INLINE float exp_nonpositive(float x) {
   x = std::max(x, -87.0f);
   const float n = std::floor(x * 1.44269504088896341f + 0.5f);
   return exp_with_exponent(x, n, static_cast<std::int32_t>(n));
+}
+
+
+// ---- kLanes floats as one vector (GCC vector extensions) ----
+
+// kLanes floats; under-aligned so that any float address can be loaded (the unaligned vector
+// instructions cost nothing extra on aligned data).
+typedef float VecF __attribute__((vector_size(kLanes * sizeof(float)), aligned(sizeof(float))));
+typedef std::int32_t VecI __attribute__((vector_size(kLanes * sizeof(std::int32_t)), aligned(sizeof(float))));
+
+
+POSELIFT_INLINE VecF load(const float* p) {
+  VecF v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+POSELIFT_INLINE void store(float* p, VecF v) { std::memcpy(p, &v, sizeof v); }
+POSELIFT_INLINE VecF vmax(VecF a, VecF b) { return a > b ? a : b; }
+
+// exp_nonpositive on every lane; the floor through truncation (exact for |x| < 2^31), corrected
+// where truncation went up (negative non-integers).
+POSELIFT_INLINE VecF exp_nonpositive(VecF x) {
+  x = vmax(x, splat<VecF>(-87.0f));
+  const VecF t = x * 1.44269504088896341f + 0.5f;
+  VecI n = __builtin_convertvector(t, VecI);
+  n += (__builtin_convertvector(n, VecF) > t);  // a true comparison is -1
+  return exp_with_exponent(x, __builtin_convertvector(n, VecF), n);
+}
+
+// GELU, x Phi(x) with Phi the standard normal CDF (nn.GELU's exact form), on every lane; also
+// exp(-x^2 / 2) for the derivative. erfc(z), z = |x| / sqrt(2), by Abramowitz & Stegun 7.1.26
+// (|error| < 1.5e-7): t (a1 + t (a2 + ...)) exp(-z^2) with t = 1 / (1 + p z); Phi(x) = erfc(z) / 2
+// for x < 0 and 1 - erfc(z) / 2 otherwise (no cancellation in the negative tail).
+POSELIFT_INLINE VecF normal_cdf(VecF x, VecF* gauss) {
+  const VecF z = (x < splat<VecF>(0.0f) ? -x : x) * 0.70710678118654752f;
+  const VecF t = 1.0f / (1.0f + 0.3275911f * z);
+  const VecF poly =
+      t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+  const VecF e = exp_nonpositive(-z * z);
+  *gauss = e;
+  const VecF half_erfc = 0.5f * poly * e;
+  return x < splat<VecF>(0.0f) ? half_erfc : 1.0f - half_erfc;
 }
 
 }  // namespace poselift::model::kernels::math

@@ -125,9 +125,7 @@ torch::Tensor PoseFormerImpl::forward(const torch::Tensor& input) {
 
 torch::Tensor PoseFormerImpl::spatial_features(const torch::Tensor& frames) {
   // Inference on the CPU: the fast path runs the whole stage per group of frames in cache.
-  if (implementation_ == Implementation::fast && !is_training() && !torch::GradMode::is_enabled() &&
-      frames.device().is_cpu() && frames.scalar_type() == torch::kFloat32)
-    return fast::spatial_stage(*this, frames);
+  if (fast_inference(frames)) return fast::spatial_stage(*this, frames);
   // Every frame's joints are one token sequence.
   auto x = Spatial_patch_to_embedding(frames) + Spatial_pos_embed;
   x = run_blocks(Spatial_blocks, x);
@@ -139,8 +137,14 @@ torch::Tensor PoseFormerImpl::temporal_forward(const torch::Tensor& features) {
   const auto B = features.size(0);
   auto x = features + Temporal_pos_embed;
   x = run_blocks(blocks, x);
+  if (fast_inference(x)) return fast::temporal_head(*this, x);
   x = weighted_mean(Temporal_norm(x));  // (B, 1, J*C): a learned weighting of the frames
   return head->forward(x).view({B, 1, config_.num_joints, -1});
+}
+
+bool PoseFormerImpl::fast_inference(const torch::Tensor& x) const {
+  return implementation_ == Implementation::fast && !is_training() && !torch::GradMode::is_enabled() &&
+         x.device().is_cpu() && x.scalar_type() == torch::kFloat32;
 }
 
 torch::Tensor PoseFormerImpl::run_blocks(torch::nn::ModuleList& list, torch::Tensor x) {

@@ -99,6 +99,8 @@ class PoseFormerImpl : public torch::nn::Module {
   torch::nn::Sequential head{nullptr};
 
  private:
+  // Whether a pass over x runs the fast path's inference-only stages.
+  bool fast_inference(const torch::Tensor& x) const;
   torch::Tensor run_blocks(torch::nn::ModuleList& list, torch::Tensor x);
   PoseFormerConfig config_;
   Implementation implementation_ = default_implementation();

@@ -1,6 +1,7 @@
 #include "model/row_kernels.hpp"
 
 #include <cmath>
+#include <cstring>
 
 #include "model/kernel_math.hpp"
 
@@ -9,21 +10,6 @@ namespace poselift::model::kernels {
 namespace {
 
 using namespace math;
-
-// Phi(x) and phi(x) * sqrt(2 pi) = exp(-x^2 / 2) in one go: with z = |x| / sqrt(2),
-// erfc(z) = t (a1 + t (a2 + ...)) exp(-z^2), t = 1 / (1 + p z) (Abramowitz & Stegun 7.1.26,
-// |error| < 1.5e-7), and Phi(x) = erfc(z) / 2 for x < 0, 1 - erfc(z) / 2 otherwise. Branch-free
-// so that the loops vectorise; no cancellation for large negative x.
-POSELIFT_INLINE float normal_cdf(float x, float* gauss) {
-  const float z = std::fabs(x) * 0.70710678118654752f;
-  const float t = 1.0f / (1.0f + 0.3275911f * z);
-  const float poly =
-      t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
-  const float e = exp_nonpositive(-z * z);
-  *gauss = e;
-  const float half_erfc = 0.5f * poly * e;
-  return x < 0.0f ? half_erfc : 1.0f - half_erfc;
-}
 
 constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 
@@ -77,23 +63,45 @@ void layer_norm_backward_rows(const float* x, const float* grad_out, std::int64_
   }
 }
 
+// Every element goes through the same vector code, the last partial vector through a padded
+// copy: an element's result does not depend on its position, so on how a batch is split (sharded
+// evaluation prints what one process computes).
+template <class Op>
+POSELIFT_INLINE void for_each_vector(std::int64_t n, Op op) {
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) op(i, kLanes);
+  if (i < n) op(i, n - i);
+}
+
+POSELIFT_INLINE VecF load_part(const float* p, std::int64_t count) {
+  float padded[kLanes] = {};
+  std::memcpy(padded, p, sizeof(float) * count);
+  return load(padded);
+}
+
+POSELIFT_INLINE void store_part(float* p, VecF v, std::int64_t count) {
+  float padded[kLanes];
+  store(padded, v);
+  std::memcpy(p, padded, sizeof(float) * count);
+}
+
 POSELIFT_MULTIVERSION
 void gelu(const float* x, std::int64_t n, float* out) {
-#pragma omp simd
-  for (std::int64_t i = 0; i < n; ++i) {
-    float gauss;
-    out[i] = x[i] * normal_cdf(x[i], &gauss);
-  }
+  for_each_vector(n, [&](std::int64_t i, std::int64_t count) {
+    const VecF v = load_part(x + i, count);
+    VecF gauss;
+    store_part(out + i, v * normal_cdf(v, &gauss), count);
+  });
 }
 
 POSELIFT_MULTIVERSION
 void gelu_backward(const float* x, const float* grad_out, std::int64_t n, float* grad_x) {
-#pragma omp simd
-  for (std::int64_t i = 0; i < n; ++i) {
-    float gauss;
-    const float cdf = normal_cdf(x[i], &gauss);
-    grad_x[i] = grad_out[i] * (cdf + x[i] * gauss * kInvSqrt2Pi);
-  }
+  for_each_vector(n, [&](std::int64_t i, std::int64_t count) {
+    const VecF v = load_part(x + i, count);
+    VecF gauss;
+    const VecF cdf = normal_cdf(v, &gauss);
+    store_part(grad_x + i, load_part(grad_out + i, count) * (cdf + v * gauss * kInvSqrt2Pi), count);
+  });
 }
 
 }  // namespace poselift::model::kernels
