@@ -51,16 +51,6 @@ void attention_lanes_backward(const SequenceView& view, const float* qkv, std::i
                               const float* dout, float* dqkv, float* scratch);
 
 
-// ---- one wide head (the temporal stage: 81 tokens, 68 channels) ----
-// softmax(Q K^T * scale) V for one head whose Q, K, V rows (`tokens` of `head_dim` floats) sit
-// `stride` floats apart; the output rows `out_stride` apart; probs (tokens x tokens) written
-// when not null. K is transposed and V padded into scratch once, then four query rows at a time
-// share every vector loaded: fewer passes than two GEMM calls and a softmax, and no call cost.
-std::int64_t wide_head_scratch_floats(std::int64_t tokens, std::int64_t head_dim);
-void wide_head_attention(const float* q, const float* k, const float* v, std::int64_t stride, std::int64_t tokens,
-                         std::int64_t head_dim, float scale, float* probs, float* out, std::int64_t out_stride,
-                         float* scratch);
-
 // ---- PoseFormer's whole spatial stage for inference, one frame per SIMD lane ----
 // Patch embedding, positional embedding, the transformer blocks and the closing layer norm run
 // on kLanes frames at once in (token, channel, lane) layout, inside one thread's scratch (~100

@@ -251,12 +251,16 @@ struct AttentionLayout {
   std::int64_t out_offset(std::int64_t b, std::int64_t h) const { return b * tokens * width + h * head_dim; }
 };
 
-// One wide head: output, and probs (N x N) when not null.
-void head_forward(const AttentionLayout& L, const float* qkv, float* probs, float* out, std::int64_t b, std::int64_t h,
-                  float* scratch) {
+// One head with GEMM calls (wide heads): probs (N x N) and output.
+void head_forward(const AttentionLayout& L, const float* qkv, float* probs, float* out, std::int64_t b, std::int64_t h) {
   const float* q = qkv + L.qkv_offset(b, h);
-  kernels::wide_head_attention(q, q + L.width, q + 2 * L.width, 3 * L.width, L.tokens, L.head_dim, L.scale, probs,
-                               out + L.out_offset(b, h), L.width, scratch);
+  const float* k = q + L.width;
+  const float* v = q + 2 * L.width;
+  float* o = out + L.out_offset(b, h);
+  const std::int64_t N = L.tokens, d = L.head_dim, s = 3 * L.width;
+  gemm(false, true, N, N, d, 1.0f, q, s, k, s, 0.0f, probs, N);
+  kernels::softmax_rows(probs, N, N, L.scale);
+  gemm(false, false, N, d, N, 1.0f, probs, N, v, s, 0.0f, o, L.width);
 }
 
 // probs_all: (B, H, N, N) to keep for the backward pass, or undefined (inference: per-thread
@@ -290,10 +294,12 @@ torch::Tensor attention_forward(const torch::Tensor& qkv, const AttentionLayout&
     probs_base = probs_all->data_ptr<float>();
   }
   at::parallel_for(0, L.batch * L.heads, 1, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<float> scratch(kernels::wide_head_scratch_floats(L.tokens, L.head_dim));
-    for (std::int64_t bh = begin; bh < end; ++bh)
-      head_forward(L, in, probs_base != nullptr ? probs_base + bh * NN : nullptr, o, bh / L.heads, bh % L.heads,
-                   scratch.data());
+    OneThreadPerGemm one_thread;
+    std::vector<float> scratch(probs_base == nullptr ? NN : 0);
+    for (std::int64_t bh = begin; bh < end; ++bh) {
+      float* probs = probs_base != nullptr ? probs_base + bh * NN : scratch.data();
+      head_forward(L, in, probs, o, bh / L.heads, bh % L.heads);
+    }
   });
   return out;
 }
