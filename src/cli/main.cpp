@@ -43,7 +43,9 @@ void add_model_options(CLI::App& cmd, engine::ModelOptions& m) {
 
 void add_runtime_options(CLI::App& cmd, engine::RuntimeOptions& r) {
   cmd.add_option("--device", r.device, "cpu, cuda or auto (cuda when available)")->capture_default_str();
-  cmd.add_option("--threads", r.threads, "CPU threads (0: LibTorch default)")->capture_default_str();
+  cmd.add_option("--threads", r.threads,
+                 "CPU threads (0: all CPUs this process may use, or what OMP_NUM_THREADS says)")
+      ->capture_default_str();
   cmd.add_option("--precision", r.precision,
                  "inference arithmetic of the fast path: float32, or int8 (the temporal stage's linear layers in "
                  "8-bit integers)")

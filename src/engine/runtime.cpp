@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -132,11 +133,20 @@ void set_cpu_threads(int threads) {
   if (auto set_blas = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set_blas(threads);
 }
 
+int default_cpu_threads() {
+  if (std::getenv("OMP_NUM_THREADS") != nullptr || std::getenv("MKL_NUM_THREADS") != nullptr) return 0;
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  if (sched_getaffinity(0, sizeof cpus, &cpus) != 0) return 0;
+  return CPU_COUNT(&cpus);
+}
+
 torch::Device configure_runtime(const RuntimeOptions& options) {
   const auto implementation = model::parse_implementation(options.implementation);
   model::set_default_implementation(implementation);
   const auto precision = model::parse_precision(options.precision);
-  if (options.threads > 0) set_cpu_threads(options.threads);
+  const int threads = options.threads > 0 ? options.threads : default_cpu_threads();
+  if (threads > 0) set_cpu_threads(threads);
   torch::Device device = torch::kCPU;
   if (options.device == "cuda") {
     if (!torch::cuda::is_available())
