@@ -1,5 +1,6 @@
 // libFuzzer target for the torch.save reader: zip container, pickle with persistent ids,
-// tensor rebuilds, and materialising every tensor it references (bounds checks).
+// tensor rebuilds, materialising every tensor it references (bounds checks), and the shared
+// resolution the model layer uses (resolve_tensor_refs).
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -25,6 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         for (const auto& [key, value] : v.object->dict_items) visit(*value, depth + 1);
     };
     visit(*file.root, 0);
+    (void)resolve_tensor_refs(file, file.root);
   } catch (const poselift::InputError&) {
   }
   return 0;

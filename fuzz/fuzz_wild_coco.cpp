@@ -1,10 +1,13 @@
 // libFuzzer target: COCO keypoint results JSON through parsing, layout conversion, tracking
-// and gap filling. Only InputError may escape; anything else is a bug.
+// and gap filling; the same bytes as a `prepare mocap --mapping` JSON joint mapping. Only
+// InputError may escape; anything else is a bug.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "io/error.hpp"
+#include "mocap/mapping.hpp"
 #include "wild/detections.hpp"
 #include "wild/filling.hpp"
 #include "wild/tracking.hpp"
@@ -21,6 +24,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       } catch (const poselift::InputError&) {
       }
     }
+  } catch (const poselift::InputError&) {
+  }
+  try {
+    (void)poselift::mocap::parse_joint_mapping(std::string(reinterpret_cast<const char*>(data), size), "fuzz.json");
   } catch (const poselift::InputError&) {
   }
   return 0;

@@ -1,6 +1,7 @@
 #include "data/array_ops.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -71,6 +72,33 @@ io::NdArray leading_channels(const io::NdArray& array, std::int64_t count) {
   for (std::int64_t i = 0; i < points; ++i)
     std::memcpy(out.bytes.data() + i * count * item, array.bytes.data() + i * channels * item, count * item);
   return out;
+}
+
+std::int64_t first_non_finite(const io::NdArray& array) {
+  const std::int64_t n = array.numel();
+  switch (array.dtype) {
+    case io::DType::Float32: {
+      const float* p = array.data<float>();
+      for (std::int64_t i = 0; i < n; ++i)
+        if (!std::isfinite(p[i])) return i;
+      return -1;
+    }
+    case io::DType::Float64: {
+      const double* p = array.data<double>();
+      for (std::int64_t i = 0; i < n; ++i)
+        if (!std::isfinite(p[i])) return i;
+      return -1;
+    }
+    case io::DType::Float16: {
+      std::uint16_t bits;
+      for (std::int64_t i = 0; i < n; ++i) {
+        std::memcpy(&bits, array.bytes.data() + 2 * i, sizeof bits);
+        if ((bits & 0x7C00) == 0x7C00) return i;  // exponent all ones: inf or NaN
+      }
+      return -1;
+    }
+    default: return -1;
+  }
 }
 
 }  // namespace poselift::data

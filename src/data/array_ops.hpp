@@ -15,5 +15,8 @@ io::NdArray slice_frames(const io::NdArray& array, std::int64_t start, std::int6
 io::NdArray select_joints(const io::NdArray& array, const std::vector<int>& joints);
 // array[..., :count] (e.g. the x, y channels of keypoints that also carry a confidence).
 io::NdArray leading_channels(const io::NdArray& array, std::int64_t count);
+// Index (C order) of the first NaN or infinite element; -1 when every element is finite
+// (integer and bool arrays always are).
+std::int64_t first_non_finite(const io::NdArray& array);
 
 }  // namespace poselift::data

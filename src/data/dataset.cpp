@@ -1,5 +1,6 @@
 #include "data/dataset.hpp"
 
+#include <cmath>
 #include <filesystem>
 
 #include "data/array_ops.hpp"
@@ -45,7 +46,15 @@ std::vector<Subject> read_world_positions(const io::NpzFile& npz, const std::str
       if (array.dtype != io::DType::Float32 && array.dtype != io::DType::Float64)
         throw InputError(what + ": expected float32 positions, found " + io::dtype_name(array.dtype));
       if (!expected_joints) expected_joints = array.shape[1];
-      subject.actions.push_back({action_name, array.astype(io::DType::Float32), {}});
+      io::NdArray positions_f32 = array.astype(io::DType::Float32);
+      // Checked after the conversion: a float64 beyond float32's range becomes inf there.
+      if (const std::int64_t bad = first_non_finite(positions_f32); bad >= 0) {
+        const std::int64_t per_frame = array.shape[1] * 3;
+        throw InputError(what + ": frame " + std::to_string(bad / per_frame) + ", joint " +
+                         std::to_string(bad % per_frame / 3) + ": expected finite positions, found " +
+                         (std::isnan(positions_f32.data<float>()[bad]) ? "NaN" : "an infinite value or one beyond float32"));
+      }
+      subject.actions.push_back({action_name, std::move(positions_f32), {}});
     }
     subjects.push_back(std::move(subject));
   }

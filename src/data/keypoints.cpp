@@ -109,6 +109,12 @@ Keypoints read_keypoints(const std::string& path) {
                            array.shape_string());
         if (!is_numeric(array.dtype))
           throw InputError(camera_what + ": expected numeric keypoints, found " + io::dtype_name(array.dtype));
+        if (const std::int64_t bad = first_non_finite(array); bad >= 0) {
+          const std::int64_t per_frame = array.shape[1] * array.shape[2];
+          throw InputError(camera_what + ": frame " + std::to_string(bad / per_frame) + ", joint " +
+                           std::to_string(bad % per_frame / array.shape[2]) +
+                           ": expected finite keypoints, found NaN or an infinite value");
+        }
         action.cameras.push_back(array);
       }
       subject.actions.push_back(std::move(action));

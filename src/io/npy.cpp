@@ -1,9 +1,12 @@
 #include "io/npy.hpp"
 
+#include <unistd.h>
+
 #include <cctype>
 #include <cstring>
 #include <string_view>
 
+#include "io/input_limits.hpp"
 #include "io/pickle.hpp"
 #include "io/zip_archive.hpp"
 
@@ -176,6 +179,11 @@ std::string npy_header(const std::string& descr, const std::string& shape) {
 }  // namespace
 
 NpyContent parse_npy(const std::uint8_t* data, std::size_t size, const std::string& source) {
+  return parse_npy(data, size, source, UnpickleLimits{});
+}
+
+NpyContent parse_npy(const std::uint8_t* data, std::size_t size, const std::string& source,
+                     const UnpickleLimits& pickle_limits) {
   if (size < kMagicSize + 4 || std::memcmp(data, kMagic, kMagicSize) != 0)
     throw InputError(source + ": not a .npy file (expected the magic \\x93NUMPY at byte 0)");
   const unsigned major = data[6];
@@ -219,7 +227,7 @@ NpyContent parse_npy(const std::uint8_t* data, std::size_t size, const std::stri
   if (code->is_object) {
     // np.save pickles the whole object ndarray; the unpickler rebuilds it as a list (C order).
     const std::int64_t count = checked_numel(shape, what);
-    const ValuePtr elements = unpickle(payload, payload_size, source);
+    const ValuePtr elements = unpickle(payload, payload_size, source, {}, pickle_limits);
     if (elements->kind != Value::Kind::List)
       throw InputError(source + ": object array data is not a pickled object ndarray (found " + elements->repr(60) + ")");
     if (static_cast<std::uint64_t>(count) != elements->items.size())
@@ -281,14 +289,24 @@ const NpyContent& NpzFile::at(const std::string& name, const std::string& source
 
 namespace {
 
-NpzFile parse_members(const ZipReader& reader) {
+NpzFile parse_members(ZipReader&& reader, std::uint64_t max_decompressed_bytes) {
+  if (max_decompressed_bytes) reader.set_budget(max_decompressed_bytes);
+  // One pickle budget for all object members (they are all kept), growing with each member's
+  // size as a lone pickle's would.
+  std::uint64_t pickle_used = 0;
+  UnpickleLimits pickle_limits;
+  pickle_limits.used = &pickle_used;
+  pickle_limits.max_total_bytes = unpickle_budget(0, reader.archive_size());
+  const bool forced = max_input_bytes_override() != 0;
   NpzFile npz;
   for (const std::string& member : reader.names()) {
     if (member.size() < 4 || member.compare(member.size() - 4, 4, ".npy") != 0) continue;  // not an array
     const std::string key = member.substr(0, member.size() - 4);
     if (npz.members.count(key)) throw InputError(reader.source() + ": duplicate member '" + member + "'");
     const std::vector<std::uint8_t> bytes = reader.read(member);
-    npz.members.emplace(key, parse_npy(bytes.data(), bytes.size(), reader.source() + ":" + member));
+    if (!forced)
+      pickle_limits.max_total_bytes = saturating_add(pickle_limits.max_total_bytes, saturating_mul(bytes.size(), 4));
+    npz.members.emplace(key, parse_npy(bytes.data(), bytes.size(), reader.source() + ":" + member, pickle_limits));
     npz.names.push_back(key);
   }
   return npz;
@@ -296,13 +314,18 @@ NpzFile parse_members(const ZipReader& reader) {
 
 }  // namespace
 
-NpzFile read_npz(const std::string& path) { return parse_members(ZipReader::open_file(path)); }
-
-NpzFile parse_npz(const std::uint8_t* data, std::size_t size, const std::string& source) {
-  return parse_members(ZipReader::open_memory(data, size, source));
+NpzFile read_npz(const std::string& path, std::uint64_t max_decompressed_bytes) {
+  return parse_members(ZipReader::open_file(path), max_decompressed_bytes);
 }
 
-void write_npz(const std::string& path, const std::vector<NpzMember>& members, bool compress) {
+NpzFile parse_npz(const std::uint8_t* data, std::size_t size, const std::string& source,
+                  std::uint64_t max_decompressed_bytes) {
+  return parse_members(ZipReader::open_memory(data, size, source), max_decompressed_bytes);
+}
+
+namespace {
+
+void check_member_names(const std::string& path, const std::vector<NpzMember>& members) {
   std::vector<std::string> seen;
   for (const auto& member : members) {
     if (member.name.empty()) throw InputError(path + ": an .npz member needs a name");
@@ -310,12 +333,46 @@ void write_npz(const std::string& path, const std::vector<NpzMember>& members, b
       if (name == member.name) throw InputError(path + ": duplicate .npz member '" + member.name + "'");
     seen.push_back(member.name);
   }
-  ZipWriter writer(path);
+}
+
+void add_members(ZipWriter& writer, const std::vector<NpzMember>& members, bool compress) {
   for (const auto& member : members) {
     std::string bytes = member.object ? serialize_npy_object(*member.object) : serialize_npy(member.array);
     writer.add(member.name + ".npy", std::move(bytes), compress);
   }
+}
+
+}  // namespace
+
+void write_npz(const std::string& path, const std::vector<NpzMember>& members, bool compress) {
+  check_member_names(path, members);
+  ZipWriter writer(path);
+  add_members(writer, members, compress);
   writer.commit();
+}
+
+NpzBatch::NpzBatch() = default;
+NpzBatch::~NpzBatch() = default;  // each uncommitted ZipWriter removes its temporary file
+
+void NpzBatch::add(const std::string& path, const std::vector<NpzMember>& members, bool compress) {
+  check_member_names(path, members);
+  auto writer = std::make_unique<ZipWriter>(path);
+  add_members(*writer, members, compress);
+  writer->finish();
+  writers_.push_back(std::move(writer));
+}
+
+void NpzBatch::commit() {
+  for (std::size_t i = 0; i < writers_.size(); ++i) {
+    try {
+      writers_[i]->publish();
+    } catch (...) {
+      for (std::size_t k = 0; k < i; ++k) ::unlink(writers_[k]->path().c_str());
+      writers_.clear();  // removes the remaining temporary files
+      throw;
+    }
+  }
+  writers_.clear();
 }
 
 }  // namespace poselift::io

@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "io/input_limits.hpp"
+
 namespace poselift::io {
 
 namespace {
@@ -301,7 +303,12 @@ std::optional<std::uint64_t> parse_index(std::string_view text) {
 // ---------------------------------------------------------------------------------------------
 // Dict / set keys: a canonical text per hashable value so that equal Python keys (1 == 1.0 ==
 // True, equal strings, equal tuples) collapse as they would in a Python dict.
+// Keys whose canonical text would exceed this are treated as unhashable (never merged): shared
+// tuples nest as a DAG whose text could grow exponentially with the depth.
+constexpr std::size_t kMaxCanonicalKeyBytes = 1 << 16;
+
 bool canonical_key(const Value& v, std::string& out, int depth) {
+  if (out.size() > kMaxCanonicalKeyBytes) return false;
   switch (v.kind) {
     case Value::Kind::None: out += 'N'; return true;
     case Value::Kind::Bool: out += v.boolean ? "i1;" : "i0;"; return true;
@@ -322,6 +329,7 @@ bool canonical_key(const Value& v, std::string& out, int depth) {
     }
     case Value::Kind::Str:
     case Value::Kind::Bytes:
+      if (v.text.size() > kMaxCanonicalKeyBytes - out.size()) return false;
       out += v.kind == Value::Kind::Str ? 's' : 'b';
       out += std::to_string(v.text.size()) + ':' + v.text;
       return true;
@@ -334,7 +342,7 @@ bool canonical_key(const Value& v, std::string& out, int depth) {
       for (const auto& item : v.items)
         if (!item || !canonical_key(*item, out, depth + 1)) return false;
       out += ')';
-      return true;
+      return out.size() <= kMaxCanonicalKeyBytes;
     default:
       return false;  // unhashable in Python (or not worth comparing): never merged
   }
@@ -377,21 +385,69 @@ void for_each_child(const Value& v, Visit&& visit) {
   }
 }
 
-// True when `target` is reachable from any of `roots` (iterative, each container visited once).
-bool reaches(const std::vector<const Value*>& roots, const Value* target) {
-  std::unordered_set<const Value*> visited;
-  std::vector<const Value*> pending(roots.begin(), roots.end());
-  while (!pending.empty()) {
-    const Value* node = pending.back();
-    pending.pop_back();
-    if (!node || !is_container(*node)) continue;
-    if (node == target) return true;
-    if (!visited.insert(node).second) continue;
-    for_each_child(*node, [&pending](const ValuePtr& child) {
-      if (child && is_container(*child)) pending.push_back(child.get());
+// True when a cycle of containers is reachable from `roots`: one depth-first walk with the
+// usual three colours, each container and edge visited once.
+bool has_cycle(const std::vector<ValuePtr>& roots) {
+  enum class Colour { Open, Done };
+  std::unordered_map<const Value*, Colour> colour;
+  struct Frame {
+    const Value* node;
+    std::vector<const Value*> children;
+    std::size_t next;
+  };
+  auto make_frame = [](const Value* node) {
+    Frame frame{node, {}, 0};
+    for_each_child(*node, [&frame](const ValuePtr& child) {
+      if (child && is_container(*child)) frame.children.push_back(child.get());
     });
+    return frame;
+  };
+  std::vector<Frame> frames;
+  for (const ValuePtr& root : roots) {
+    if (!root || !is_container(*root) || colour.count(root.get())) continue;
+    colour[root.get()] = Colour::Open;
+    frames.push_back(make_frame(root.get()));
+    while (!frames.empty()) {
+      Frame& frame = frames.back();
+      if (frame.next == frame.children.size()) {
+        colour[frame.node] = Colour::Done;
+        frames.pop_back();
+        continue;
+      }
+      const Value* child = frame.children[frame.next++];
+      auto [it, inserted] = colour.try_emplace(child, Colour::Open);
+      if (!inserted) {
+        if (it->second == Colour::Open) return true;  // back to a container still being walked
+        continue;
+      }
+      frames.push_back(make_frame(child));  // `frame` is not used after this
+    }
   }
   return false;
+}
+
+// Empties every container reachable from `roots`, so cycles among them cannot keep each other
+// alive once the unpickler drops its references (the values are being discarded).
+void clear_reachable(const std::vector<ValuePtr>& roots) {
+  std::vector<ValuePtr> pending(roots.begin(), roots.end());
+  while (!pending.empty()) {
+    ValuePtr node = std::move(pending.back());
+    pending.pop_back();
+    if (!node || !is_container(*node)) continue;
+    for_each_child(*node, [&pending](const ValuePtr& child) {
+      if (child && is_container(*child)) pending.push_back(child);
+    });
+    node->items.clear();
+    node->entries.clear();
+    if (node->kind == Value::Kind::Object && node->object) {
+      Object& o = *node->object;
+      o.args.clear();
+      o.list_items.clear();
+      o.dict_items.clear();
+      o.state.reset();
+      o.kwargs.reset();
+    }
+  }
 }
 
 // Longest chain of nested containers under `root` (a DAG: shared nodes are measured once).
@@ -444,12 +500,25 @@ class Unpickler {
  public:
   Unpickler(const std::uint8_t* data, std::size_t size, const std::string& source, const UnpickleHooks& hooks,
             const UnpickleLimits& limits)
-      : data_(data), size_(size), source_(source), hooks_(hooks), limits_(limits) {}
+      : data_(data),
+        size_(size),
+        source_(source),
+        hooks_(hooks),
+        limits_(limits),
+        budget_(limits.max_total_bytes ? limits.max_total_bytes : unpickle_budget(size)),
+        used_(limits.used ? limits.used : &own_used_) {}
 
   Unpickler(const Unpickler&) = delete;
   Unpickler& operator=(const Unpickler&) = delete;
 
   ValuePtr run();
+  // After a failure: breaks the cycles an unfinished pickle may have made (they would leak).
+  void release() noexcept {
+    try {
+      if (!dirty_.empty() && has_cycle(dirty_)) clear_reachable(dirty_);
+    } catch (...) {  // out of memory while walking: the values leak, nothing worse
+    }
+  }
 
  private:
   // ---- errors ----
@@ -495,10 +564,12 @@ class Unpickler {
     return std::string_view(reinterpret_cast<const char*>(p), static_cast<std::size_t>(length));
   }
   void charge(std::uint64_t bytes) {
-    if (bytes > limits_.max_total_bytes - std::min(allocated_, limits_.max_total_bytes))
-      fail("allocations would exceed the limit of " + std::to_string(limits_.max_total_bytes) + " bytes");
-    allocated_ += bytes;
+    if (bytes > budget_ - std::min(*used_, budget_))
+      fail("the rebuilt values would take more than the limit of " + std::to_string(budget_) + " bytes (set " +
+           kMaxInputBytesVariable + " to allow more)");
+    *used_ += bytes;
   }
+  void charge_slots(std::uint64_t count) { charge(saturating_mul(count, kSlotCost)); }
   std::string utf8_text(std::string_view raw) {
     if (!is_valid_utf8(raw)) fail("text is not valid UTF-8");
     return std::string(raw);
@@ -526,14 +597,28 @@ class Unpickler {
     return items;
   }
   void push(ValuePtr v) { stack_.push_back(std::move(v)); }
+  // A value made by this opcode: charged for the memory it takes (its stack slot included).
+  void push_new(ValuePtr v) {
+    charge(kUnpickleValueCost);
+    stack_.push_back(std::move(v));
+  }
+  // Another reference to an existing value.
+  void push_shared(ValuePtr v) {
+    charge_slots(1);
+    note_shared(v);
+    stack_.push_back(std::move(v));
+  }
 
   // ---- memo ----
-  void memo_put(std::uint64_t index) { memo_[index] = top(); }
+  void memo_put(std::uint64_t index) {
+    auto [it, inserted] = memo_.try_emplace(index);
+    if (inserted) charge(kMemoEntryCost);
+    it->second = top();
+  }
   void memo_get(std::uint64_t index) {
     auto found = memo_.find(index);
     if (found == memo_.end()) fail("memo index " + std::to_string(index) + " was never stored");
-    note_shared(found->second);
-    push(found->second);
+    push_shared(found->second);
   }
 
   // ---- containers ----
@@ -550,7 +635,10 @@ class Unpickler {
       for (std::size_t i = 0; i < count; ++i) {
         const ValuePtr& key = is_set ? container->items[i] : container->entries[i].first;
         std::string canonical;
-        if (key && canonical_key(*key, canonical, 0)) it->second.positions.emplace(std::move(canonical), i);
+        if (key && canonical_key(*key, canonical, 0)) {
+          charge(canonical.size() + kKeyEntryCost);
+          it->second.positions.emplace(std::move(canonical), i);
+        }
       }
     }
     return it->second;
@@ -562,6 +650,7 @@ class Unpickler {
       return;
     }
     auto& positions = key_index(dict).positions;
+    charge(canonical.size() + kKeyEntryCost);
     auto [it, inserted] = positions.emplace(std::move(canonical), dict->entries.size());
     if (inserted) dict->entries.emplace_back(std::move(key), std::move(value));
     else dict->entries[it->second].second = std::move(value);  // Python keeps the first position
@@ -573,17 +662,13 @@ class Unpickler {
       return;
     }
     auto& positions = key_index(set).positions;
+    charge(canonical.size() + kKeyEntryCost);
     if (positions.emplace(std::move(canonical), set->items.size()).second) set->items.push_back(std::move(item));
   }
   ValuePtr new_dict() { return Value::dict(); }
-  static std::vector<const Value*> raw_pointers(const std::vector<ValuePtr>& values) {
-    std::vector<const Value*> out;
-    out.reserve(values.size());
-    for (const auto& v : values) out.push_back(v.get());
-    return out;
-  }
   void append_items(const ValuePtr& target, std::vector<ValuePtr> items) {
-    check_insertion(target, raw_pointers(items));
+    charge_slots(items.size());
+    check_insertion(target);
     if (target->kind == Value::Kind::List) {
       target->items.insert(target->items.end(), std::make_move_iterator(items.begin()),
                            std::make_move_iterator(items.end()));
@@ -596,7 +681,8 @@ class Unpickler {
   }
   void set_items(const ValuePtr& target, std::vector<ValuePtr> items) {
     if (items.size() % 2 != 0) fail("odd number of items for key/value pairs");
-    check_insertion(target, raw_pointers(items));
+    charge_slots(items.size());
+    check_insertion(target);
     for (std::size_t i = 0; i < items.size(); i += 2) {
       if (target->kind == Value::Kind::Dict) {
         dict_set(target, std::move(items[i]), std::move(items[i + 1]));
@@ -639,10 +725,34 @@ class Unpickler {
               v->kind == Value::Kind::Object))
       shared_.insert(v.get());
   }
-  void check_insertion(const ValuePtr& target, const std::vector<const Value*>& inserted) const {
-    if (shared_.count(target.get()) && reaches(inserted, target.get()))
-      fail("self-referencing structures are not supported");
+  // Only an insertion into a container referenced from elsewhere can close a cycle. Such
+  // containers are remembered and the graph under them is checked once, at STOP: checking at
+  // every insertion walks the inserted values each time, quadratic for a long run of APPENDs
+  // into a shared list.
+  void check_insertion(const ValuePtr& target) {
+    if (shared_.count(target.get()) && dirty_seen_.insert(target.get()).second) {
+      charge(kKeyEntryCost);
+      dirty_.push_back(target);
+    }
   }
+  // The hooks' errors name the file too (they know only the value they were given).
+  template <class Call>
+  ValuePtr call_hook(Call&& call) {
+    try {
+      return call();
+    } catch (const InputError& error) {
+      // Messages that start with the file ("model.bin: ..." for "model.bin:archive/data.pkl")
+      // already name it.
+      const std::string message = error.what();
+      const std::string file = source_.substr(0, source_.find(':'));
+      if (message.compare(0, file.size(), file) == 0) throw;
+      fail(message);
+    }
+  }
+
+  static constexpr std::uint64_t kSlotCost = sizeof(ValuePtr);
+  static constexpr std::uint64_t kMemoEntryCost = sizeof(ValuePtr) + 48;  // hash node + bucket
+  static constexpr std::uint64_t kKeyEntryCost = 64;
 
   const std::uint8_t* data_;
   std::size_t size_;
@@ -652,12 +762,16 @@ class Unpickler {
   const UnpickleLimits& limits_;
   std::uint8_t op_ = 0;
   std::size_t op_offset_ = 0;
-  std::uint64_t allocated_ = 0;
+  std::uint64_t budget_;
+  std::uint64_t own_used_ = 0;
+  std::uint64_t* used_;
   std::vector<ValuePtr> stack_;
   std::vector<std::size_t> marks_;
   std::unordered_map<std::uint64_t, ValuePtr> memo_;
   std::unordered_map<const Value*, KeyIndex> key_indexes_;
   std::unordered_set<const Value*> shared_;
+  std::vector<ValuePtr> dirty_;  // shared containers that received insertions (see check_insertion)
+  std::unordered_set<const Value*> dirty_seen_;
 };
 
 std::optional<NumpyTypeCode> Unpickler::dtype_of_value(const Value& v) const {
@@ -768,6 +882,7 @@ bool Unpickler::rebuild_ndarray(Value& instance, const Value& state) {
     if (static_cast<std::uint64_t>(count) != raw_value.items.size())
       fail("object array of shape with " + std::to_string(count) + " elements holds " +
            std::to_string(raw_value.items.size()));
+    charge_slots(raw_value.items.size());
     std::vector<ValuePtr> elements = raw_value.items;
     instance.object.reset();
     instance.kind = Value::Kind::List;
@@ -791,7 +906,7 @@ bool Unpickler::rebuild_ndarray(Value& instance, const Value& state) {
 
 void Unpickler::build(const ValuePtr& instance, ValuePtr state) {
   if (instance->kind == Value::Kind::Object && instance->object) {
-    check_insertion(instance, {state.get()});
+    check_insertion(instance);
     const Object& o = *instance->object;
     const bool pending_ndarray =
         is_numpy_function(o.module, o.name, "multiarray", "_reconstruct") && !o.args.empty() && o.args[0] &&
@@ -811,10 +926,12 @@ ValuePtr Unpickler::dict_from_args(const std::vector<ValuePtr>& args) {
   if (args.size() != 1 || !args[0]) return nullptr;
   const Value& source = *args[0];
   if (source.kind == Value::Kind::Dict) {
+    charge_slots(2 * static_cast<std::uint64_t>(source.entries.size()));
     for (const auto& [key, value] : source.entries) dict_set(dict, key, value);
     return dict;
   }
   if (source.kind != Value::Kind::List && source.kind != Value::Kind::Tuple) return nullptr;
+  charge_slots(2 * static_cast<std::uint64_t>(source.items.size()));
   for (const auto& pair : source.items) {  // OrderedDict([[key, value], ...]) as protocols 0/1 write it
     if (!pair || (pair->kind != Value::Kind::List && pair->kind != Value::Kind::Tuple) || pair->items.size() != 2)
       return nullptr;
@@ -831,6 +948,7 @@ ValuePtr Unpickler::sequence_from_args(Value::Kind kind, const std::vector<Value
   const Value& source = *args[0];
   if (source.kind != Value::Kind::List && source.kind != Value::Kind::Tuple && source.kind != Value::Kind::Set)
     return nullptr;
+  charge_slots(source.items.size());
   if (kind == Value::Kind::Set) {
     for (const auto& item : source.items) set_add(out, item);
   } else {
@@ -843,8 +961,12 @@ ValuePtr Unpickler::bytes_from_args(const std::vector<ValuePtr>& args) {
   if (args.empty()) return Value::from_bytes("");
   if (!args[0]) return nullptr;
   const Value& data = *args[0];
-  if (args.size() == 1 && data.kind == Value::Kind::Bytes) return Value::from_bytes(data.text);
+  if (args.size() == 1 && data.kind == Value::Kind::Bytes) {
+    charge(data.text.size());
+    return Value::from_bytes(data.text);
+  }
   if (args.size() == 1 && (data.kind == Value::Kind::List || data.kind == Value::Kind::Tuple)) {
+    charge(data.items.size());
     std::string out;
     for (const auto& item : data.items) {
       if (!item || item->kind != Value::Kind::Int || item->integer < 0 || item->integer > 255) return nullptr;
@@ -855,6 +977,7 @@ ValuePtr Unpickler::bytes_from_args(const std::vector<ValuePtr>& args) {
   if (args.size() >= 2 && data.kind == Value::Kind::Str && args[1] && args[1]->kind == Value::Kind::Str) {
     // bytes(str, encoding) / _codecs.encode(str, encoding): protocol 2's spelling of bytes.
     const std::string& encoding = args[1]->text;
+    charge(data.text.size());
     if (encoding == "latin1" || encoding == "latin-1" || encoding == "iso-8859-1" || encoding == "ISO-8859-1") {
       auto encoded = utf8_to_latin1(data.text);
       if (!encoded) fail("text cannot be encoded as latin-1");
@@ -900,13 +1023,14 @@ ValuePtr Unpickler::call_builtin(const std::string& module, const std::string& n
 ValuePtr Unpickler::call_global(const std::string& module, const std::string& name, std::vector<ValuePtr> args,
                                 ValuePtr kwargs, bool allow_indirection) {
   if (hooks_.reduce) {
-    if (ValuePtr rebuilt = hooks_.reduce(module, name, args)) {
+    if (ValuePtr rebuilt = call_hook([&] { return hooks_.reduce(module, name, args); })) {
       note_shared(rebuilt);  // a hook may hand out the same value twice
       return rebuilt;
     }
   }
   if (ValuePtr rebuilt = call_builtin(module, name, args, kwargs, allow_indirection)) return rebuilt;
   // Unknown callables (numpy.dtype and ndarray reconstruction included, until BUILD) stay data.
+  charge(sizeof(Object) + 32 + module.size() + name.size());
   ValuePtr object = Value::make_object(module, name, std::move(args));
   object->object->kwargs = std::move(kwargs);
   return object;
@@ -915,6 +1039,7 @@ ValuePtr Unpickler::call_global(const std::string& module, const std::string& na
 ValuePtr Unpickler::call(const ValuePtr& callable, std::vector<ValuePtr> args, ValuePtr kwargs) {
   if (callable->kind == Value::Kind::Global)
     return call_global(callable->module, callable->name, std::move(args), std::move(kwargs), true);
+  charge(sizeof(Object) + 32 + kSlotCost);
   args.insert(args.begin(), callable);
   ValuePtr object = Value::make_object("", "", std::move(args));
   object->object->kwargs = std::move(kwargs);
@@ -1005,6 +1130,10 @@ std::string Unpickler::decode_raw_unicode_escape(std::string_view raw) {
 }
 
 void Unpickler::finish(const ValuePtr& result) {
+  if (!dirty_.empty() && has_cycle(dirty_)) {
+    clear_reachable(dirty_);
+    fail("self-referencing structures are not supported");
+  }
   if (nesting_height(result) > limits_.max_depth)
     fail("values nest deeper than the limit of " + std::to_string(limits_.max_depth) + " levels");
 }
@@ -1048,8 +1177,7 @@ ValuePtr Unpickler::run() {
         break;
       case kPopMark: pop_to_mark(); break;
       case kDup:
-        note_shared(top());
-        push(top());
+        push_shared(top());
         break;
 
       case kPut: {
@@ -1070,19 +1198,19 @@ ValuePtr Unpickler::run() {
       case kBinGet: memo_get(read_u8()); break;
       case kLongBinGet: memo_get(read_le(4)); break;
 
-      case kNone: push(Value::none()); break;
-      case kNewTrue: push(Value::from_bool(true)); break;
-      case kNewFalse: push(Value::from_bool(false)); break;
+      case kNone: push_new(Value::none()); break;
+      case kNewTrue: push_new(Value::from_bool(true)); break;
+      case kNewFalse: push_new(Value::from_bool(false)); break;
       case kInt: {
         const std::string_view line = trim(read_line());
         if (line.size() > kMaxIntDigits) fail("integer longer than " + std::to_string(kMaxIntDigits) + " digits");
         if (line == "00" || line == "01") {  // protocol 0 spells booleans this way
-          push(Value::from_bool(line == "01"));
+          push_new(Value::from_bool(line == "01"));
           break;
         }
         ValuePtr value = int_from_decimal(line);
         if (!value) fail("malformed integer '" + std::string(line.substr(0, 40)) + "'");
-        push(std::move(value));
+        push_new(std::move(value));
         break;
       }
       case kLong: {
@@ -1091,12 +1219,13 @@ ValuePtr Unpickler::run() {
         if (line.size() > kMaxIntDigits) fail("integer longer than " + std::to_string(kMaxIntDigits) + " digits");
         ValuePtr value = int_from_decimal(line);
         if (!value) fail("malformed integer '" + std::string(line.substr(0, 40)) + "'");
-        push(std::move(value));
+        charge(3 * line.size());
+        push_new(std::move(value));
         break;
       }
-      case kBinInt: push(Value::from_int(read_i32())); break;
-      case kBinInt1: push(Value::from_int(read_u8())); break;
-      case kBinInt2: push(Value::from_int(static_cast<std::int64_t>(read_le(2)))); break;
+      case kBinInt: push_new(Value::from_int(read_i32())); break;
+      case kBinInt1: push_new(Value::from_int(read_u8())); break;
+      case kBinInt2: push_new(Value::from_int(static_cast<std::int64_t>(read_le(2)))); break;
       case kLong1:
       case kLong4: {
         std::uint64_t length;
@@ -1110,7 +1239,8 @@ ValuePtr Unpickler::run() {
         if (length > kMaxIntBytes) fail("integer of " + std::to_string(length) + " bytes exceeds the limit of " +
                                         std::to_string(kMaxIntBytes));
         const std::uint8_t* bytes = take(length);
-        push(int_from_twos_complement(bytes, static_cast<std::size_t>(length)));
+        charge(3 * length);  // decimal digits
+        push_new(int_from_twos_complement(bytes, static_cast<std::size_t>(length)));
         break;
       }
       case kFloat: {
@@ -1127,7 +1257,7 @@ ValuePtr Unpickler::run() {
           const bool tiny = exponent != std::string_view::npos && exponent + 1 < line.size() && line[exponent + 1] == '-';
           value = tiny ? (negative ? -0.0 : 0.0) : (negative ? -HUGE_VAL : HUGE_VAL);
         }
-        push(Value::from_float(value));
+        push_new(Value::from_float(value));
         break;
       }
       case kBinFloat: {
@@ -1136,41 +1266,48 @@ ValuePtr Unpickler::run() {
         for (int i = 0; i < 8; ++i) bits = (bits << 8) | p[i];  // big-endian
         double value;
         std::memcpy(&value, &bits, sizeof(value));
-        push(Value::from_float(value));
+        push_new(Value::from_float(value));
         break;
       }
 
       case kString: {
         const std::string decoded = decode_string_literal(read_line());
-        charge(decoded.size());
-        push(Value::from_str(latin1_to_utf8(decoded)));
+        charge(2 * decoded.size());  // latin-1 takes up to two bytes per character in UTF-8
+        push_new(Value::from_str(latin1_to_utf8(decoded)));
         break;
       }
       case kBinString: {
         const std::int32_t length = read_i32();
         if (length < 0) fail("negative byte count");
-        push(Value::from_str(latin1_to_utf8(read_payload(static_cast<std::uint64_t>(length)))));
+        const std::string_view raw = read_payload(static_cast<std::uint64_t>(length));
+        charge(raw.size());  // latin-1 takes up to two bytes per character in UTF-8
+        push_new(Value::from_str(latin1_to_utf8(raw)));
         break;
       }
-      case kShortBinString: push(Value::from_str(latin1_to_utf8(read_payload(read_u8())))); break;
+      case kShortBinString: {
+        const std::string_view raw = read_payload(read_u8());
+        charge(raw.size());
+        push_new(Value::from_str(latin1_to_utf8(raw)));
+        break;
+      }
       case kUnicode: {
         const std::string_view raw = read_line();
-        charge(raw.size());
-        push(Value::from_str(decode_raw_unicode_escape(raw)));
+        charge(2 * raw.size());
+        push_new(Value::from_str(decode_raw_unicode_escape(raw)));
         break;
       }
-      case kShortBinUnicode: push(Value::from_str(utf8_text(read_payload(read_u8())))); break;
-      case kBinUnicode: push(Value::from_str(utf8_text(read_payload(read_le(4))))); break;
-      case kBinUnicode8: push(Value::from_str(utf8_text(read_payload(read_le(8))))); break;
-      case kShortBinBytes: push(Value::from_bytes(std::string(read_payload(read_u8())))); break;
-      case kBinBytes: push(Value::from_bytes(std::string(read_payload(read_le(4))))); break;
+      case kShortBinUnicode: push_new(Value::from_str(utf8_text(read_payload(read_u8())))); break;
+      case kBinUnicode: push_new(Value::from_str(utf8_text(read_payload(read_le(4))))); break;
+      case kBinUnicode8: push_new(Value::from_str(utf8_text(read_payload(read_le(8))))); break;
+      case kShortBinBytes: push_new(Value::from_bytes(std::string(read_payload(read_u8())))); break;
+      case kBinBytes: push_new(Value::from_bytes(std::string(read_payload(read_le(4))))); break;
       case kBinBytes8:
-      case kByteArray8: push(Value::from_bytes(std::string(read_payload(read_le(8))))); break;
+      case kByteArray8: push_new(Value::from_bytes(std::string(read_payload(read_le(8))))); break;
       case kNextBuffer:
         fail("out-of-band buffers are not available (pickle the data with in-band buffers)");
       case kReadonlyBuffer: top(); break;  // a read-only view of the buffer on top: same data
 
-      case kEmptyTuple: push(Value::tuple()); break;
+      case kEmptyTuple: push_new(Value::tuple()); break;
       case kTuple1:
       case kTuple2:
       case kTuple3: {
@@ -1179,12 +1316,23 @@ ValuePtr Unpickler::run() {
         std::vector<ValuePtr> items(std::make_move_iterator(stack_.end() - static_cast<std::ptrdiff_t>(count)),
                                     std::make_move_iterator(stack_.end()));
         stack_.resize(stack_.size() - count);
-        push(Value::tuple(std::move(items)));
+        charge_slots(count);
+        push_new(Value::tuple(std::move(items)));
         break;
       }
-      case kTuple: push(Value::tuple(pop_to_mark())); break;
-      case kEmptyList: push(Value::list()); break;
-      case kList: push(Value::list(pop_to_mark())); break;
+      case kTuple: {
+        std::vector<ValuePtr> items = pop_to_mark();
+        charge_slots(items.size());
+        push_new(Value::tuple(std::move(items)));
+        break;
+      }
+      case kEmptyList: push_new(Value::list()); break;
+      case kList: {
+        std::vector<ValuePtr> items = pop_to_mark();
+        charge_slots(items.size());
+        push_new(Value::list(std::move(items)));
+        break;
+      }
       case kAppend: {
         ValuePtr value = pop();
         append_items(top(), {std::move(value)});
@@ -1195,11 +1343,11 @@ ValuePtr Unpickler::run() {
         append_items(top(), std::move(items));
         break;
       }
-      case kEmptyDict: push(new_dict()); break;
+      case kEmptyDict: push_new(new_dict()); break;
       case kDict: {
         std::vector<ValuePtr> items = pop_to_mark();
         ValuePtr dict = new_dict();
-        push(dict);
+        push_new(dict);
         set_items(dict, std::move(items));
         break;
       }
@@ -1214,19 +1362,21 @@ ValuePtr Unpickler::run() {
         set_items(top(), std::move(items));
         break;
       }
-      case kEmptySet: push(Value::set()); break;
+      case kEmptySet: push_new(Value::set()); break;
       case kAddItems: {
         std::vector<ValuePtr> items = pop_to_mark();
         const ValuePtr& target = top();
         if (target->kind != Value::Kind::Set) fail(std::string("cannot add items to a ") + Value::kind_name(target->kind));
-        check_insertion(target, raw_pointers(items));
+        charge_slots(items.size());
+        check_insertion(target);
         for (auto& item : items) set_add(target, std::move(item));
         break;
       }
       case kFrozenSet: {
         std::vector<ValuePtr> items = pop_to_mark();
         ValuePtr set = Value::set();
-        push(set);
+        push_new(set);
+        charge_slots(items.size());
         for (auto& item : items) set_add(set, std::move(item));
         break;
       }
@@ -1234,7 +1384,8 @@ ValuePtr Unpickler::run() {
       case kGlobal: {
         std::string module = utf8_text(read_line());
         std::string name = utf8_text(read_line());
-        push(Value::global(std::move(module), std::move(name)));
+        charge(module.size() + name.size());
+        push_new(Value::global(std::move(module), std::move(name)));
         break;
       }
       case kStackGlobal: {
@@ -1242,21 +1393,22 @@ ValuePtr Unpickler::run() {
         ValuePtr module = pop();
         if (name->kind != Value::Kind::Str || module->kind != Value::Kind::Str)
           fail("module and name must be str");
-        push(Value::global(module->text, name->text));
+        charge(module->text.size() + name->text.size());
+        push_new(Value::global(module->text, name->text));
         break;
       }
       case kReduce: {
         ValuePtr args = pop();
         ValuePtr callable = pop();
         if (args->kind != Value::Kind::Tuple) fail("arguments must be a tuple");
-        push(call(callable, args->items, nullptr));
+        push_new(call(callable, args->items, nullptr));
         break;
       }
       case kNewObj: {
         ValuePtr args = pop();
         ValuePtr cls = pop();
         if (args->kind != Value::Kind::Tuple) fail("arguments must be a tuple");
-        push(call(cls, args->items, nullptr));
+        push_new(call(cls, args->items, nullptr));
         break;
       }
       case kNewObjEx: {
@@ -1265,21 +1417,21 @@ ValuePtr Unpickler::run() {
         ValuePtr cls = pop();
         if (args->kind != Value::Kind::Tuple) fail("arguments must be a tuple");
         if (kwargs->kind != Value::Kind::Dict) fail("keyword arguments must be a dict");
-        push(call(cls, args->items, std::move(kwargs)));
+        push_new(call(cls, args->items, std::move(kwargs)));
         break;
       }
       case kInst: {
         std::string module = utf8_text(read_line());
         std::string name = utf8_text(read_line());
         std::vector<ValuePtr> args = pop_to_mark();
-        push(call_global(module, name, std::move(args), nullptr, true));
+        push_new(call_global(module, name, std::move(args), nullptr, true));
         break;
       }
       case kObj: {
         std::vector<ValuePtr> items = pop_to_mark();
         if (items.empty()) fail("OBJ needs a class");
         ValuePtr cls = items.front();
-        push(call(cls, std::vector<ValuePtr>(items.begin() + 1, items.end()), nullptr));
+        push_new(call(cls, std::vector<ValuePtr>(items.begin() + 1, items.end()), nullptr));
         break;
       }
       case kBuild: {
@@ -1290,12 +1442,19 @@ ValuePtr Unpickler::run() {
 
       case kPersId:
       case kBinPersId: {
-        ValuePtr pid = op_ == kPersId ? Value::from_str(utf8_text(read_line())) : pop();
+        ValuePtr pid;
+        if (op_ == kPersId) {
+          std::string text = utf8_text(read_line());
+          charge(kUnpickleValueCost + text.size());
+          pid = Value::from_str(std::move(text));
+        } else {
+          pid = pop();
+        }
         if (!hooks_.persistent_load) fail("persistent ids are not supported for this input");
-        ValuePtr loaded = hooks_.persistent_load(pid);
+        ValuePtr loaded = call_hook([&] { return hooks_.persistent_load(pid); });
         if (!loaded) fail("persistent id " + pid->repr(60) + " could not be resolved");
         note_shared(loaded);
-        push(std::move(loaded));
+        push_new(std::move(loaded));
         break;
       }
       case kExt1:
@@ -1316,7 +1475,12 @@ ValuePtr unpickle(const std::uint8_t* data, std::size_t size, const std::string&
   if (!data && size != 0) throw InputError(source + ": no pickle data");
   static const std::uint8_t kEmpty = 0;
   Unpickler unpickler(data ? data : &kEmpty, size, source, hooks, limits);
-  return unpickler.run();
+  try {
+    return unpickler.run();
+  } catch (...) {
+    unpickler.release();
+    throw;
+  }
 }
 
 // =============================================================================================

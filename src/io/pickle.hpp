@@ -22,9 +22,19 @@ struct UnpickleHooks {
 };
 
 struct UnpickleLimits {
-  std::size_t max_depth = 512;                 // nesting of containers / MARKs
-  std::size_t max_total_bytes = 1ull << 34;    // guards allocations (strings, arrays)
+  std::size_t max_depth = 512;  // nesting of containers / MARKs
+  // Bytes the rebuilt values may take: payloads (strings, array data) plus a fixed cost per value
+  // created (kUnpickleValueCost: a Value and its shared_ptr block) and per container slot, so a
+  // pickle of many tiny values is measured by the memory it really takes, not by its size.
+  // 0: unpickle_budget(size of the pickle) (input_limits.hpp).
+  std::uint64_t max_total_bytes = 0;
+  // When set, the bytes charged are added to *used and max_total_bytes bounds the sum: one budget
+  // shared by several pickles (the members of one .npz).
+  std::uint64_t* used = nullptr;
 };
+
+// What one rebuilt value costs the budget (the Value and its shared_ptr control block).
+inline constexpr std::uint64_t kUnpickleValueCost = sizeof(Value) + 32;
 
 // Rebuilds the object pickled in `data`. `source` names the input in error messages
 // ("data/data_2d_h36m_gt.npz:positions_2d.npy"). Built-in reconstruction:
@@ -40,9 +50,12 @@ struct UnpickleLimits {
 //   anything else -> Object (opaque), never a failure.
 // Dict keys equal in Python (1 == 1.0 == True, equal str/tuple) collapse as in a Python dict.
 // Malformed input throws InputError naming `source`, the byte offset and the opcode.
-// Sizes are checked against the bytes present before anything is allocated. Self-referencing
-// structures (possible in pickles, never in poselift's data) and nesting deeper than
-// limits.max_depth are refused, so every returned value is a finite tree (or DAG).
+// Sizes are checked against the bytes present before anything is allocated, and everything
+// rebuilt is charged to limits.max_total_bytes. Self-referencing structures (possible in
+// pickles, never in poselift's data) and nesting deeper than limits.max_depth are refused, so
+// every returned value is a finite tree or DAG. Shared values stay shared: a consumer that
+// copies the result as a tree can take exponentially more memory than the pickle describes.
+// Errors raised by the hooks that do not name `source` get it prefixed.
 // Calls of a callable that is not a global (rare) become an Object with empty module and name
 // whose args[0] is the callable.
 ValuePtr unpickle(const std::uint8_t* data, std::size_t size, const std::string& source,

@@ -123,41 +123,56 @@ void render(const Value& v, std::string& out, std::size_t budget, int depth) {
 
 }  // namespace
 
-Value::~Value() {
-  if (items.empty() && entries.empty() && !object) return;
-  std::vector<ValuePtr> pending;
-  auto unlink_children = [&pending](Value& v) {
-    for (auto& item : v.items)
-      if (item) pending.push_back(std::move(item));
-    v.items.clear();
-    for (auto& [key, value] : v.entries) {
-      if (key) pending.push_back(std::move(key));
-      if (value) pending.push_back(std::move(value));
-    }
-    v.entries.clear();
-    if (v.object && v.object.use_count() == 1) {
-      Object& o = *v.object;
-      for (auto& arg : o.args)
-        if (arg) pending.push_back(std::move(arg));
-      o.args.clear();
-      for (auto& item : o.list_items)
-        if (item) pending.push_back(std::move(item));
-      o.list_items.clear();
-      for (auto& [key, value] : o.dict_items) {
-        if (key) pending.push_back(std::move(key));
-        if (value) pending.push_back(std::move(value));
-      }
-      o.dict_items.clear();
-      if (o.state) pending.push_back(std::move(o.state));
-      if (o.kwargs) pending.push_back(std::move(o.kwargs));
+namespace {
+
+// Drops `v`'s references to its children; those it alone kept alive are moved onto `chain`
+// instead of dying here (which would recurse). Moving and resetting shared pointers and
+// clearing vectors never allocate, so destruction cannot throw, even out of memory.
+void unlink_children(Value& v, ValuePtr& chain) noexcept {
+  auto take = [&chain](ValuePtr& child) noexcept {
+    if (!child) return;
+    if (child.use_count() == 1) {
+      child->free_next = std::move(chain);
+      chain = std::move(child);
+    } else {
+      child.reset();  // another owner keeps it alive: nothing is freed
     }
   };
-  unlink_children(*this);
-  while (!pending.empty()) {
-    ValuePtr node = std::move(pending.back());
-    pending.pop_back();
-    if (node.use_count() == 1) unlink_children(*node);  // last owner: empty it before it is freed
+  for (auto& item : v.items) take(item);
+  v.items.clear();
+  for (auto& [key, value] : v.entries) {
+    take(key);
+    take(value);
   }
+  v.entries.clear();
+  if (v.object && v.object.use_count() == 1) {
+    Object& o = *v.object;
+    for (auto& arg : o.args) take(arg);
+    o.args.clear();
+    for (auto& item : o.list_items) take(item);
+    o.list_items.clear();
+    for (auto& [key, value] : o.dict_items) {
+      take(key);
+      take(value);
+    }
+    o.dict_items.clear();
+    take(o.state);
+    take(o.kwargs);
+  }
+  v.object.reset();
+}
+
+}  // namespace
+
+Value::~Value() {
+  if (items.empty() && entries.empty() && !object) return;
+  ValuePtr chain;
+  unlink_children(*this, chain);
+  while (chain) {
+    ValuePtr node = std::move(chain);
+    chain = std::move(node->free_next);
+    unlink_children(*node, chain);
+  }  // each node dies childless, so its own destructor returns at once
 }
 
 ValuePtr Value::none() { return make(Kind::None); }

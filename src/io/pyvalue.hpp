@@ -54,7 +54,11 @@ struct Value {
   Value& operator=(Value&&) noexcept = default;
   // Unlinks children this value alone keeps alive before they die, so destroying a deeply
   // nested structure is a loop, not a recursion as deep as the nesting (no stack overflow).
+  // Never allocates: the values waiting to be freed are chained through `free_next`.
   ~Value();
+
+  // Internal to ~Value (always null otherwise).
+  ValuePtr free_next;
 
   // Constructors.
   static ValuePtr none();

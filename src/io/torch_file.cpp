@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <unordered_map>
 
 #include "io/error.hpp"
+#include "io/input_limits.hpp"
 #include "io/pickle.hpp"
 #include "io/zip_archive.hpp"
 
@@ -77,29 +79,39 @@ NdArray TorchFile::materialize(const TensorRef& ref, const std::string& what) co
   const auto& bytes = it->second;
   const std::size_t item = dtype_itemsize(ref.dtype);
   const std::int64_t storage_numel = static_cast<std::int64_t>(bytes.size() / item);
+  if (ref.sizes.size() != ref.strides.size())
+    throw InputError(fmt::format("{}: {}: tensor size and stride have different lengths", source, what));
+  auto view_error = [&]() {
+    return InputError(fmt::format("{}: {}: view (offset {}, sizes {}, strides {}) reaches past storage '{}' of {} "
+                                  "elements",
+                                  source, what, ref.storage_offset, fmt::join(ref.sizes, "x"),
+                                  fmt::join(ref.strides, ","), ref.storage_key, storage_numel));
+  };
   NdArray out;
   out.dtype = ref.dtype;
   out.shape = ref.sizes;
-  std::int64_t numel = 1, max_index = ref.storage_offset;
+  bool empty = false;
   for (std::size_t d = 0; d < ref.sizes.size(); ++d) {
     if (ref.sizes[d] < 0 || ref.strides[d] < 0)
       throw InputError(fmt::format("{}: {}: negative size or stride", source, what));
-    if (ref.sizes[d] == 0) numel = 0;
-    else {
-      if (ref.sizes[d] > (std::int64_t{1} << 40) || ref.strides[d] > (std::int64_t{1} << 40))
-        throw InputError(fmt::format("{}: {}: implausible size or stride", source, what));
-      numel *= ref.sizes[d];
-      max_index += (ref.sizes[d] - 1) * ref.strides[d];
-    }
-    if (numel > storage_numel && numel != 0)
-      throw InputError(fmt::format("{}: {}: shape needs more elements than storage '{}' holds ({})", source, what,
-                                   ref.storage_key, storage_numel));
+    if (ref.sizes[d] == 0) empty = true;
   }
-  if (numel > 0 && (ref.storage_offset < 0 || max_index >= storage_numel))
-    throw InputError(fmt::format("{}: {}: view (offset {}, sizes {}, strides {}) reaches past storage '{}' of {} "
-                                 "elements",
-                                 source, what, ref.storage_offset, fmt::join(ref.sizes, "x"),
-                                 fmt::join(ref.strides, ","), ref.storage_key, storage_numel));
+  if (ref.storage_offset < 0) throw view_error();
+  // Every product and sum below comes from the file: checked, so none can wrap around and let a
+  // view that reaches far outside the storage pass.
+  std::int64_t numel = empty ? 0 : 1, max_index = ref.storage_offset;
+  if (!empty) {
+    for (std::size_t d = 0; d < ref.sizes.size(); ++d) {
+      std::int64_t span;
+      if (__builtin_mul_overflow(numel, ref.sizes[d], &numel) || numel > storage_numel)
+        throw InputError(fmt::format("{}: {}: shape {} needs more elements than storage '{}' holds ({})", source,
+                                     what, fmt::join(ref.sizes, "x"), ref.storage_key, storage_numel));
+      if (__builtin_mul_overflow(ref.sizes[d] - 1, ref.strides[d], &span) ||
+          __builtin_add_overflow(max_index, span, &max_index))
+        throw view_error();
+    }
+    if (max_index >= storage_numel) throw view_error();
+  }
   out.bytes.resize(static_cast<std::size_t>(numel) * item);
   if (numel == 0) return out;
   // Walk the strided view in C order.
@@ -145,7 +157,7 @@ TorchFile parse_torch_file(const std::uint8_t* data, std::size_t size, const std
   file.source = source;
   UnpickleHooks hooks;
   hooks.persistent_load = [&](const ValuePtr& pid) -> ValuePtr {
-    const std::string what = "persistent id";
+    const std::string what = source + ": data.pkl: persistent id";
     const auto& parts = pid->as_sequence(what);
     if (parts.size() < 5 || parts[0]->kind != Value::Kind::Str || parts[0]->text != "storage" ||
         parts[1]->kind != Value::Kind::Global)
@@ -153,17 +165,21 @@ TorchFile parse_torch_file(const std::uint8_t* data, std::size_t size, const std
     auto ref = std::make_shared<StorageRef>();
     if (!storage_dtype(parts[1]->name, ref->dtype))
       throw InputError(source + ": data.pkl: unsupported storage type " + parts[1]->module + "." + parts[1]->name);
-    ref->key = parts[2]->as_str("storage key");
-    ref->numel = parts[4]->as_int("storage size");
+    ref->key = parts[2]->as_str(what + ": storage key");
+    ref->numel = parts[4]->as_int(what + ": storage size");
     if (!file.storages.count(ref->key)) {
       const std::string record = prefix + "data/" + ref->key;
       if (!zip.contains(record)) throw InputError(source + ": storage record '" + record + "' is missing");
-      const std::uint64_t expected = static_cast<std::uint64_t>(std::max<std::int64_t>(ref->numel, 0)) *
-                                     dtype_itemsize(ref->dtype);
-      if (ref->numel < 0 || zip.size_of(record) < expected)
+      if (ref->numel < 0)
+        throw InputError(fmt::format("{}: storage record '{}': negative element count {}", source, record, ref->numel));
+      std::uint64_t expected;
+      if (__builtin_mul_overflow(static_cast<std::uint64_t>(ref->numel), dtype_itemsize(ref->dtype), &expected))
+        throw InputError(fmt::format("{}: storage record '{}': {} elements of {} bytes overflow", source, record,
+                                     ref->numel, dtype_itemsize(ref->dtype)));
+      if (zip.size_of(record) < expected)
         throw InputError(fmt::format("{}: storage record '{}' holds {} bytes, {} expected", source, record,
                                      zip.size_of(record), expected));
-      file.storages[ref->key] = zip.read(record, expected + 64);
+      file.storages[ref->key] = zip.read(record, saturating_add(expected, 64));
     }
     return Value::from_extension(ref);
   };
@@ -178,9 +194,10 @@ TorchFile parse_torch_file(const std::uint8_t* data, std::size_t size, const std
       auto ref = std::make_shared<TensorRef>();
       ref->dtype = storage->dtype;
       ref->storage_key = storage->key;
-      ref->storage_offset = args[1]->as_int("tensor storage offset");
-      ref->sizes = int_tuple(*args[2], "tensor size");
-      ref->strides = int_tuple(*args[3], "tensor stride");
+      const std::string what = source + ": data.pkl: " + name;
+      ref->storage_offset = args[1]->as_int(what + ": storage offset");
+      ref->sizes = int_tuple(*args[2], what + ": size");
+      ref->strides = int_tuple(*args[3], what + ": stride");
       if (ref->sizes.size() != ref->strides.size())
         throw InputError(source + ": data.pkl: tensor size and stride have different lengths");
       if (args.size() > 4 && args[4]->kind == Value::Kind::Bool) ref->requires_grad = args[4]->boolean;
@@ -194,8 +211,73 @@ TorchFile parse_torch_file(const std::uint8_t* data, std::size_t size, const std
     return nullptr;
   };
   auto pickle_bytes = zip.read(pickle_name);
-  file.root = unpickle(pickle_bytes.data(), pickle_bytes.size(), source + ":" + pickle_name, hooks);
+  UnpickleLimits limits;
+  // data.pkl may be deflated: its budget follows the file's size, not only its own.
+  limits.max_total_bytes = unpickle_budget(pickle_bytes.size(), size);
+  file.root = unpickle(pickle_bytes.data(), pickle_bytes.size(), source + ":" + pickle_name, hooks, limits);
   return file;
+}
+
+ValuePtr resolve_tensor_refs(const TorchFile& file, const ValuePtr& root, std::uint64_t max_bytes) {
+  if (!max_bytes) {
+    std::uint64_t stored = 0;
+    for (const auto& [key, bytes] : file.storages) stored = saturating_add(stored, bytes.size());
+    max_bytes = saturating_add(saturating_mul(stored, 2), std::uint64_t{64} << 20);
+  }
+  struct Resolver {
+    const TorchFile& file;
+    std::uint64_t max_bytes;
+    std::uint64_t materialized = 0;
+    std::unordered_map<const Value*, ValuePtr> done;  // each distinct value resolved once
+
+    ValuePtr resolve(const ValuePtr& v, const std::string& what, int depth) {
+      if (!v) return v;
+      // Deeper than the unpickler lets values nest: not a value read from a file.
+      if (depth > 1024) throw InputError(file.source + ": checkpoint values nest too deeply");
+      auto known = done.find(v.get());
+      if (known != done.end()) return known->second;
+      ValuePtr out = v;
+      switch (v->kind) {
+        case Value::Kind::Extension:
+          if (const auto* ref = as_tensor_ref(*v)) {
+            NdArray values = file.materialize(*ref, what);
+            if (values.bytes.size() > max_bytes - std::min(materialized, max_bytes))
+              throw InputError(fmt::format("{}: {}: tensors sharing storages add up to more than {} bytes", file.source,
+                                           what, max_bytes));
+            materialized += values.bytes.size();
+            out = Value::from_array(std::move(values));
+          }
+          break;
+        case Value::Kind::List:
+        case Value::Kind::Tuple: {
+          auto copy = std::make_shared<Value>(*v);
+          for (auto& item : copy->items) item = resolve(item, what, depth + 1);
+          out = std::move(copy);
+          break;
+        }
+        case Value::Kind::Dict: {
+          auto copy = std::make_shared<Value>(*v);
+          for (auto& [key, value] : copy->entries)
+            value = resolve(value, key && key->kind == Value::Kind::Str ? key->text : what, depth + 1);
+          out = std::move(copy);
+          break;
+        }
+        case Value::Kind::Object: {
+          if (!v->object || v->object->dict_items.empty()) break;  // opaque objects (RandomState) stay as they are
+          auto object = std::make_shared<Object>(*v->object);
+          for (auto& [key, value] : object->dict_items)
+            value = resolve(value, key && key->kind == Value::Kind::Str ? key->text : what, depth + 1);
+          out = Value::from_object(std::move(object));
+          break;
+        }
+        default: break;
+      }
+      done.emplace(v.get(), out);
+      return out;
+    }
+  };
+  Resolver resolver{file, max_bytes, 0, {}};
+  return resolver.resolve(root, "checkpoint", 0);
 }
 
 TorchFile read_torch_file(const std::string& path) {

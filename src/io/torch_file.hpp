@@ -41,6 +41,14 @@ struct TorchFile {
   NdArray materialize(const TensorRef& ref, const std::string& what) const;
 };
 
+// `root` with every tensor reference replaced by its values (an Array value), for consumers that
+// want plain data. Each distinct value is resolved once and shared values stay shared, so a
+// pickle that references one structure many times (a "billion laughs") costs what the pickle
+// holds, not the tree it unfolds to. References to the same storage are materialized each
+// time: their total beyond `max_bytes` is refused (0: twice the storages' bytes + 64 MiB).
+// Error messages name the dict key above the tensor ("checkpoint" at the top).
+ValuePtr resolve_tensor_refs(const TorchFile& file, const ValuePtr& root, std::uint64_t max_bytes = 0);
+
 // Null when `value` is not a tensor.
 const TensorRef* as_tensor_ref(const Value& value);
 

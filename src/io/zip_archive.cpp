@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "io/error.hpp"
+#include "io/input_limits.hpp"
 
 namespace poselift::io {
 
@@ -61,6 +62,8 @@ struct ZipReader::Impl {
   zip_t* archive = nullptr;
   std::vector<std::uint8_t> memory;  // the bytes of an archive opened from memory
   std::uint64_t archive_size = 0;
+  std::uint64_t budget = 0;  // decompressed bytes the remaining reads may produce
+  std::uint64_t budget_total = 0;
   std::unordered_map<std::string, zip_uint64_t> index;  // first entry of each name
 
   Impl() = default;
@@ -105,6 +108,7 @@ ZipReader ZipReader::open_file(const std::string& path) {
     throw InputError(path + ": not a zip archive (only " + std::to_string(file_size) + " bytes)");
   auto impl = std::make_unique<Impl>();
   impl->archive_size = file_size;
+  impl->budget = impl->budget_total = decompression_budget(file_size);
   int error = 0;
   impl->archive = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &error);
   if (!impl->archive) throw InputError(path + ": not a readable zip archive (" + libzip_message(error) + ")");
@@ -120,6 +124,7 @@ ZipReader ZipReader::open_memory(const std::uint8_t* data, std::size_t size, con
   auto impl = std::make_unique<Impl>();
   impl->memory.assign(data, data + size);  // owned: the reader may outlive the caller's buffer
   impl->archive_size = size;
+  impl->budget = impl->budget_total = decompression_budget(size);
   zip_error_t error;
   zip_error_init(&error);
   zip_source_t* zip_source =
@@ -145,6 +150,10 @@ ZipReader ZipReader::open_memory(const std::uint8_t* data, std::size_t size, con
 }
 
 bool ZipReader::contains(const std::string& name) const { return impl_->index.count(name) != 0; }
+
+void ZipReader::set_budget(std::uint64_t total_bytes) { impl_->budget = impl_->budget_total = total_bytes; }
+std::uint64_t ZipReader::budget_left() const { return impl_->budget; }
+std::uint64_t ZipReader::archive_size() const { return impl_->archive_size; }
 
 namespace {
 
@@ -186,13 +195,20 @@ std::vector<std::uint8_t> ZipReader::read(const std::string& name, std::uint64_t
       throw InputError(where + ": entry declares " + std::to_string(stat.comp_size) +
                        " compressed bytes in an archive of " + std::to_string(impl_->archive_size));
     const std::uint64_t plausible =
-        method == ZIP_CM_STORE ? stat.comp_size : stat.comp_size * kMaxDeflateRatio + 1024;
+        method == ZIP_CM_STORE ? stat.comp_size : saturating_add(saturating_mul(stat.comp_size, kMaxDeflateRatio), 1024);
     if (stat.size > plausible)
       throw InputError(where + ": entry declares " + std::to_string(stat.size) + " bytes from " +
                        std::to_string(stat.comp_size) + " compressed bytes (corrupt zip)");
-  } else if (stat.size > impl_->archive_size * kMaxDeflateRatio + 1024) {
+  } else if (stat.size > saturating_add(saturating_mul(impl_->archive_size, kMaxDeflateRatio), 1024)) {
     throw InputError(where + ": entry declares an implausible size of " + std::to_string(stat.size) + " bytes");
   }
+  // Charged before inflating: the declared size is what read() allocates (more data is refused).
+  if (stat.size > impl_->budget)
+    throw InputError(where + ": " + std::to_string(stat.size) + " bytes would take the archive's decompressed data "
+                     "past its limit of " + std::to_string(impl_->budget_total) + " bytes (" +
+                     std::to_string(impl_->budget_total - impl_->budget) + " already read; set " +
+                     kMaxInputBytesVariable + " to allow more)");
+  impl_->budget -= stat.size;
 
   zip_file_t* file = zip_fopen_index(impl_->archive, found->second, 0);
   if (!file) throw InputError(where + ": cannot open the zip entry (" + libzip_message(zip_get_error(impl_->archive)) + ")");
@@ -235,7 +251,8 @@ struct ZipWriter::Impl {
   std::string temp_path;
   zip_t* archive = nullptr;
   std::size_t entries = 0;
-  bool committed = false;
+  bool finished = false;   // the temporary file is complete
+  bool committed = false;  // and renamed into place
   // libzip reads the sources only in zip_close(): the buffers must live until then. Deques keep
   // element addresses stable while growing.
   std::deque<std::vector<std::uint8_t>> vector_buffers;
@@ -301,30 +318,49 @@ void ZipWriter::add(const std::string& name, std::string&& data, bool compress) 
 }
 
 void ZipWriter::commit() {
-  if (!impl_->archive) throw InputError(impl_->path + ": zip archive already committed");
+  finish();
+  publish();
+}
+
+const std::string& ZipWriter::path() const { return impl_->path; }
+
+void ZipWriter::finish() {
+  if (!impl_->archive) throw InputError(impl_->path + ": zip archive already finished");
   if (impl_->entries == 0) {
     // libzip writes no file for an empty archive; NumPy writes the bare end-of-directory record.
     zip_discard(impl_->archive);
     impl_->archive = nullptr;
-    write_file_atomic(impl_->path, std::string("PK\x05\x06", 4) + std::string(18, '\0'));
-    impl_->committed = true;
-    return;
-  }
-  if (zip_close(impl_->archive) != 0) {
-    const std::string message = zip_strerror(impl_->archive);
-    zip_discard(impl_->archive);
+    const std::string record = std::string("PK\x05\x06", 4) + std::string(18, '\0');
+    std::ofstream out(impl_->temp_path, std::ios::binary | std::ios::trunc);
+    out.write(record.data(), static_cast<std::streamsize>(record.size()));
+    out.close();
+    if (!out) {
+      ::unlink(impl_->temp_path.c_str());
+      throw InputError(impl_->path + ": cannot write the zip archive");
+    }
+  } else {
+    if (zip_close(impl_->archive) != 0) {
+      const std::string message = zip_strerror(impl_->archive);
+      zip_discard(impl_->archive);
+      impl_->archive = nullptr;
+      ::unlink(impl_->temp_path.c_str());
+      throw InputError(impl_->path + ": cannot write the zip archive (" + message + ")");
+    }
     impl_->archive = nullptr;
-    ::unlink(impl_->temp_path.c_str());
-    throw InputError(impl_->path + ": cannot write the zip archive (" + message + ")");
   }
-  impl_->archive = nullptr;
   impl_->vector_buffers.clear();
   impl_->string_buffers.clear();
   ::chmod(impl_->temp_path.c_str(), 0644);  // libzip creates its temporary file private (0600)
   sync_file(impl_->temp_path);
+  impl_->finished = true;
+}
+
+void ZipWriter::publish() {
+  if (!impl_->finished || impl_->committed) throw InputError(impl_->path + ": zip archive not ready to publish");
   if (::rename(impl_->temp_path.c_str(), impl_->path.c_str()) != 0) {
     const int error = errno;
     ::unlink(impl_->temp_path.c_str());
+    impl_->finished = false;
     throw InputError(impl_->path + ": cannot move the written archive into place (" + errno_message(error) + ")");
   }
   impl_->committed = true;

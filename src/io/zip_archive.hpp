@@ -20,8 +20,14 @@ class ZipReader {
   const std::vector<std::string>& names() const { return names_; }
   bool contains(const std::string& name) const;
   std::uint64_t size_of(const std::string& name) const;
-  // Whole member, CRC checked; an entry larger than `max_bytes` is refused.
+  // Whole member, CRC checked; an entry larger than `max_bytes` is refused. Every read draws
+  // on one budget for the whole archive (input_limits.hpp: decompression_budget of the archive's
+  // size, unless set_budget changes it): a member that would take the total past it is refused
+  // before it is inflated, so a small archive cannot expand to gigabytes.
   std::vector<std::uint8_t> read(const std::string& name, std::uint64_t max_bytes = 1ull << 34) const;
+  void set_budget(std::uint64_t total_bytes);
+  std::uint64_t budget_left() const;
+  std::uint64_t archive_size() const;
   const std::string& source() const { return source_; }
 
  private:
@@ -46,6 +52,11 @@ class ZipWriter {
   void add(const std::string& name, std::string&& data, bool compress);  // takes the buffer, no copy
   // Finishes the archive and renames it into place; throws InputError naming the path on failure.
   void commit();
+  // commit() in two steps, for files that must appear together: finish() writes the whole
+  // temporary file (the step that fails on a full disk), publish() renames it into place.
+  void finish();
+  void publish();
+  const std::string& path() const;
 
  private:
   struct Impl;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <map>
 
@@ -181,7 +182,8 @@ class AsfParser {
       bone_has_name_ = true;
     } else if (key == "direction") {
       const Vec3 direction = vector3("direction");
-      if (!(norm(direction) > 0.0)) fail("direction: expected a non-zero vector");
+      const double length = norm(direction);
+      if (!(length > 0.0) || !std::isfinite(length)) fail("direction: expected a finite non-zero vector");
       bone_.direction = normalized(direction);
       bone_has_direction_ = true;
     } else if (key == "length") {
@@ -394,7 +396,7 @@ SkeletalMotion parse_amc(std::string_view text, const std::string& source, const
   std::vector<std::string_view> tokens;
   std::int64_t expected_frame = -1;  // number of the next frame; -1 before the first
   bool in_frame = false;
-  const double budget = 4.0 * static_cast<double>(text.size()) + 1e6;  // joint-frames we may store
+  const double budget = joint_frame_budget(text.size(), limits);
   while (cursor.next(line)) {
     detail::split_tokens(line, tokens);
     if (tokens.empty() || tokens[0].front() == '#') continue;
@@ -413,7 +415,8 @@ SkeletalMotion parse_amc(std::string_view text, const std::string& source, const
                 "expected frame number " + std::to_string(expected_frame) + ", found " + std::to_string(frame_number));
       if (motion.frames >= limits.max_frames ||
           static_cast<double>(motion.frames + 1) * static_cast<double>(joints) > budget)
-        fail_at(source, cursor.line_number(), "too many frames for the size of the file");
+        fail_at(source, cursor.line_number(),
+                "too many frames: " + joint_frame_excess(text.size(), limits));
       expected_frame = frame_number + 1;
       in_frame = true;
       continue;

@@ -258,9 +258,9 @@ class BvhParser {
     // frame, are bounded by the file size.
     const std::size_t joints = motion_.rig.joints.size();
     const auto can_fit = static_cast<std::int64_t>(cursor_.remaining_bytes() / static_cast<std::size_t>(2 * total_channels_ + 1)) + 1;
-    const double joint_frame_budget = 4.0 * static_cast<double>(text_size_) + 1e6;
+    const double budget = joint_frame_budget(text_size_, limits_);
     const auto reserved = static_cast<std::size_t>(std::min(frames, can_fit)) * joints;
-    if (static_cast<double>(reserved) <= joint_frame_budget) {
+    if (static_cast<double>(reserved) <= budget) {
       motion_.local_rotations.reserve(reserved);
       motion_.local_translations.reserve(reserved);
     }
@@ -282,9 +282,9 @@ class BvhParser {
         if (!detail::parse_double(tokens_[i], values[i]))
           fail("frame " + std::to_string(f + 1) + ", value " + std::to_string(i + 1) + ": expected a number, found " +
                quote_token(tokens_[i]));
-      if (static_cast<double>(f + 1) * static_cast<double>(joints) > joint_frame_budget)
+      if (static_cast<double>(f + 1) * static_cast<double>(joints) > budget)
         fail("frame " + std::to_string(f + 1) + " of " + std::to_string(joints) +
-             " joints: the motion is out of proportion to the file size");
+             " joints: " + joint_frame_excess(text_size_, limits_));
       apply_frame(values);
     }
     std::string_view line;

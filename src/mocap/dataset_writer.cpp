@@ -1,7 +1,9 @@
 #include "mocap/dataset_writer.hpp"
 
 #include <cctype>
+#include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include "data/dataset.hpp"
 #include "io/error.hpp"
@@ -82,6 +84,15 @@ WrittenDataset write_pose_dataset(const PoseDataset& dataset, const std::string&
       if (action.positions.empty() || action.positions.size() % 17 != 0)
         throw InputError("dataset '" + name + "': " + subject.name + " / " + action.name +
                          ": expected a non-empty (frames, 17, 3) sequence");
+      for (std::size_t i = 0; i < action.positions.size(); ++i) {
+        const Vec3& p = action.positions[i];
+        // Written as float32: beyond its range a position would become inf.
+        constexpr double kMax = std::numeric_limits<float>::max();
+        if (!(std::fabs(p.x) <= kMax && std::fabs(p.y) <= kMax && std::fabs(p.z) <= kMax))
+          throw InputError("dataset '" + name + "': " + subject.name + " / " + action.name + ": frame " +
+                           std::to_string(i / 17) + ", joint " + std::to_string(i % 17) +
+                           ": position is not a finite float32 number");
+      }
       written.frames += static_cast<std::int64_t>(action.positions.size() / 17);
       actions_3d.emplace_back(Value::from_str(action.name), Value::from_array(world_array(action.positions)));
       std::vector<ValuePtr> views_gt;
@@ -89,6 +100,12 @@ WrittenDataset write_pose_dataset(const PoseDataset& dataset, const std::string&
       for (std::size_t c = 0; c < subject.cameras.size(); ++c) {
         const data::Camera& camera = subject.cameras[c];
         io::NdArray pixels = project_to_pixels(action.positions, camera);
+        const float* projected = pixels.data<float>();
+        for (std::int64_t i = 0; i < pixels.numel(); ++i)
+          if (!std::isfinite(projected[i]))
+            throw InputError("dataset '" + name + "': " + subject.name + " / " + action.name + ": camera " +
+                             std::to_string(c) + ", frame " + std::to_string(i / 34) +
+                             ": the projection is not finite (positions far outside the camera's range)");
         const double fraction = fraction_inside_image(pixels, camera.res_w, camera.res_h);
         const std::int64_t count = pixels.numel() / 2;
         inside += static_cast<std::int64_t>(fraction * static_cast<double>(count) + 0.5);
@@ -114,22 +131,25 @@ WrittenDataset write_pose_dataset(const PoseDataset& dataset, const std::string&
       positions_noisy[v].emplace_back(Value::from_str(subject.name), Value::dict(std::move(actions_noisy[v])));
   }
 
+  // All files or none: each is written in full beside its final name, then all are renamed.
+  io::NpzBatch batch;
   written.positions_3d_path = data::dataset_3d_path(output_dir, name);
   io::NpzMember fps_member{"fps", io::NdArray::from_vector<double>({}, {dataset.fps}), nullptr};
-  io::write_npz(written.positions_3d_path,
-                {{"positions_3d", {}, Value::dict(std::move(positions_3d))},
-                 {"cameras", {}, Value::dict(std::move(cameras))},
-                 fps_member});
+  batch.add(written.positions_3d_path,
+            {{"positions_3d", {}, Value::dict(std::move(positions_3d))},
+             {"cameras", {}, Value::dict(std::move(cameras))},
+             fps_member});
   written.keypoints_gt_path = data::keypoints_2d_path(output_dir, name, "gt");
-  io::write_npz(written.keypoints_gt_path,
-                {{"positions_2d", {}, Value::dict(std::move(positions_gt))}, {"metadata", {}, keypoints_metadata()}});
+  batch.add(written.keypoints_gt_path,
+            {{"positions_2d", {}, Value::dict(std::move(positions_gt))}, {"metadata", {}, keypoints_metadata()}});
   for (std::size_t v = 0; v < variants.size(); ++v) {
     const std::string path = data::keypoints_2d_path(output_dir, name, variants[v].name);
-    io::write_npz(path, {{"positions_2d", {}, Value::dict(std::move(positions_noisy[v]))},
-                         {"metadata", {}, keypoints_metadata()}});
+    batch.add(path, {{"positions_2d", {}, Value::dict(std::move(positions_noisy[v]))},
+                     {"metadata", {}, keypoints_metadata()}});
     written.keypoints_noisy_paths.push_back(path);
     written.noisy_mean_error_px.push_back(noisy_points ? noisy_error_sum[v] / static_cast<double>(noisy_points) : 0.0);
   }
+  batch.commit();
   written.fraction_inside_image =
       written.points_2d ? static_cast<double>(inside) / static_cast<double>(written.points_2d) : 0.0;
   return written;

@@ -58,6 +58,9 @@ bool is_salsa_name(const std::string& name) {
   return name.compare(i, 6, "scaled") == 0;
 }
 
+// Beyond this distance from the origin (metres) a position is corrupt data, not a performer.
+constexpr double kMaxPositionMetres = 1e5;
+
 std::string format_number(double value) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%g", value);
@@ -142,6 +145,7 @@ ImportedClip import_motion(const SkeletalMotion& motion, const ImportOptions& op
   // A tiny frame rate resampled to 50 fps would multiply the frames without bound.
   const double output_frames = static_cast<double>(motion.frames - 1) / source_fps * target_fps + 1.0;
   if (output_frames > static_cast<double>(options.limits.max_frames) ||
+      output_frames * static_cast<double>(motion.rig.joints.size()) > static_cast<double>(options.limits.max_joint_frames) ||
       output_frames > 100.0 * static_cast<double>(motion.frames) + 1000.0)
     throw InputError(motion.source + ": " + std::to_string(motion.frames) + " frames at " + format_number(source_fps) +
                      " fps would become " + format_number(output_frames) + " frames at " + format_number(target_fps) +
@@ -179,6 +183,17 @@ ImportedClip import_motion(const SkeletalMotion& motion, const ImportOptions& op
     clip.metres_per_unit = scale;
     clip.notes.push_back("unit unknown: scaled to a standing height of " + format_number(target) + " m (" +
                          format_number(scale) + " m per unit)");
+  }
+  // Finite source values can still make absurd positions (a bone 1e308 units long) that turn
+  // into inf/NaN in the cameras' projections: refuse what no motion capture can be.
+  for (std::size_t i = 0; i < clip.positions.size(); ++i) {
+    const Vec3& p = clip.positions[i];
+    if (!(std::fabs(p.x) <= kMaxPositionMetres && std::fabs(p.y) <= kMaxPositionMetres &&
+          std::fabs(p.z) <= kMaxPositionMetres))
+      throw InputError(motion.source + ": frame " + std::to_string(i / kH36mJoints) + ", joint " +
+                       h36m_joint_names()[i % kH36mJoints] + ": position (" + format_number(p.x) + ", " +
+                       format_number(p.y) + ", " + format_number(p.z) + ") m is not within " +
+                       format_number(kMaxPositionMetres) + " m of the origin (offsets, lengths or units far too large)");
   }
   clip.standing_height = standing_height(clip.positions);
   clip.rigid_bones = rigid_h36m_bones(motion, *mapping);

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/error.hpp"
+#include "io/json_text.hpp"
 
 namespace poselift::mocap {
 
@@ -143,7 +144,7 @@ const JointMapping* detect_mapping(const Rig& rig, const std::vector<JointMappin
 JointMapping parse_joint_mapping(const std::string& json_text, const std::string& source) {
   nlohmann::json root;
   try {
-    root = nlohmann::json::parse(json_text);
+    root = io::parse_json_bounded(json_text, source);
   } catch (const nlohmann::json::exception& error) {  // syntax, and numbers out of range
     throw InputError(source + ": invalid JSON: " + std::string(error.what()));
   }
@@ -154,7 +155,7 @@ JointMapping parse_joint_mapping(const std::string& json_text, const std::string
     if (!root.contains(key)) return std::nullopt;
     const nlohmann::json& value = root.at(key);
     if (!value.is_number() || !(value.get<double>() > 0.0))
-      throw InputError(source + ": '" + key + "': expected a positive number, found " + value.dump());
+      throw InputError(source + ": '" + key + "': expected a positive number, found " + io::json_excerpt(value));
     return value.get<double>();
   };
   if (root.contains("name")) {
@@ -168,7 +169,7 @@ JointMapping parse_joint_mapping(const std::string& json_text, const std::string
     const nlohmann::json& up = root.at("up_axis");
     if (up == "y" || up == "Y") mapping.up_axis = 1;
     else if (up == "z" || up == "Z") mapping.up_axis = 2;
-    else throw InputError(source + ": 'up_axis': expected \"y\" or \"z\", found " + up.dump());
+    else throw InputError(source + ": 'up_axis': expected \"y\" or \"z\", found " + io::json_excerpt(up));
   }
   for (auto it = root.begin(); it != root.end(); ++it)
     if (it.key() != "name" && it.key() != "metres_per_unit" && it.key() != "standing_height" && it.key() != "fps" &&
@@ -212,7 +213,7 @@ JointMapping parse_joint_mapping(const std::string& json_text, const std::string
       }
     } else {
       throw InputError(what + ": expected a rig joint name, {\"between\": [a, b], \"t\": 0.5} or "
-                              "{\"estimate\": head joint, \"length\": metres}, found " + value.dump());
+                              "{\"estimate\": head joint, \"length\": metres}, found " + io::json_excerpt(value));
     }
     if (rule.a.empty()) throw InputError(what + ": empty joint name");
     mapping.rules[static_cast<std::size_t>(found->second)] = std::move(rule);

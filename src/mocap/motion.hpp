@@ -24,7 +24,29 @@ struct ReadLimits {
   int max_joints = 4096;
   int max_depth = 256;  // hierarchy nesting (real rigs: < 20)
   std::int64_t max_frames = 10'000'000;  // 23 hours at 120 fps
+  // Frames x joints stored: each costs 56 bytes here and as much again in forward kinematics, so
+  // 2^23 (150 joints at 60 fps for 15 minutes; CMU clips need < 10^6) bounds a clip to about
+  // 1 GB whatever its text.
+  std::int64_t max_joint_frames = std::int64_t{1} << 23;
 };
+
+// Joint-frames a reader may store for `text_bytes` of text: what the text can plausibly
+// describe (joints without channels take storage in every frame, so the file size alone does
+// not bound it), capped by limits.max_joint_frames.
+inline double joint_frame_budget(std::size_t text_bytes, const ReadLimits& limits) {
+  const double by_text = 4.0 * static_cast<double>(text_bytes) + 1e6;
+  const double cap = static_cast<double>(limits.max_joint_frames);
+  return by_text < cap ? by_text : cap;
+}
+
+// The end of the message for a motion past joint_frame_budget.
+inline std::string joint_frame_excess(std::size_t text_bytes, const ReadLimits& limits) {
+  const double by_text = 4.0 * static_cast<double>(text_bytes) + 1e6;
+  if (by_text < static_cast<double>(limits.max_joint_frames))
+    return "the motion is out of proportion to the file size (more than " +
+           std::to_string(static_cast<std::int64_t>(by_text)) + " joint-frames)";
+  return "more than " + std::to_string(limits.max_joint_frames) + " joint-frames, the limit for one clip";
+}
 
 struct RigJoint {
   std::string name;

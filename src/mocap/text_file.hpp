@@ -11,8 +11,9 @@
 
 namespace poselift::mocap {
 
-// 512 MiB: far above any real BVH/AMC file (the largest CMU/iClone clips are ~5 MB of text).
-constexpr std::size_t kDefaultMaxTextBytes = std::size_t{512} << 20;
+// 64 MiB: far above any real BVH/AMC file (the largest CMU/iClone clips are ~5 MB of text),
+// and a fixed bound: reading (gunzip's growing buffer) peaks at about twice this.
+constexpr std::size_t kDefaultMaxTextBytes = std::size_t{64} << 20;
 
 // True when the bytes start with the gzip magic number (1f 8b).
 bool is_gzip(const std::uint8_t* data, std::size_t size);

@@ -14,6 +14,7 @@
 
 #include "data/value_access.hpp"
 #include "io/error.hpp"
+#include "io/json_text.hpp"
 #include "io/npy.hpp"
 
 namespace poselift::wild {
@@ -112,7 +113,7 @@ std::vector<double> json_numbers(const json& value, const std::string& what) {
 
 json parse_json(std::string_view text, const std::string& source) {
   try {
-    return json::parse(text.begin(), text.end());
+    return io::parse_json_bounded(text, source);
   } catch (const json::exception& e) {  // syntax errors, and numbers out of range (out_of_range 406)
     throw InputError(fmt::format("{}: not valid JSON ({})", source, e.what()));
   }
@@ -157,7 +158,7 @@ Detections parse_coco_json(std::string_view text, const std::string& source, con
     if (id.is_number_integer()) frame = id.get<std::int64_t>();
     else if (id.is_string()) frame = trailing_number(id.get_ref<const std::string&>());
     if (frame < 0)
-      throw InputError(what + ": 'image_id' must be a frame number or a name containing one, found " + id.dump());
+      throw InputError(what + ": 'image_id' must be a frame number or a name containing one, found " + io::json_excerpt(id));
     if (entry.contains("category_id") && entry.at("category_id").is_number_integer() &&
         entry.at("category_id").get<std::int64_t>() != options.category_id)
       continue;
