@@ -31,6 +31,7 @@ std::vector<Subject> read_world_positions(const io::NpzFile& npz, const std::str
                                           std::optional<std::int64_t> expected_joints) {
   const io::Value& root = object_member(npz, "positions_3d", path);
   const std::string root_what = path + ": positions_3d";
+  detail::CopyBudget budget(path);
   std::vector<Subject> subjects;
   for (const auto& [subject_name, actions] : detail::str_items(root, root_what)) {
     Subject subject{subject_name, {}};
@@ -46,6 +47,7 @@ std::vector<Subject> read_world_positions(const io::NpzFile& npz, const std::str
       if (array.dtype != io::DType::Float32 && array.dtype != io::DType::Float64)
         throw InputError(what + ": expected float32 positions, found " + io::dtype_name(array.dtype));
       if (!expected_joints) expected_joints = array.shape[1];
+      budget.take(array.bytes.size(), what);
       io::NdArray positions_f32 = array.astype(io::DType::Float32);
       // Checked after the conversion: a float64 beyond float32's range becomes inf there.
       if (const std::int64_t bad = first_non_finite(positions_f32); bad >= 0) {

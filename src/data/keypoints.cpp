@@ -93,6 +93,7 @@ Keypoints read_keypoints(const std::string& path) {
 
   const std::string root_what = path + ": positions_2d";
   const io::Value& root = object_member(npz, "positions_2d", path);
+  detail::CopyBudget budget(path);
   for (const auto& [subject_name, actions] : detail::str_items(root, root_what)) {
     SubjectKeypoints subject{subject_name, {}};
     const std::string subject_what = root_what + subscript(subject_name);
@@ -115,6 +116,7 @@ Keypoints read_keypoints(const std::string& path) {
                            std::to_string(bad % per_frame / array.shape[2]) +
                            ": expected finite keypoints, found NaN or an infinite value");
         }
+        budget.take(array.bytes.size(), camera_what);
         action.cameras.push_back(array);
       }
       subject.actions.push_back(std::move(action));

@@ -1,9 +1,11 @@
 #include "data/value_access.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <limits>
 
 #include "io/error.hpp"
+#include "io/input_limits.hpp"
 
 namespace poselift::data::detail {
 
@@ -83,5 +85,19 @@ std::vector<std::pair<std::string, const io::Value*>> str_items(const io::Value&
 }
 
 std::string subscript(const std::string& key) { return "['" + key + "']"; }
+
+CopyBudget::CopyBudget(const std::string& path) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path, error);
+  left_ = total_ = io::decompression_budget(error ? 0 : static_cast<std::uint64_t>(size));
+}
+
+void CopyBudget::take(std::uint64_t bytes, const std::string& what) {
+  if (bytes > left_)
+    throw InputError(what + ": the arrays read from this file add up to more than " + std::to_string(total_) +
+                     " bytes (an array referenced many times?; set " + io::kMaxInputBytesVariable +
+                     " to allow more)");
+  left_ -= bytes;
+}
 
 }  // namespace poselift::data::detail

@@ -26,4 +26,17 @@ std::vector<std::pair<std::string, const io::Value*>> str_items(const io::Value&
 // "['S1']" - Python-style subscript used to build value paths in messages.
 std::string subscript(const std::string& key);
 
+// Bytes of arrays a loader copies out of one file. A pickle can reference one array many times
+// (through its memo) and each reference is copied, so the total is bounded as the file's
+// decompressed data is: io::decompression_budget of the file's size.
+class CopyBudget {
+ public:
+  explicit CopyBudget(const std::string& path);
+  // Throws InputError naming `what` when `bytes` more would exceed the budget.
+  void take(std::uint64_t bytes, const std::string& what);
+
+ private:
+  std::uint64_t left_ = 0, total_ = 0;
+};
+
 }  // namespace poselift::data::detail

@@ -388,6 +388,40 @@ TEST(HostileData, NonFiniteKeypointsNameFileSubjectActionCameraAndFrame) {
                      "finite keypoints");
 }
 
+TEST(HostileData, ArraysReferencedManyTimesAreBounded) {
+  const std::string dir = scratch_dir();
+  // positions_2d {'S1': {'Walk': [a, a, a, ...]}} with one 13.6 KB array referenced 100000 times
+  // through the memo: 600 KB of pickle that would be copied into 1.36 GB of keypoints.
+  io::Pickler pickler;
+  pickler.protocol = 3;
+  std::string array = pickler.dump(*io::Value::from_array(io::NdArray::zeros(io::DType::Float32, {100, 17, 2})));
+  array = array.substr(2, array.size() - 3);  // without PROTO and STOP
+  std::string positions = "}" + str_op("S1") + "}" + str_op("Walk") + "]" + array + put(0) + "a";
+  for (int i = 0; i < 100000; ++i) positions += get(0) + "a";
+  positions += "ss";
+  // np.save's 0-d object array around it (the writer's own, with the dict spliced in).
+  std::string npy = io::serialize_npy_object(*io::Value::from_str("PLACEHOLDER"));
+  const std::string placeholder = str_op("PLACEHOLDER");
+  npy.replace(npy.find(placeholder), placeholder.size(), positions);
+  auto ints = [](std::vector<int> values) {
+    std::vector<io::ValuePtr> items;
+    for (int v : values) items.push_back(io::Value::from_int(v));
+    return io::Value::list(std::move(items));
+  };
+  const io::ValuePtr metadata = io::Value::dict(
+      {{io::Value::from_str("num_joints"), io::Value::from_int(17)},
+       {io::Value::from_str("keypoints_symmetry"), io::Value::list({ints({4, 5, 6}), ints({1, 2, 3})})}});
+  const std::string path = dir + "/data_2d_shared_gt.npz";
+  {
+    io::ZipWriter zip(path);
+    zip.add("positions_2d.npy", std::move(npy), true);
+    zip.add("metadata.npy", io::serialize_npy_object(*metadata), true);
+    zip.commit();
+  }
+  ScopedEnv limit(io::kMaxInputBytesVariable, "8M");
+  EXPECT_INPUT_ERROR(data::read_keypoints(path), path, "['S1']['Walk'][", "add up to more than 8388608 bytes");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 13. A dataset's files are written all or none
 
