@@ -5,12 +5,12 @@
 #include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "io/error.hpp"
 #include "io/json_text.hpp"
+#include "mocap/text_file.hpp"
 
 namespace poselift::mocap {
 
@@ -228,11 +228,9 @@ JointMapping parse_joint_mapping(const std::string& json_text, const std::string
 }
 
 JointMapping load_joint_mapping(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot open the joint mapping file");
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_joint_mapping(text.str(), path);
+  if (!std::ifstream(path)) throw InputError(path + ": cannot open the joint mapping file");
+  // A mapping is a few hundred bytes: 1 MiB is plenty and keeps a wrong file from filling memory.
+  return parse_joint_mapping(read_text_file(path, std::size_t{1} << 20), path);
 }
 
 std::vector<Vec3> map_to_h36m(const PointTracks& tracks, const Rig& rig, const JointMapping& mapping) {

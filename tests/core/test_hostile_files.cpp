@@ -277,6 +277,12 @@ TEST(HostileJson, DeepJointMappingIsRefused) {
                      "'fps': expected a positive number, found [[[1]]]");
 }
 
+TEST(HostileJson, OversizedJointMappingFileIsRefused) {
+  const std::string path = scratch_dir() + "/huge_mapping.json";
+  io::testing::write_text(path, "{\"name\": \"" + std::string(2 << 20, 'x') + "\"}");
+  EXPECT_INPUT_ERROR(mocap::load_joint_mapping(path), path, "exceeds the limit of 1048576 bytes");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 5. The members of one .npz share one decompression budget
 
