@@ -17,6 +17,8 @@
 #include "engine/runtime.hpp"
 #include "io/error.hpp"
 #include "io/npy.hpp"
+#include "io/output_path.hpp"
+#include "io/report.hpp"
 #include "io/zip_archive.hpp"
 #include "model/checkpoint.hpp"
 #include "model/fast_poseformer.hpp"
@@ -79,14 +81,28 @@ int info_file(const Options& o) {
     else fmt::print("{}: {} {}\n", path, io::dtype_name(npy.array.dtype), npy.array.shape_string());
     return 0;
   }
+  for (const char* other : {".bvh", ".bvh.gz", ".asf", ".amc", ".json", ".csv", ".mp4", ".gif", ".html", ".txt"})
+    if (ends_with(path, other))
+      throw InputError(path + ": info reads .npz archives, .npy arrays and PyTorch checkpoints (.bin, .pth, .pt), "
+                              "not " + other + " files");
   // Anything else is taken for a torch.save checkpoint.
-  model::Checkpoint ck = model::read_checkpoint(path);
-  auto config = model::infer_config(ck.model_state, o.model.heads, path);
+  model::Checkpoint ck;
+  try {
+    ck = model::read_checkpoint(path);
+  } catch (const InputError& e) {
+    throw InputError(std::string(e.what()) +
+                     " (info reads .npz archives, .npy arrays and PyTorch checkpoints: .bin, .pth, .pt)");
+  }
+  const int heads = model::resolve_heads(ck, o.model.heads);
+  auto config = model::infer_config(ck.model_state, heads, path);
   fmt::print("{}: PyTorch checkpoint\n", path);
   if (ck.epoch) fmt::print("  epoch: {}\n", *ck.epoch);
   if (ck.lr) fmt::print("  lr: {}\n", *ck.lr);
   fmt::print("  optimizer state: {}\n", ck.optimizer ? "yes" : "no");
-  fmt::print("  model: PoseFormer, {}\n", config.describe());
+  fmt::print("  model: PoseFormer, {}{}\n", config.describe(),
+             model::stored_heads(ck)      ? " (heads as stored in the file)"
+             : o.model.heads > 0          ? " (heads from --heads)"
+                                          : " (heads not in the file: PoseFormer's default; --heads sets them)");
   std::int64_t params = 0;
   for (const auto& kv : ck.model_state) params += kv.second.numel();
   fmt::print("  parameters: {} in {} tensors\n", params, ck.model_state.size());
@@ -97,9 +113,8 @@ int info_file(const Options& o) {
 
 void check_checkpoint_fits(const std::string& path, const model::PoseFormerConfig& config, int frames,
                            int num_joints, const std::string& source) {
-  if (config.num_frames != frames)
-    throw InputError(fmt::format("{}: the checkpoint takes {} frames but -f is {}: pass -f {}", path,
-                                 config.num_frames, frames, config.num_frames));
+  if (frames > 0 && config.num_frames != frames)
+    report::warn(fmt::format("{} takes {} frames per prediction: -f {} is ignored", path, config.num_frames, frames));
   if (config.num_joints != num_joints)
     throw InputError(fmt::format("{}: the checkpoint has {} joints but {} has {}", path, config.num_joints, source,
                                  num_joints));
@@ -151,13 +166,15 @@ int run_evaluate(const Options& o) {
   auto keypoints = data::load_keypoints(dataset, o.data.data_dir, o.data.keypoints);
   const auto action_filter = data::parse_action_filter(o.data.actions);
   if (!action_filter.empty()) fmt::print("Selected actions: {}\n", python_list(action_filter));
-  fmt::print("INFO: Receptive field: {} frames\n", o.model.frames);
 
   const std::string path = resolve_checkpoint_path(o.checkpoint_dir, o.evaluate_file);
   if (!fs::exists(path)) throw InputError(path + ": checkpoint not found (--evaluate is relative to -c)");
+  const std::string json_path =
+      o.json_out.empty() ? "" : io::checked_output_path(o.json_out, {path, dataset.source, keypoints.source}, "--json");
   model::Checkpoint ck;
   auto net = model::load_poseformer(path, o.model.heads, o.model.strict_load, &ck);
   check_checkpoint_fits(path, net->config(), o.model.frames, keypoints.metadata.num_joints, keypoints.source);
+  fmt::print("INFO: Receptive field: {} frames\n", net->config().num_frames);
   fmt::print("INFO: Trainable parameter count: {}\n", net->parameter_count());
   fmt::print("Loading checkpoint {}\n", path);
   net->to(device);
@@ -173,21 +190,22 @@ int run_evaluate(const Options& o) {
   engine::Evaluator evaluator(net, dataset, keypoints, engine::flip_symmetry(dataset, keypoints), options, device);
   fmt::print("INFO: Testing on {} frames\n", evaluator.test_frames());
   auto blocks = print_evaluation(evaluator, o.by_subject);
-  if (!o.json_out.empty()) {
+  if (!json_path.empty()) {
     nlohmann::json j;
     j["checkpoint"] = path;
     j["dataset"] = o.data.dataset;
     j["keypoints"] = o.data.keypoints;
-    j["frames"] = o.model.frames;
+    j["frames"] = net->config().num_frames;
     j["test_time_augmentation"] = o.test_time_augmentation;
     j["blocks"] = engine::blocks_to_json(blocks);
-    io::write_file_atomic(o.json_out, j.dump(2) + "\n");
+    io::write_file_atomic(json_path, j.dump(2) + "\n");
   }
   return 0;
 }
 
 int run_forward(const Options& o) {
   const torch::Device device = engine::configure_runtime(o.runtime);
+  const std::string out_path = io::checked_output_path(o.output, {o.input, o.checkpoint_file}, "--out");
   auto net = model::load_poseformer(o.checkpoint_file, o.model.heads, o.model.strict_load);
   net->to(device);
   net->eval();
@@ -198,11 +216,28 @@ int run_forward(const Options& o) {
     throw InputError(fmt::format("{}: expected a (B, {}, {}, {}) numeric array for this checkpoint, found {}", o.input,
                                  c.num_frames, c.num_joints, c.in_chans,
                                  input.is_object() ? std::string("an object array") : input.array.shape_string()));
-  auto x = model::to_tensor(input.array.astype(io::DType::Float32)).to(device);
+  auto x = model::to_tensor(input.array.astype(io::DType::Float32));
+  const auto finite = torch::isfinite(x).view({x.size(0), -1}).all(1);
+  if (!finite.all().item<bool>()) {
+    const auto window = torch::nonzero(finite.logical_not())[0][0].item<std::int64_t>();
+    throw InputError(fmt::format("{}: window {} holds a NaN or infinite coordinate; expected finite 2D keypoints",
+                                 o.input, window));
+  }
+  // Chunks of -b windows: memory stays bounded whatever the input's size.
   torch::NoGradGuard no_grad;
-  auto y = net->forward(x);
-  io::write_npy(o.output, model::to_ndarray(y));
-  fmt::print("wrote {} {} from {} windows\n", o.output, io::NdArray(model::to_ndarray(y)).shape_string(), x.size(0));
+  const std::int64_t windows = x.size(0), chunk = o.eval_batch;
+  std::vector<torch::Tensor> parts;
+  engine::Progress bar("forward", windows, "windows", o.runtime.progress && windows > chunk);
+  for (std::int64_t s = 0; s < windows; s += chunk) {
+    const std::int64_t e = std::min(windows, s + chunk);
+    parts.push_back(net->forward(x.slice(0, s, e).to(device)).to(torch::kCPU));
+    bar.advance(e - s);
+  }
+  bar.finish();
+  const auto y = windows > 0 ? torch::cat(parts, 0) : torch::zeros({0, 1, c.num_joints, 3});
+  const io::NdArray result = model::to_ndarray(y);
+  io::write_npy(out_path, result);
+  fmt::print("wrote {} {} from {} windows\n", o.output, result.shape_string(), windows);
   return 0;
 }
 
@@ -270,6 +305,13 @@ int run_train(const Options& o) {
     return 3;
   }
   if (world.rank > 0) return 0;  // rank 0 alone runs the final evaluation
+  // From here a signal ends the process at once, as in `evaluate`.
+  engine::disable_stop_requests();
+  if (const int sig = engine::stop_request().load()) {
+    fmt::print(stderr, "poselift: interrupted by signal {} before the final evaluation; the trained weights are in {}\n",
+               sig, result.last_checkpoint);
+    return 128 + sig;
+  }
   // As the original, the final evaluation follows the last epoch.
   engine::EvaluateOptions options;
   options.subjects = data::split_comma_list(o.data.subjects_test);

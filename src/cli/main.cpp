@@ -8,12 +8,26 @@
 
 #include "cli/commands.hpp"
 #include "cli/seed_args.hpp"
+#include "cli/usage_errors.hpp"
 #include "engine/runtime.hpp"
 #include "io/error.hpp"
+#include "io/report.hpp"
 
 using namespace poselift;
 
 namespace {
+
+// A number in (0, 1].
+CLI::Validator fraction() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        double x = 0;
+        if (!CLI::detail::lexical_cast(value, x) || !(x > 0.0 && x <= 1.0))
+          return "expected a fraction in (0, 1], found " + value;
+        return "";
+      },
+      "FRACTION in (0, 1]");
+}
 
 void add_data_options(CLI::App& cmd, engine::DataOptions& d) {
   cmd.add_option("-d,--dataset", d.dataset, "dataset name: h36m, humaneva15, custom, or NAME of data_3d_NAME.npz")
@@ -28,15 +42,24 @@ void add_data_options(CLI::App& cmd, engine::DataOptions& d) {
                  "unlabeled subjects (-sun; accepted for compatibility, PoseFormer does not use them)");
   cmd.add_option("-a,--actions", d.actions, "actions to use, comma separated prefixes, or * for all")
       ->capture_default_str();
-  cmd.add_option("--subset", d.subset, "reduce the dataset to this fraction (deterministic)")->capture_default_str();
+  cmd.add_option("--subset", d.subset, "reduce the dataset to this fraction (deterministic)")
+      ->capture_default_str()
+      ->check(fraction());
   cmd.add_option("--downsample", d.downsample, "keep every N-th frame")->capture_default_str()->check(
       CLI::PositiveNumber);
 }
 
+const char* heads_help() {
+  return "attention heads: poselift's checkpoints store theirs (a warning when --heads disagrees); the original's "
+         "files do not, and PoseFormer's 8 is the default";
+}
+
 void add_model_options(CLI::App& cmd, engine::ModelOptions& m) {
-  cmd.add_option("-f,--number-of-frames", m.frames, "input frames per prediction (odd; -frame)")
+  cmd.add_option("-f,--number-of-frames", m.frames,
+                 "input frames per prediction (odd; -frame); a checkpoint's own count wins (a warning when -f "
+                 "disagrees)")
       ->capture_default_str();
-  cmd.add_option("--heads", m.heads, "attention heads (not stored in checkpoints)")->capture_default_str();
+  cmd.add_option("--heads", m.heads, heads_help())->capture_default_str();
   cmd.add_flag("!--non-strict", m.strict_load,
                "load checkpoints partially, warning about skipped keys (default: strict)");
 }
@@ -44,8 +67,10 @@ void add_model_options(CLI::App& cmd, engine::ModelOptions& m) {
 void add_runtime_options(CLI::App& cmd, engine::RuntimeOptions& r) {
   cmd.add_option("--device", r.device, "cpu, cuda or auto (cuda when available)")->capture_default_str();
   cmd.add_option("--threads", r.threads,
-                 "CPU threads (0: all CPUs this process may use, or what OMP_NUM_THREADS says)")
-      ->capture_default_str();
+                 "CPU threads (0: all CPUs this process may use, or what OMP_NUM_THREADS says; more than that is "
+                 "capped)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 20));
   cmd.add_option("--precision", r.precision,
                  "inference arithmetic of the fast path: float32, or int8 (the temporal stage's linear layers in "
                  "8-bit integers)")
@@ -60,11 +85,19 @@ void add_runtime_options(CLI::App& cmd, engine::RuntimeOptions& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Line-buffered stdout, so that a log of stdout and stderr together keeps their order (the
+  // progress bars and warnings go to stderr).
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   poselift::engine::use_cpu_specific_blas_kernels(argv);  // may restart the program once
   poselift::engine::route_stop_signals();                // before any thread starts
   poselift::engine::keep_freed_memory_in_process();
+  poselift::report::set_warning_sink([](const std::string& message) {
+    std::fflush(stdout);
+    fmt::print(stderr, "WARNING: {}\n", message);
+  });
   CLI::App app{"poselift: 3D human pose lifting with PoseFormer, natively in C++.\n"
                "The seed's command lines work with `python run_poseformer.py` replaced by `poselift`."};
+  app.name("poselift");
   app.set_version_flag("--version", std::string("poselift ") + POSELIFT_VERSION);
   app.require_subcommand(1);
 
@@ -73,7 +106,7 @@ int main(int argc, char** argv) {
   auto* info = app.add_subcommand("info", "Summarise a dataset (-d/-k) or inspect a .npz/.npy/checkpoint file");
   add_data_options(*info, o.data);
   info->add_option("file", o.file, "file to inspect instead of a dataset");
-  info->add_option("--heads", o.model.heads, "attention heads, for checkpoints")->capture_default_str();
+  info->add_option("--heads", o.model.heads, heads_help())->capture_default_str();
 
   auto* evaluate = app.add_subcommand("evaluate", "Evaluate a checkpoint: MPJPE, P-MPJPE, N-MPJPE, MPJVE per action");
   add_data_options(*evaluate, o.data);
@@ -86,13 +119,18 @@ int main(int argc, char** argv) {
   evaluate->add_flag("--by-subject", o.by_subject, "break the errors down per subject");
   evaluate->add_flag("!--no-test-time-augmentation", o.test_time_augmentation, "disable flip augmentation (-no-tta)");
   evaluate->add_option("--json", o.json_out, "also write the figures as JSON");
-  evaluate->add_option("-b,--batch-size", o.eval_batch, "windows per forward pass")->capture_default_str();
+  evaluate->add_option("-b,--batch-size", o.eval_batch, "windows per forward pass")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
 
   auto* forward = app.add_subcommand("forward", "Run a checkpoint on (B, F, J, 2) windows from a .npy file");
   forward->add_option("--checkpoint", o.checkpoint_file, "checkpoint (.bin, torch.save format)")->required();
   forward->add_option("--input", o.input, "(B, F, J, 2) float32 .npy")->required();
   forward->add_option("--out", o.output, "(B, 1, J, 3) float32 .npy to write")->required();
-  forward->add_option("--heads", o.model.heads, "attention heads (not stored in checkpoints)")->capture_default_str();
+  forward->add_option("--heads", o.model.heads, heads_help())->capture_default_str();
+  forward->add_option("-b,--batch-size", o.eval_batch, "windows per forward pass (the input runs in such chunks)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
   forward->add_flag("!--non-strict", o.model.strict_load, "load the checkpoint partially");
   add_runtime_options(*forward, o.runtime);
 
@@ -123,8 +161,11 @@ int main(int argc, char** argv) {
   train->add_option("--checkpoint-frequency", o.train.checkpoint_frequency, "write epoch_N.bin every N epochs")
       ->capture_default_str();
   train->add_option("-r,--resume", o.train.resume, "checkpoint to resume (file name in -c, or a path)");
-  train->add_option("-e,--epochs", o.train.epochs, "training epochs")->capture_default_str();
-  train->add_option("-b,--batch-size", o.train.batch_size, "batch size in predicted frames")->capture_default_str();
+  train->add_option("-e,--epochs", o.train.epochs, "training epochs")->capture_default_str()->check(
+      CLI::Range(1, 1'000'000));
+  train->add_option("-b,--batch-size", o.train.batch_size, "batch size in predicted frames")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 24));
   train->add_option("-s,--stride", o.train.stride, "consecutive target frames per shuffled chunk")
       ->capture_default_str();
   train->add_option("--dropout", o.dropout, "dropout probability (-drop; PoseFormer uses stochastic depth instead)");
@@ -193,7 +234,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   render->add_option("--evaluate,--checkpoint-file", o.evaluate_file, "checkpoint file name, relative to -c");
   render->add_flag("!--no-test-time-augmentation", o.test_time_augmentation, "disable flip augmentation (-no-tta)");
-  render->add_option("-b,--batch-size", o.eval_batch, "windows per forward pass")->capture_default_str();
+  render->add_option("-b,--batch-size", o.eval_batch, "windows per forward pass")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
   render->add_option("--viz-subject", o.viz_subject, "subject to render");
   render->add_option("--viz-action", o.viz_action, "action to render");
   render->add_option("--viz-camera", o.viz_camera, "camera to render")->capture_default_str();
@@ -238,13 +281,16 @@ int main(int argc, char** argv) {
     infer->add_option("--min-valid", i.fill.min_valid_fraction,
                       "reject tracks with fewer confident joint observations than this fraction")
         ->capture_default_str();
-    infer->add_option("--fps", i.output_options.bvh.fps, "frame rate written to .bvh and .json")->capture_default_str();
+    infer->add_option("--fps", i.output_options.bvh.fps,
+                      "frame rate written to .bvh and .json (default: the input's where it says, else 30)");
     infer->add_option("--bvh-bones", o.infer_bones, "BVH bone lengths: median (of the sequence) or h36m (proportions)")
         ->capture_default_str();
-    infer->add_option("--heads", i.heads, "attention heads (not stored in checkpoints)")->capture_default_str();
+    infer->add_option("--heads", i.heads, heads_help())->capture_default_str();
     infer->add_flag("!--non-strict", i.strict, "load the checkpoint partially");
     infer->add_flag("!--no-test-time-augmentation", i.predict.test_time_augmentation, "disable flip augmentation");
-    infer->add_option("-b,--batch-size", i.predict.max_batch, "windows per forward pass")->capture_default_str();
+    infer->add_option("-b,--batch-size", i.predict.max_batch, "windows per forward pass")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1 << 20));
     add_runtime_options(*infer, o.runtime);
   }
 
@@ -258,10 +304,35 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(args);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : 2;
+    const CLI::App* command = &app;
+    for (const CLI::App* sub = command->get_subcommands().empty() ? nullptr : command->get_subcommands().front(); sub;
+         sub = sub->get_subcommands().empty() ? nullptr : sub->get_subcommands().front())
+      command = sub;
+    std::vector<std::string> extras = command->remaining();
+    if (command != &app && extras.empty()) extras = app.remaining();
+    if (dynamic_cast<const CLI::ExtrasError*>(&e) && !extras.empty())
+      fmt::print(stderr, "poselift: error: {}\n", cli::unexpected_arguments_message(app, *command, extras));
+    else
+      fmt::print(stderr, "poselift: error: {}\n", e.what());
+    fmt::print(stderr, "Run `poselift{}{} --help` for the options.\n", command == &app ? "" : " ",
+               command == &app ? "" : command->get_name());
+    return 2;
   }
+  // What a checkpoint knows wins over defaults: -f and --heads count as given only when typed.
+  for (CLI::App* command : {info, evaluate, forward, render}) {
+    if (!command->parsed()) continue;
+    if (command->count("--heads") == 0) o.model.heads = 0;
+    if (command != info && command != forward && command->count("-f") == 0) o.model.frames = 0;
+  }
+  if (infer->parsed() && infer->count("--heads") == 0) o.infer.heads = 0;
+  if (infer->parsed() && infer->count("--fps") == 0) o.infer.output_options.bvh.fps = 0;
 
   try {
     if (info->parsed()) return cli::run_info(o);

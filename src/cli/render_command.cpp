@@ -15,6 +15,7 @@
 #include "engine/runtime.hpp"
 #include "io/error.hpp"
 #include "io/npy.hpp"
+#include "io/output_path.hpp"
 #include "model/checkpoint.hpp"
 #include "render/figure.hpp"
 #include "render/html_player.hpp"
@@ -208,8 +209,19 @@ render::FigureInput figure_from_dataset(const Options& o) {
 
 }  // namespace
 
-int run_render(const Options& o) {
-  const bool from_result = !o.render_input.empty();
+int run_render(const Options& given) {
+  const bool from_result = !given.render_input.empty();
+  // Outputs never replace an input (a symbolic link's target is written, the link kept).
+  Options o = given;
+  {
+    std::vector<std::string> inputs = {o.render_input, o.viz_video,
+                                       data::dataset_3d_path(o.data.data_dir, o.data.dataset),
+                                       data::keypoints_2d_path(o.data.data_dir, o.data.dataset, o.data.keypoints)};
+    if (!from_result) inputs.push_back(checkpoint_path(o));
+    for (auto [path, flag] : {std::pair{&o.viz_output, "--viz-output"}, std::pair{&o.html_out, "--html"},
+                              std::pair{&o.viz_export, "--viz-export"}})
+      if (!path->empty()) *path = io::checked_output_path(*path, inputs, flag);
+  }
   if (o.viz_output.empty() && o.html_out.empty() && (from_result || o.viz_export.empty()))
     throw InputError("render: nothing to write: give --viz-output/--out FILE.mp4|.gif, --html FILE or --viz-export");
   if (from_result && !o.viz_export.empty())
@@ -235,7 +247,13 @@ int run_render(const Options& o) {
   figure.validate(what);
 
   if (!o.html_out.empty()) {
-    render::write_html_player(o.html_out, figure, "poselift: " + what);
+    // The player shows the frames the video would: --viz-skip, --viz-downsample, --viz-limit.
+    const auto frames = render::frames_to_render(figure, o.viz_skip, o.viz_limit, o.viz_downsample);
+    if (frames.empty())
+      throw InputError(fmt::format("{}: nothing to show ({} frames, --viz-skip {})", o.html_out, figure.frames,
+                                   o.viz_skip));
+    render::write_html_player(o.html_out, render::select_frames(figure, frames, o.viz_downsample),
+                              "poselift: " + what);
     fmt::print("wrote {}\n", o.html_out);
   }
   if (!o.viz_output.empty()) {

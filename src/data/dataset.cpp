@@ -1,5 +1,6 @@
 #include "data/dataset.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -246,7 +247,31 @@ MocapDataset load_generic_dataset(const std::string& path, const std::string& na
   return dataset;
 }
 
+std::vector<std::string> available_keypoints(const std::string& data_dir, const std::string& name) {
+  std::vector<std::string> names;
+  const std::string prefix = "data_2d_" + name + "_", suffix = ".npz";
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(data_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string file = it->path().filename().string();
+    if (file.size() > prefix.size() + suffix.size() && file.compare(0, prefix.size(), prefix) == 0 &&
+        file.compare(file.size() - suffix.size(), suffix.size(), suffix) == 0)
+      names.push_back(file.substr(prefix.size(), file.size() - prefix.size() - suffix.size()));
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
 MocapDataset load_dataset(const std::string& name, const std::string& data_dir, const std::string& keypoints) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(data_dir, ec))
+    throw InputError("data folder '" + data_dir + "' does not exist (--data-dir names the folder holding data_3d_" +
+                     name + ".npz and data_2d_" + name + "_<keypoints>.npz)");
   if (name == "h36m") return load_h36m_dataset(dataset_3d_path(data_dir, name));
   if (name.rfind("humaneva", 0) == 0) {
     MocapDataset dataset = load_humaneva_dataset(dataset_3d_path(data_dir, name));

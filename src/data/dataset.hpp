@@ -77,4 +77,9 @@ MocapDataset load_generic_dataset(const std::string& path, const std::string& na
 // (read from the 2D file of `keypoints`), else any name with a data_3d_<name>.npz file.
 MocapDataset load_dataset(const std::string& name, const std::string& data_dir, const std::string& keypoints);
 
+// The -k names for which data_dir holds data_2d_<name>_<keypoints>.npz, sorted.
+std::vector<std::string> available_keypoints(const std::string& data_dir, const std::string& name);
+// "a, b, c"
+std::string join_names(const std::vector<std::string>& names);
+
 }  // namespace poselift::data

@@ -1,6 +1,9 @@
 #include "data/keypoints.hpp"
 
+#include <filesystem>
+
 #include "data/array_ops.hpp"
+#include "data/dataset.hpp"
 #include "data/camera.hpp"
 #include "data/value_access.hpp"
 #include "io/error.hpp"
@@ -76,13 +79,19 @@ const SubjectKeypoints* Keypoints::find_subject(const std::string& subject) cons
 
 const SubjectKeypoints& Keypoints::subject(const std::string& subject) const {
   if (const SubjectKeypoints* found = find_subject(subject)) return *found;
-  throw InputError(source + ": positions_2d: subject '" + subject + "' is missing from the 2D keypoints");
+  std::string known;
+  for (const SubjectKeypoints& s : subjects) known += (known.empty() ? "" : ", ") + s.name;
+  throw InputError(source + ": positions_2d: subject '" + subject + "' is missing from the 2D keypoints (they have " +
+                   (known.empty() ? std::string("no subjects") : known) + ")");
 }
 
 const ActionKeypoints& Keypoints::action(const std::string& subject, const std::string& action) const {
   if (const ActionKeypoints* found = this->subject(subject).find_action(action)) return *found;
+  std::string known;
+  for (const ActionKeypoints& a : this->subject(subject).actions) known += (known.empty() ? "'" : ", '") + a.name + "'";
   throw InputError(source + ": positions_2d" + subscript(subject) + ": action '" + action +
-                   "' is missing from the 2D keypoints");
+                   "' is missing from the 2D keypoints (the subject has " +
+                   (known.empty() ? std::string("no actions") : known) + ")");
 }
 
 Keypoints read_keypoints(const std::string& path) {
@@ -182,7 +191,14 @@ void prepare_keypoints(Keypoints& keypoints, const MocapDataset& dataset) {
 }
 
 Keypoints load_keypoints(const MocapDataset& dataset, const std::string& data_dir, const std::string& keypoints_name) {
-  Keypoints keypoints = read_keypoints(keypoints_2d_path(data_dir, dataset.name, keypoints_name));
+  const std::string path = keypoints_2d_path(data_dir, dataset.name, keypoints_name);
+  if (!std::filesystem::exists(path)) {
+    const auto available = available_keypoints(data_dir, dataset.name);
+    throw InputError(path + ": no such file (-k " + keypoints_name + "); " +
+                     (available.empty() ? "the folder has no data_2d_" + dataset.name + "_*.npz"
+                                        : "-k can be: " + join_names(available)));
+  }
+  Keypoints keypoints = read_keypoints(path);
   prepare_keypoints(keypoints, dataset);
   return keypoints;
 }

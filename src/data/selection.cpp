@@ -115,6 +115,17 @@ FetchedSequences fetch(const MocapDataset& dataset, const Keypoints& keypoints,
       }
     }
   }
+  if (out.poses_2d.empty() && !options.action_filter.empty()) {
+    std::string known;
+    for (const std::string& subject : subjects)
+      for (const ActionKeypoints& action : keypoints.subject(subject).actions)
+        if (known.find("'" + action.name + "'") == std::string::npos)
+          known += (known.empty() ? "'" : ", '") + action.name + "'";
+    std::string filter;
+    for (const auto& f : options.action_filter) filter += (filter.empty() ? "" : ",") + f;
+    throw InputError(keypoints.source + ": no action of subjects " + join_names(subjects) + " matches -a " + filter +
+                     " (they have " + (known.empty() ? std::string("no actions") : known) + ")");
+  }
   // The original pairs 3D and 2D sequences by index, which only works when all or none have 3D.
   if (actions_with_3d > 0 && actions_without_3d > 0)
     throw InputError(dataset.source + ": " + std::to_string(actions_without_3d) +

@@ -7,6 +7,7 @@
 #include "data/camera.hpp"
 #include "engine/runtime.hpp"
 #include "io/error.hpp"
+#include "io/output_path.hpp"
 #include "model/checkpoint.hpp"
 
 namespace poselift::engine {
@@ -64,11 +65,15 @@ std::vector<std::int64_t> frame_list(const wild::Detections& d) {
 
 InferResult run_inference(const InferOptions& o, const torch::Device& device) {
   // Everything that can be checked cheaply is checked before the model runs.
-  (void)wild::output_format(o.output);
+  const wild::OutputFormat format = wild::output_format(o.output);
+  const std::string output = io::checked_output_path(o.output, {o.input, o.checkpoint}, "--out");
   if (o.width < 0 || o.height < 0 || o.width > 1'000'000 || o.height > 1'000'000)
     throw InputError(fmt::format("--width/--height: expected a size in pixels, found {}x{}", o.width, o.height));
-  if (!(o.output_options.bvh.fps > 0.0) || o.output_options.bvh.fps > 1e6)
-    throw InputError(fmt::format("--fps: expected a positive frame rate, found {}", o.output_options.bvh.fps));
+  const double fps = o.output_options.bvh.fps;
+  if (!(fps >= 0.0) || fps > 1e6)  // 0: not given
+    throw InputError(fmt::format("--fps: expected a positive frame rate, found {}", fps));
+  if (o.predict.max_batch <= 0)
+    throw InputError(fmt::format("--batch-size: expected a positive number, found {}", o.predict.max_batch));
   if (!(o.fill.min_valid_fraction >= 0.0 && o.fill.min_valid_fraction <= 1.0))
     throw InputError(fmt::format("--min-valid: expected a fraction in [0, 1], found {}", o.fill.min_valid_fraction));
   if (!(o.tracking.min_confidence >= 0.0f))
@@ -90,6 +95,13 @@ InferResult run_inference(const InferOptions& o, const torch::Device& device) {
 
   const auto tracks = wild::track_people(detections, o.tracking);
   InferResult result;
+  wild::ExportOptions export_options = o.output_options;
+  if (!(export_options.bvh.fps > 0.0)) {
+    export_options.bvh.fps = kAssumedVideoFps;
+    if (format == wild::OutputFormat::Bvh || format == wild::OutputFormat::Json)
+      result.notes.push_back(fmt::format("{} does not state its frame rate: {} fps assumed in the output (--fps sets it)",
+                                       o.input, kAssumedVideoFps));
+  }
   result.tracks = tracks.size();
   if (tracks.empty()) throw InputError(o.input + ": no person with a keypoint above --min-confidence");
   if (!all && person >= tracks.size())
@@ -133,10 +145,10 @@ InferResult run_inference(const InferOptions& o, const torch::Device& device) {
     lifted.width = width;
     lifted.height = height;
     result.frames += static_cast<std::int64_t>(lifted.input.frames.size());
-    outputs.emplace_back(all ? wild::track_path(o.output, k) : o.output, std::move(lifted));
+    outputs.emplace_back(all ? wild::track_path(output, k) : output, std::move(lifted));
   }
   for (const auto& [path, lifted] : outputs) {
-    wild::write_lifted(path, lifted, o.output_options);
+    wild::write_lifted(path, lifted, export_options);
     result.written.push_back(path);
   }
   return result;

@@ -18,9 +18,12 @@
 
 namespace poselift::engine {
 
+// The frame rate written when neither the input nor --fps gives one (phones and webcams).
+constexpr double kAssumedVideoFps = 30.0;
+
 struct InferOptions {
   std::string checkpoint, input, output;
-  int heads = 8;        // for checkpoints that do not record it
+  int heads = 0;        // for checkpoints that do not record it (0: PoseFormer's default)
   bool strict = true;
   int width = 0, height = 0;  // image size; 0 = from the input file
   std::string person = "0";   // track index, or "all"

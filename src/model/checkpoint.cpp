@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <map>
 #include <regex>
 #include <set>
 
 #include "io/error.hpp"
+#include "io/report.hpp"
 
 namespace poselift::model {
 
@@ -142,8 +144,17 @@ Checkpoint read_checkpoint(const io::TorchFile& file) {
       break;
     }
     if (is_training_dict) {
-      if (auto v = root.find("epoch", file.source); v && !v->is_none()) ck.epoch = v->as_int(file.source + ": epoch");
-      if (auto v = root.find("lr", file.source); v && !v->is_none()) ck.lr = v->as_float(file.source + ": lr");
+      if (auto v = root.find("epoch", file.source); v && !v->is_none()) {
+        ck.epoch = v->as_int(file.source + ": epoch");
+        if (*ck.epoch < 0 || *ck.epoch > 1'000'000)
+          throw InputError(fmt::format("{}: epoch: expected the count of completed epochs (0 or more), found {}",
+                                       file.source, *ck.epoch));
+      }
+      if (auto v = root.find("lr", file.source); v && !v->is_none()) {
+        ck.lr = v->as_float(file.source + ": lr");
+        if (!std::isfinite(*ck.lr) || *ck.lr < 0)
+          throw InputError(fmt::format("{}: lr: expected a finite learning rate >= 0, found {}", file.source, *ck.lr));
+      }
       if (auto v = root.find("optimizer", file.source); v && !v->is_none()) ck.optimizer = v;
       if (auto v = root.find("random_state", file.source); v && !v->is_none()) ck.random_state = v;
       if (auto v = root.find("poselift", file.source); v && !v->is_none()) ck.extra = v;
@@ -184,11 +195,17 @@ PoseFormerConfig infer_config(const StateDict& state, int num_heads, const std::
   c.embed_dim_ratio = static_cast<int>(spatial_pos.size(2));
   c.num_frames = static_cast<int>(temporal_pos.size(1));
   c.in_chans = static_cast<int>(embed.size(1));
+  // Block indices come from the file's key names: bounded before conversion.
+  constexpr int kMaxDepth = 1000;
   int depth = 0;
   std::regex block_re(R"(^Spatial_blocks\.(\d+)\.)");
   for (const auto& kv : state) {
     std::smatch m;
-    if (std::regex_search(kv.first, m, block_re)) depth = std::max(depth, std::stoi(m[1].str()) + 1);
+    if (!std::regex_search(kv.first, m, block_re)) continue;
+    const std::string index = m[1].str();
+    if (index.size() > 4 || std::stoi(index) >= kMaxDepth)
+      throw InputError(fmt::format("{}: key '{}': expected a block index below {}", source, kv.first, kMaxDepth));
+    depth = std::max(depth, std::stoi(index) + 1);
   }
   c.depth = depth;
   if (depth > 0) {
@@ -196,7 +213,7 @@ PoseFormerConfig infer_config(const StateDict& state, int num_heads, const std::
     c.mlp_ratio = static_cast<double>(fc1.size(0)) / c.embed_dim_ratio;
     c.qkv_bias = find_tensor(state, "Spatial_blocks.0.attn.qkv.bias") != nullptr;
   }
-  c.num_heads = num_heads;
+  c.num_heads = num_heads > 0 ? num_heads : kDefaultHeads;
   c.drop_path_rate = 0.0;
   try {
     c.validate();
@@ -261,15 +278,30 @@ StateDict module_state(const torch::nn::Module& model, bool with_module_prefix) 
   return out;
 }
 
+std::optional<int> stored_heads(const Checkpoint& ck) {
+  if (!ck.extra || ck.extra->kind != io::Value::Kind::Dict) return std::nullopt;
+  auto heads = ck.extra->find("num_heads", ck.source);
+  if (!heads) return std::nullopt;
+  if (heads->kind != io::Value::Kind::Int || heads->integer < 1 || heads->integer > 4096)
+    throw InputError(fmt::format("{}: poselift.num_heads: expected a head count from 1 to 4096, found {}", ck.source,
+                                 heads->repr(40)));
+  return static_cast<int>(heads->integer);
+}
+
+int resolve_heads(const Checkpoint& ck, int requested) {
+  const auto stored = stored_heads(ck);
+  if (!stored) return requested > 0 ? requested : kDefaultHeads;
+  if (requested > 0 && requested != *stored)
+    report::warn(fmt::format("{} was trained with {} attention heads: --heads {} is ignored", ck.source, *stored,
+                             requested));
+  return *stored;
+}
+
 PoseFormer load_poseformer(const std::string& path, int num_heads, bool strict, Checkpoint* checkpoint_out) {
   Checkpoint ck = read_checkpoint(path);
-  // poselift's own checkpoints record the head count, which the tensor shapes cannot tell.
-  if (ck.extra && ck.extra->kind == io::Value::Kind::Dict)
-    if (auto heads = ck.extra->find("num_heads", path); heads && heads->kind == io::Value::Kind::Int)
-      num_heads = static_cast<int>(heads->integer);
-  PoseFormer model(infer_config(ck.model_state, num_heads, path));
+  PoseFormer model(infer_config(ck.model_state, resolve_heads(ck, num_heads), path));
   auto report = load_state_dict(*model, ck.model_state, strict, path);
-  if (!report.clean()) fmt::print(stderr, "WARNING: {}: partial load: {}\n", path, report.describe());
+  if (!report.clean()) report::warn(fmt::format("{}: partial load: {}", path, report.describe()));
   if (checkpoint_out) *checkpoint_out = std::move(ck);
   return model;
 }

@@ -34,8 +34,19 @@ struct Checkpoint {
 Checkpoint read_checkpoint(const std::string& path);
 Checkpoint read_checkpoint(const io::TorchFile& file);
 
+// PoseFormer's head count where neither the file nor a flag says (the published models' 8).
+constexpr int kDefaultHeads = 8;
+
+// The head count poselift's own checkpoints record (the tensor shapes cannot tell it); none for
+// the original's files. Throws InputError for a stored value out of range.
+std::optional<int> stored_heads(const Checkpoint& ck);
+// The head count to build the model with: the stored one (a warning through report::warn when
+// `requested` > 0 disagrees), else `requested` when > 0, else kDefaultHeads.
+int resolve_heads(const Checkpoint& ck, int requested);
+
 // Everything the tensor shapes determine: frames, joints, input channels, width, depth, MLP
-// ratio, qkv bias. The head count is not in the shapes: it comes from `num_heads`.
+// ratio, qkv bias. The head count is not in the shapes: it comes from `num_heads` (<= 0: the
+// default).
 PoseFormerConfig infer_config(const StateDict& state, int num_heads, const std::string& source);
 
 struct LoadReport {
@@ -52,8 +63,8 @@ LoadReport load_state_dict(torch::nn::Module& model, const StateDict& state, boo
 
 StateDict module_state(const torch::nn::Module& model, bool with_module_prefix = false);
 
-// Builds a model from a checkpoint file (config inferred from the shapes; heads from the
-// checkpoint when poselift wrote it, else `num_heads`), strictly loaded unless told otherwise.
+// Builds a model from a checkpoint file (config inferred from the shapes; heads as
+// resolve_heads), strictly loaded unless told otherwise.
 PoseFormer load_poseformer(const std::string& path, int num_heads, bool strict = true,
                            Checkpoint* checkpoint_out = nullptr);
 

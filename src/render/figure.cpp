@@ -214,6 +214,40 @@ void FigureRenderer::draw(std::int64_t t, const Image* background, Image& out) c
   cairo_surface_flush(surface.get());
 }
 
+std::vector<std::int64_t> frames_to_render(const FigureInput& input, std::int64_t video_skip, std::int64_t limit,
+                                           int downsample) {
+  auto video_frame = [&](std::int64_t t) { return input.video_frames.empty() ? t : input.video_frames[t]; };
+  std::int64_t first = 0;
+  while (first < input.frames && video_frame(first) < video_skip) ++first;
+  std::vector<std::int64_t> chosen;
+  for (std::int64_t t = first; t < input.frames; t += std::max(1, downsample)) {
+    if (limit >= 1 && static_cast<std::int64_t>(chosen.size()) >= limit) break;
+    chosen.push_back(t);
+  }
+  return chosen;
+}
+
+FigureInput select_frames(const FigureInput& input, const std::vector<std::int64_t>& frames, int downsample) {
+  FigureInput out = input;
+  const auto T = static_cast<std::int64_t>(frames.size());
+  out.frames = T;
+  out.fps = input.fps / std::max(1, downsample);
+  auto pick = [&](const std::vector<float>& values, std::int64_t per_frame) {
+    std::vector<float> picked;
+    picked.reserve(static_cast<std::size_t>(T * per_frame));
+    for (std::int64_t t : frames)
+      picked.insert(picked.end(), values.begin() + t * per_frame, values.begin() + (t + 1) * per_frame);
+    return picked;
+  };
+  if (!input.keypoints.empty()) out.keypoints = pick(input.keypoints, std::int64_t{input.keypoint_count} * 2);
+  for (auto& track : out.tracks) track.positions = pick(track.positions, std::int64_t{input.joints} * 3);
+  if (!input.video_frames.empty()) {
+    out.video_frames.clear();
+    for (std::int64_t t : frames) out.video_frames.push_back(input.video_frames[t]);
+  }
+  return out;
+}
+
 std::int64_t render_video(const FigureInput& input, const VideoSettings& settings,
                           const std::function<void(std::int64_t, std::int64_t)>& on_frame) {
   input.validate(settings.output);
@@ -231,13 +265,8 @@ std::int64_t render_video(const FigureInput& input, const VideoSettings& setting
   // Pose frame t is shown over video frame video_frame(t); poses of the first `video_skip` video
   // frames are dropped with them, as the original does.
   auto video_frame = [&](std::int64_t t) { return input.video_frames.empty() ? t : input.video_frames[t]; };
-  std::int64_t first = 0;
-  while (first < input.frames && video_frame(first) < settings.video_skip) ++first;
-  std::vector<std::int64_t> chosen;
-  for (std::int64_t t = first; t < input.frames; t += settings.downsample) {
-    if (settings.limit >= 1 && static_cast<std::int64_t>(chosen.size()) >= settings.limit) break;
-    chosen.push_back(t);
-  }
+  const std::vector<std::int64_t> chosen =
+      frames_to_render(input, settings.video_skip, settings.limit, settings.downsample);
   if (chosen.empty())
     throw InputError(fmt::format("{}: nothing to render ({} frames, --viz-skip {})", settings.output, input.frames,
                                  settings.video_skip));

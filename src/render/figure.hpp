@@ -63,6 +63,13 @@ class FigureRenderer {
   int panel_;
 };
 
+// The pose frames a render shows, as the original's --viz-* flags choose them: from the first
+// one at or past video frame `video_skip`, every `downsample`-th, at most `limit` (< 1: all).
+std::vector<std::int64_t> frames_to_render(const FigureInput& input, std::int64_t video_skip, std::int64_t limit,
+                                           int downsample);
+// A copy of `input` with only `frames` (valid indices), at fps / downsample.
+FigureInput select_frames(const FigureInput& input, const std::vector<std::int64_t>& frames, int downsample);
+
 // Output settings of render_video.
 struct VideoSettings {
   std::string output;         // .mp4 or .gif

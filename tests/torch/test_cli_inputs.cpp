@@ -1,0 +1,337 @@
+// The command line against wrong, hostile or careless use: outputs that would destroy inputs,
+// non-finite and out-of-range values, misspelt flags, settings the checkpoint knows, and
+// forward's bounded batches. Every case runs on data the project makes itself.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include "io/npy.hpp"
+#include "io/zip_archive.hpp"
+#include "model/checkpoint.hpp"
+#include "test_support.hpp"
+
+using namespace poselift;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string cli() { return POSELIFT_CLI; }
+
+model::PoseFormerConfig small_config(int heads = 2) {
+  model::PoseFormerConfig c;
+  c.num_frames = 9;
+  c.embed_dim_ratio = 8;
+  c.depth = 1;
+  c.num_heads = heads;
+  return c;
+}
+
+// A checkpoint in the original's layout; `poselift_extra` adds poselift's entries (the head count).
+std::string write_small_checkpoint(const std::string& path, io::ValuePtr poselift_extra = nullptr,
+                                   std::int64_t epoch = 3) {
+  torch::manual_seed(5);
+  model::PoseFormer net(small_config());
+  model::CheckpointContents contents;
+  contents.model = net.get();
+  contents.epoch = epoch;
+  contents.lr = 1e-4;
+  contents.extra = std::move(poselift_extra);
+  model::write_checkpoint(path, contents);
+  return path;
+}
+
+io::ValuePtr heads_extra(std::int64_t heads) {
+  return io::Value::dict({{io::Value::from_str("num_heads"), io::Value::from_int(heads)}});
+}
+
+// The synthetic dataset of `poselift prepare synthetic`, made once per test program.
+const std::string& synthetic_data() {
+  static const std::string dir = [] {
+    const std::string d = test::temp_dir("cli_inputs_synthetic");
+    std::string out;
+    if (test::run_command(cli() + " prepare synthetic --out " + d + " --seconds 1", &out) != 0)
+      ADD_FAILURE() << out;
+    return d;
+  }();
+  return dir;
+}
+
+// (B, 9, 17, 2) windows of smooth 2D keypoints in [-1, 1].
+io::NdArray windows(std::int64_t B) {
+  std::vector<float> v;
+  for (std::int64_t b = 0; b < B; ++b)
+    for (int f = 0; f < 9; ++f)
+      for (int j = 0; j < 17; ++j) {
+        v.push_back(static_cast<float>(0.4 * std::sin(0.1 * b + 0.3 * j + 0.05 * f)));
+        v.push_back(static_cast<float>(0.4 * std::cos(0.2 * b + 0.5 * j - 0.05 * f)));
+      }
+  return io::NdArray::from_vector<float>({B, 9, 17, 2}, v);
+}
+
+std::string file_bytes(const std::string& path) { return test::read_text(path); }
+
+struct CliRun {
+  int status;
+  std::string output;
+};
+CliRun run(const std::string& args) {
+  CliRun r;
+  r.status = test::run_command(cli() + " " + args, &r.output);
+  return r;
+}
+
+}  // namespace
+
+TEST(CliInputs, OutputsNeverReplaceTheirInputs) {
+  const std::string dir = test::temp_dir("cli_same_path");
+  const std::string ck = write_small_checkpoint(dir + "/model.bin");
+  io::write_npy(dir + "/x.npy", windows(3));
+  const std::string ck_before = file_bytes(ck), x_before = file_bytes(dir + "/x.npy");
+  fs::create_symlink("x.npy", dir + "/link_to_x.npy");
+  fs::create_hard_link(dir + "/x.npy", dir + "/hard_x.npy");
+  const std::string data = synthetic_data();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"forward --checkpoint " + ck + " --input " + dir + "/x.npy --out " + dir + "/x.npy", "x.npy"},
+      {"forward --checkpoint " + ck + " --input " + dir + "/x.npy --out " + dir + "/link_to_x.npy", "link_to_x.npy"},
+      {"forward --checkpoint " + ck + " --input " + dir + "/x.npy --out " + dir + "/hard_x.npy", "hard_x.npy"},
+      {"forward --checkpoint " + ck + " --input " + dir + "/x.npy --out " + ck, "model.bin"},
+      {"evaluate -d synthetic -k gt --data-dir " + data + " -c " + dir + " --evaluate model.bin --json " + ck,
+       "model.bin"},
+      {"evaluate -d synthetic -k gt --data-dir " + data + " -c " + dir + " --evaluate model.bin --json " + data +
+           "/data_2d_synthetic_gt.npz",
+       "data_2d_synthetic_gt.npz"},
+  };
+  for (const auto& [args, name] : cases) {
+    const CliRun r = run(args + " --no-progress");
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find("would destroy the input"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(name), std::string::npos) << r.output;
+  }
+  EXPECT_EQ(file_bytes(ck), ck_before);
+  EXPECT_EQ(file_bytes(dir + "/x.npy"), x_before);
+  EXPECT_TRUE(fs::is_symlink(dir + "/link_to_x.npy"));
+
+  // An output that is a link to another file: the target is written, the link stays.
+  io::write_npy(dir + "/old_result.npy", windows(1));
+  fs::create_symlink("old_result.npy", dir + "/result_link.npy");
+  const CliRun r = run("forward --checkpoint " + ck + " --input " + dir + "/x.npy --out " + dir + "/result_link.npy");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(fs::is_symlink(dir + "/result_link.npy"));
+  EXPECT_EQ(io::read_npy(dir + "/old_result.npy").array.shape, (std::vector<std::int64_t>{3, 1, 17, 3}));
+
+  // infer: the input detections as the output.
+  std::ofstream(dir + "/s.csv") << "frame,x0\n";
+  const std::string csv_before = file_bytes(dir + "/s.csv");
+  const CliRun infer = run("infer --checkpoint " + ck + " --input " + dir + "/s.csv --out " + dir + "/s.csv");
+  EXPECT_EQ(infer.status, 2) << infer.output;
+  EXPECT_NE(infer.output.find("would destroy the input"), std::string::npos) << infer.output;
+  EXPECT_EQ(file_bytes(dir + "/s.csv"), csv_before);
+}
+
+TEST(CliInputs, ForwardRunsLargeInputsInBoundedBatches) {
+  const std::string dir = test::temp_dir("cli_forward_chunks");
+  const std::string ck = write_small_checkpoint(dir + "/model.bin");
+  io::write_npy(dir + "/x.npy", windows(10));
+  ASSERT_EQ(run("forward --checkpoint " + ck + " --input " + dir + "/x.npy --out " + dir + "/whole.npy").status, 0);
+  const CliRun chunked =
+      run("forward --checkpoint " + ck + " --input " + dir + "/x.npy --out " + dir + "/chunked.npy -b 3");
+  ASSERT_EQ(chunked.status, 0) << chunked.output;
+  // Independent truth: the reference module on all windows at once.
+  auto net = model::load_poseformer(ck, 0);
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const auto expected = net->forward(model::to_tensor(windows(10)));
+  for (const char* name : {"whole.npy", "chunked.npy"}) {
+    const auto got = model::to_tensor(io::read_npy(dir + "/" + name).array);
+    ASSERT_EQ(got.sizes(), expected.sizes());
+    EXPECT_LT((got - expected).abs().max().item<float>(), 1e-5) << name;
+  }
+}
+
+TEST(CliInputs, NonFiniteKeypointsAreInputErrors) {
+  const std::string dir = test::temp_dir("cli_nan");
+  const std::string ck = write_small_checkpoint(dir + "/model.bin");
+  auto x = windows(4);
+  x.data<float>()[2 * 9 * 17 * 2 + 5] = std::numeric_limits<float>::quiet_NaN();  // window 2
+  io::write_npy(dir + "/nan.npy", x);
+  const CliRun r = run("forward --checkpoint " + ck + " --input " + dir + "/nan.npy --out " + dir + "/out.npy");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("nan.npy: window 2"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir + "/out.npy"));
+}
+
+TEST(CliInputs, OutOfRangeValuesAreRefusedWithTheFlagNamed) {
+  const std::string dir = test::temp_dir("cli_ranges");
+  const std::string data = synthetic_data();
+  write_small_checkpoint(dir + "/model.bin");
+  const std::string eval = "evaluate -d synthetic -k gt --data-dir " + data + " -c " + dir + " --evaluate model.bin ";
+  const std::string train = "train -d synthetic -k gt --data-dir " + data + " -c " + dir + "/ck -f 9 --width 8 ";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {eval + "-b 0", "--batch-size"},
+      {eval + "-b -5", "--batch-size"},
+      {eval + "--subset 0", "--subset"},
+      {eval + "--subset -1", "--subset"},
+      {eval + "--threads -1", "--threads"},
+      {eval + "-a Nothing", "matches -a Nothing"},
+      {train + "-e 0", "--epochs"},
+      {train + "-e -2", "--epochs"},
+      {train + "-b 0", "--batch-size"},
+  };
+  for (const auto& [args, expected] : cases) {
+    const CliRun r = run(args + " --no-progress");
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find(expected), std::string::npos) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find("poselift: error:"), std::string::npos) << r.output;
+  }
+  // -a with no match lists the actions there are.
+  const CliRun r = run(eval + "-a Nothing --no-progress");
+  EXPECT_NE(r.output.find("'Walking'"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir + "/ck/epoch_1.bin"));
+}
+
+TEST(CliInputs, ThreadCountIsCappedAtTheUsableCpus) {
+  const std::string dir = test::temp_dir("cli_threads");
+  const std::string ck = write_small_checkpoint(dir + "/model.bin");
+  io::write_npy(dir + "/x.npy", windows(2));
+  const CliRun r =
+      run("forward --checkpoint " + ck + " --input " + dir + "/x.npy --out " + dir + "/y.npy --threads 100000");
+  ASSERT_EQ(r.status, 0) << r.output;
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  ASSERT_EQ(sched_getaffinity(0, sizeof cpus, &cpus), 0);
+  EXPECT_NE(r.output.find("may use " + std::to_string(CPU_COUNT(&cpus)) + " CPUs"), std::string::npos) << r.output;
+}
+
+TEST(CliInputs, HostileCheckpointFieldsAreInputErrors) {
+  const std::string dir = test::temp_dir("cli_hostile_ck");
+  io::write_npy(dir + "/x.npy", windows(1));
+  write_small_checkpoint(dir + "/heads.bin", heads_extra((std::int64_t{1} << 32) + 8));
+  write_small_checkpoint(dir + "/epoch.bin", nullptr, -5);
+  {
+    // A state dict whose block index does not fit an int.
+    torch::manual_seed(5);
+    model::PoseFormer net(small_config());
+    model::StateDict state = model::module_state(*net);
+    auto renamed = state;
+    for (auto& [key, tensor] : renamed)
+      if (key.rfind("Spatial_blocks.0.", 0) == 0) key = "Spatial_blocks.99999999999." + key.substr(17);
+    std::vector<std::pair<io::ValuePtr, io::ValuePtr>> entries;
+    for (const auto& [key, tensor] : renamed)
+      entries.emplace_back(io::Value::from_str(key), io::make_tensor_value(model::to_ndarray(tensor)));
+    io::write_torch_file(dir + "/blocks.bin", *io::Value::ordered_dict(entries));
+  }
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"heads.bin", "num_heads: expected a head count"},
+      {"epoch.bin", "epoch: expected the count of completed epochs"},
+      {"blocks.bin", "expected a block index below"},
+  };
+  for (const auto& [file, expected] : cases) {
+    for (const std::string command : {"info " + dir + "/" + file, "forward --checkpoint " + dir + "/" + file +
+                                                                     " --input " + dir + "/x.npy --out " + dir +
+                                                                     "/y.npy"}) {
+      const CliRun r = run(command);
+      EXPECT_EQ(r.status, 2) << command << "\n" << r.output;
+      EXPECT_NE(r.output.find(dir + "/" + file), std::string::npos) << r.output;
+      EXPECT_NE(r.output.find(expected), std::string::npos) << r.output;
+    }
+  }
+}
+
+TEST(CliInputs, MisspeltAndMisplacedFlagsGetAHint) {
+  const std::string dir = test::temp_dir("cli_flags");
+  const std::string data = synthetic_data();
+  write_small_checkpoint(dir + "/model.bin");
+  const std::string seed = "-d synthetic -k gt --data-dir " + data + " -c " + dir + " --evaluate model.bin ";
+  CliRun r = run(seed + "--viz-outptu x.mp4");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("poselift: error:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("unknown option --viz-outptu"), std::string::npos) << r.output;
+  r = run("render --input x.npz --viz-outptu x.mp4");
+  EXPECT_NE(r.output.find("did you mean --viz-output?"), std::string::npos) << r.output;
+  r = run(seed + "--viz-output x.mp4");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("--viz-output is an option of `poselift render`"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("add --render"), std::string::npos) << r.output;
+  r = run("evaluate --help");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.output.find("poselift evaluate"), std::string::npos) << r.output;
+  std::ofstream(dir + "/walk.bvh") << "HIERARCHY\n";
+  r = run("info " + dir + "/walk.bvh");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("info reads .npz archives, .npy arrays and PyTorch checkpoints"), std::string::npos)
+      << r.output;
+}
+
+TEST(CliInputs, DataErrorsListWhatExists) {
+  const std::string dir = test::temp_dir("cli_data_errors");
+  const std::string data = synthetic_data();
+  write_small_checkpoint(dir + "/model.bin");
+  const std::string tail = " -c " + dir + " --evaluate model.bin --no-progress";
+  CliRun r = run("evaluate -d synthetic -k cpn --data-dir " + data + tail);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("-k can be: gt, noisy"), std::string::npos) << r.output;
+  r = run("evaluate -d synthetic -k gt --data-dir " + dir + "/absent" + tail);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("--data-dir"), std::string::npos) << r.output;
+  r = run("evaluate -d synthetic -k gt --data-dir " + data + " -ste S9,S42" + tail);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("S42"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("S11"), std::string::npos) << "the subjects there are: " << r.output;
+}
+
+TEST(CliInputs, FramesAndHeadsComeFromTheCheckpoint) {
+  const std::string dir = test::temp_dir("cli_from_checkpoint");
+  const std::string data = synthetic_data();
+  write_small_checkpoint(dir + "/stored.bin", heads_extra(2));
+  write_small_checkpoint(dir + "/plain.bin");
+  // info: the stored head count, not PoseFormer's default.
+  CliRun r = run("info " + dir + "/stored.bin");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("2 heads"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("heads as stored in the file"), std::string::npos) << r.output;
+  r = run("info " + dir + "/plain.bin");
+  EXPECT_NE(r.output.find("8 heads"), std::string::npos) << r.output;
+  // evaluate without -f takes the checkpoint's 9 frames; a disagreeing -f or --heads is a warning.
+  const std::string eval = "evaluate -d synthetic -k gt --data-dir " + data + " -c " + dir + " --no-progress ";
+  r = run(eval + "--evaluate stored.bin");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("INFO: Receptive field: 9 frames"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("WARNING"), std::string::npos) << r.output;
+  r = run(eval + "--evaluate stored.bin -f 27 --heads 4");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("takes 9 frames per prediction: -f 27 is ignored"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("trained with 2 attention heads: --heads 4 is ignored"), std::string::npos) << r.output;
+  // Progress and warnings go to stderr, results to stdout, in order in a combined log.
+  const std::size_t loading = r.output.find("Loading dataset..."), warning = r.output.find("WARNING");
+  EXPECT_LT(loading, warning) << r.output;
+}
+
+TEST(CliInputs, InferSaysWhichFrameRateItAssumed) {
+  const std::string dir = test::temp_dir("cli_infer_fps");
+  const std::string ck = write_small_checkpoint(dir + "/model.bin");
+  std::string csv = "frame";
+  for (int k = 0; k < 17; ++k) csv += ",x" + std::to_string(k) + ",y" + std::to_string(k);
+  csv += "\n";
+  for (int t = 0; t < 12; ++t) {
+    csv += std::to_string(t);
+    for (int k = 0; k < 17; ++k)
+      csv += "," + std::to_string(300 + 10 * (k % 5) + t) + "," + std::to_string(100 + 20 * k);
+    csv += "\n";
+  }
+  std::ofstream(dir + "/walk.csv") << csv;
+  CliRun r = run("infer --no-progress --checkpoint " + ck + " --input " + dir + "/walk.csv --width 640 --height 480 "
+              "--layout coco --out " + dir + "/walk.bvh");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("30 fps assumed"), std::string::npos) << r.output;
+  EXPECT_NE(test::read_text(dir + "/walk.bvh").find("Frame Time: 0.0333333"), std::string::npos);
+  r = run("infer --no-progress --checkpoint " + ck + " --input " + dir + "/walk.csv --width 640 --height 480 "
+          "--layout coco --fps 50 --out " + dir + "/walk50.bvh");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.find("assumed"), std::string::npos) << r.output;
+  EXPECT_NE(test::read_text(dir + "/walk50.bvh").find("Frame Time: 0.02"), std::string::npos);
+}
