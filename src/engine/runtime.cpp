@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "io/error.hpp"
+#include "io/report.hpp"
 #include "model/fast_poseformer.hpp"
 
 namespace poselift::engine {
@@ -126,6 +127,7 @@ void route_stop_signals() {
 }
 
 void enable_stop_requests() { g_stop_requests_enabled.store(true); }
+void disable_stop_requests() { g_stop_requests_enabled.store(false); }
 
 void set_cpu_threads(int threads) {
   torch::set_num_threads(threads);
@@ -133,19 +135,29 @@ void set_cpu_threads(int threads) {
   if (auto set_blas = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set_blas(threads);
 }
 
-int default_cpu_threads() {
-  if (std::getenv("OMP_NUM_THREADS") != nullptr || std::getenv("MKL_NUM_THREADS") != nullptr) return 0;
+int usable_cpu_count() {
   cpu_set_t cpus;
   CPU_ZERO(&cpus);
   if (sched_getaffinity(0, sizeof cpus, &cpus) != 0) return 0;
   return CPU_COUNT(&cpus);
 }
 
+int default_cpu_threads() {
+  if (std::getenv("OMP_NUM_THREADS") != nullptr || std::getenv("MKL_NUM_THREADS") != nullptr) return 0;
+  return usable_cpu_count();
+}
+
 torch::Device configure_runtime(const RuntimeOptions& options) {
   const auto implementation = model::parse_implementation(options.implementation);
   model::set_default_implementation(implementation);
   const auto precision = model::parse_precision(options.precision);
-  const int threads = options.threads > 0 ? options.threads : default_cpu_threads();
+  if (options.threads < 0) throw InputError(fmt::format("--threads: expected 0 or more, found {}", options.threads));
+  int threads = options.threads > 0 ? options.threads : default_cpu_threads();
+  // More threads than CPUs only make them wait on each other (and thousands exhaust the system).
+  if (const int cpus = usable_cpu_count(); cpus > 0 && threads > cpus) {
+    report::warn(fmt::format("--threads {}: this process may use {} CPUs; running {} threads", threads, cpus, cpus));
+    threads = cpus;
+  }
   if (threads > 0) set_cpu_threads(threads);
   torch::Device device = torch::kCPU;
   if (options.device == "cuda") {
@@ -166,6 +178,13 @@ torch::Device configure_runtime(const RuntimeOptions& options) {
 }
 
 namespace {
+// "batch" for "batches", "frame" for "frames".
+std::string singular(const std::string& unit) {
+  if (unit.size() > 4 && unit.compare(unit.size() - 4, 4, "ches") == 0) return unit.substr(0, unit.size() - 2);
+  if (unit.size() > 1 && unit.back() == 's') return unit.substr(0, unit.size() - 1);
+  return unit;
+}
+
 std::string format_duration(double seconds) {
   if (seconds < 0 || seconds > 1e7) return "--:--";
   const auto s = static_cast<long>(seconds + 0.5);
@@ -198,6 +217,14 @@ void Progress::finish(const std::string& status) {
   draw(true);
 }
 
+// Below one unit a second the rate reads as seconds per unit ("0.0 batches/s" said nothing).
+std::string Progress::rate_text(double elapsed) const {
+  if (done_ <= 0 || elapsed <= 0) return "-- " + unit_ + "/s";
+  const double rate = done_ / elapsed;
+  if (rate >= 1) return fmt::format("{:.1f} {}/s", rate, unit_);
+  return fmt::format("{:.1f} s/{}", elapsed / done_, singular(unit_));
+}
+
 void Progress::draw(bool final) {
   if (!enabled_) return;
   const auto now = std::chrono::steady_clock::now();
@@ -208,15 +235,21 @@ void Progress::draw(bool final) {
   if (tty_) {
     if (!final && now - last_draw_ < std::chrono::milliseconds(200)) return;
     const int width = 24, filled = static_cast<int>(fraction * width);
-    fmt::print(stderr, "\r{} [{}{}] {}/{} {} | {:.1f} {}/s | ETA {} {}\x1b[K", label_, std::string(filled, '#'),
-               std::string(width - filled, '.'), done_, total_, unit_, rate, unit_, format_duration(eta), status_);
+    fmt::print(stderr, "\r{} [{}{}] {}/{} {} | {} | ETA {} {}\x1b[K", label_, std::string(filled, '#'),
+               std::string(width - filled, '.'), done_, total_, unit_, rate_text(elapsed), format_duration(eta),
+               status_);
     if (final) fmt::print(stderr, "\n");
   } else {
     const int decile = static_cast<int>(fraction * 10);
     if (!final && decile == last_decile_) return;
+    // finish() after the advance that printed the 100% line has nothing new to say.
+    if (final && done_ == printed_done_ && status_ == printed_status_) return;
     last_decile_ = decile;
-    fmt::print(stderr, "{} {:3.0f}% {}/{} {} | {:.1f} {}/s | elapsed {} ETA {} {}\n", label_, fraction * 100, done_,
-               total_, unit_, rate, unit_, format_duration(elapsed), format_duration(final ? 0 : eta), status_);
+    printed_done_ = done_;
+    printed_status_ = status_;
+    fmt::print(stderr, "{} {:3.0f}% {}/{} {} | {} | elapsed {} ETA {} {}\n", label_, fraction * 100, done_, total_,
+               unit_, rate_text(elapsed), format_duration(elapsed), format_duration(final || done_ >= total_ ? 0 : eta),
+               status_);
   }
   last_draw_ = now;
 }

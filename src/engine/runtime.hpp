@@ -44,6 +44,9 @@ void route_stop_signals();
 // From now on SIGINT/SIGTERM set stop_request() instead of ending the process; the work polls it
 // (training finishes its step, writes a resumable checkpoint and returns; the launcher forwards it).
 void enable_stop_requests();
+// Back to ending the process on those signals (work that cannot stop part-way, e.g. train's final
+// evaluation); a request already received stays in stop_request().
+void disable_stop_requests();
 // The signal number received since enable_stop_requests(), 0 if none.
 std::atomic<int>& stop_request();
 
@@ -56,13 +59,17 @@ void set_cpu_threads(int threads);
 // LibTorch's own default counts physical cores through cpuinfo, which reports one core for the
 // two vCPUs of this machine class (measured: a second thread makes the fast path ~1.8x faster).
 int default_cpu_threads();
+// The CPUs this process may run on (its affinity mask), 0 when unknown.
+int usable_cpu_count();
 
 // Resolves "auto" / "cpu" / "cuda" (error when CUDA is requested but absent) and applies the
-// thread count (options.threads, else default_cpu_threads()).
+// thread count (options.threads, else default_cpu_threads(); at most usable_cpu_count(), with a
+// warning through report::warn).
 torch::Device configure_runtime(const RuntimeOptions& options);
 
-// A one-line progress bar on stderr with rate and ETA, redrawn at most a few times a second
-// (plain lines, one per 10%, when stderr is not a terminal).
+// A one-line progress bar on stderr with rate (seconds per unit below one unit a second) and ETA,
+// redrawn at most a few times a second (plain lines, one per 10% and none repeated, when stderr
+// is not a terminal).
 class Progress {
  public:
   Progress(std::string label, std::int64_t total, std::string unit, bool enabled = true);
@@ -72,8 +79,9 @@ class Progress {
 
  private:
   void draw(bool final);
-  std::string label_, unit_, status_;
-  std::int64_t total_, done_ = 0;
+  std::string rate_text(double elapsed) const;
+  std::string label_, unit_, status_, printed_status_;
+  std::int64_t total_, done_ = 0, printed_done_ = -1;
   bool enabled_, tty_;
   int last_decile_ = -1;
   std::chrono::steady_clock::time_point start_, last_draw_;
