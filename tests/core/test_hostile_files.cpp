@@ -4,8 +4,6 @@
 // dataset written all or nothing.
 #include <gtest/gtest.h>
 
-#include <sys/stat.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
