@@ -89,27 +89,66 @@ std::pair<torch::Tensor, torch::Tensor> TrainingExamples::batch(const std::vecto
 double sequences_mpjpe(model::PoseFormer& model, const std::vector<io::NdArray>& poses_2d,
                        const std::vector<io::NdArray>& poses_3d, const FlipSymmetry& symmetry,
                        const PredictOptions& options, const torch::Device& device, Communicator* comm) {
+  return *sequences_mpjpe_until(model, poses_2d, poses_3d, symmetry, options, device, comm, nullptr, {});
+}
+
+std::optional<double> sequences_mpjpe_until(model::PoseFormer& model, const std::vector<io::NdArray>& poses_2d,
+                                            const std::vector<io::NdArray>& poses_3d, const FlipSymmetry& symmetry,
+                                            const PredictOptions& options, const torch::Device& device,
+                                            Communicator* comm, Progress* progress,
+                                            const std::function<bool()>& stop) {
   std::vector<std::int64_t> lengths;
   for (const auto& p : poses_2d) lengths.push_back(p.shape.empty() ? 0 : p.shape[0]);
-  const std::vector<int> owner = comm ? balance_items(lengths, comm->size()) : std::vector<int>(lengths.size(), 0);
-  const int rank = comm ? comm->rank() : 0;
+  const int world = comm ? comm->size() : 1, rank = comm ? comm->rank() : 0;
+  const std::vector<int> owner = comm ? balance_items(lengths, world) : std::vector<int>(lengths.size(), 0);
+  // Parts of consecutive sequences with about one batch of windows each: the stop request is
+  // answered within one part's time (a few seconds on the published model).
+  const std::int64_t part_frames =
+      std::max<std::int64_t>(1, options.test_time_augmentation ? options.max_batch / 2 : options.max_batch);
+  auto parts_of = [&](int r) {
+    std::vector<std::vector<std::size_t>> parts(1);
+    std::int64_t frames = 0;
+    for (std::size_t i = 0; i < lengths.size(); ++i) {
+      if (lengths[i] == 0 || owner[i] != r) continue;
+      if (frames >= part_frames) {
+        parts.emplace_back();
+        frames = 0;
+      }
+      parts.back().push_back(i);
+      frames += lengths[i];
+    }
+    if (parts.back().empty()) parts.pop_back();
+    return parts;
+  };
+  const auto mine = parts_of(rank);
+  // Every rank takes the same number of turns, so that a collective `stop` meets all of them.
+  std::size_t turns = mine.size();
+  for (int r = 0; r < world; ++r)
+    if (r != rank) turns = std::max(turns, parts_of(r).size());
+
   // Per-sequence weighted errors: exactly one rank fills each entry, the others add zeros, so
   // the reduced values and their in-order sum are bit-identical to a single process's.
   std::vector<double> weighted(poses_2d.size(), 0.0);
   model->eval();
-  std::vector<std::size_t> mine;
-  std::vector<torch::Tensor> inputs;
-  for (std::size_t i = 0; i < poses_2d.size(); ++i) {
-    if (lengths[i] == 0 || owner[i] != rank) continue;
-    mine.push_back(i);
-    inputs.push_back(model::to_tensor(poses_2d[i]));
-  }
-  const auto predictions = predict_sequences(model, inputs, symmetry, options, device);
-  for (std::size_t k = 0; k < mine.size(); ++k) {
-    const auto& predicted = predictions[k];
-    auto target = model::to_tensor(poses_3d[mine[k]]).to(torch::kFloat32).clone();
-    target.select(1, 0).zero_();
-    weighted[mine[k]] = predicted.size(0) * (predicted - target).norm(2, -1).mean().item<double>();
+  for (std::size_t turn = 0; turn < turns; ++turn) {
+    if (turn < mine.size()) {
+      std::vector<torch::Tensor> inputs;
+      std::int64_t frames = 0;
+      for (const auto i : mine[turn]) {
+        inputs.push_back(model::to_tensor(poses_2d[i]));
+        frames += lengths[i];
+      }
+      const auto predictions = predict_sequences(model, inputs, symmetry, options, device);
+      for (std::size_t k = 0; k < mine[turn].size(); ++k) {
+        const std::size_t i = mine[turn][k];
+        const auto& predicted = predictions[k];
+        auto target = model::to_tensor(poses_3d[i]).to(torch::kFloat32).clone();
+        target.select(1, 0).zero_();
+        weighted[i] = predicted.size(0) * (predicted - target.to(predicted.device())).norm(2, -1).mean().item<double>();
+      }
+      if (progress) progress->advance(frames);
+    }
+    if (stop && stop()) return std::nullopt;
   }
   if (comm && !weighted.empty()) weighted = comm->allreduce_sum(weighted);
   double sum = 0;
@@ -120,6 +159,31 @@ double sequences_mpjpe(model::PoseFormer& model, const std::vector<io::NdArray>&
     frames += lengths[i];
   }
   return frames > 0 ? sum / frames : NAN;
+}
+
+// ---------------------------------------------------------------- options
+
+void validate_train_options(const TrainOptions& o) {
+  auto at_least = [](const char* flag, std::int64_t value, std::int64_t minimum, const char* meaning = "") {
+    if (value < minimum)
+      throw InputError(fmt::format("{}: expected an integer of at least {}{}, got {}", flag, minimum, meaning, value));
+  };
+  auto positive_finite = [](const char* flag, double value) {
+    if (!std::isfinite(value) || value <= 0)
+      throw InputError(fmt::format("{}: expected a finite number above 0, got {}", flag, value));
+  };
+  at_least("-e/--epochs", o.epochs, 1);
+  at_least("-b/--batch-size", o.batch_size, 1);
+  at_least("-s/--stride", o.stride, 1);
+  at_least("--checkpoint-frequency", o.checkpoint_frequency, 0, " (0: only the last epoch)");
+  at_least("--max-batches", o.max_batches_per_epoch, 0, " (0: all)");
+  at_least("--check-every", o.check_every, 0, " (0: at epoch ends only)");
+  at_least("evaluation batch", o.eval_batch, 1);
+  positive_finite("-lr/--learning-rate", o.learning_rate);
+  positive_finite("-lrd/--lr-decay", o.lr_decay);
+  if (!std::isfinite(o.weight_decay) || o.weight_decay < 0)
+    throw InputError(fmt::format("--weight-decay: expected a finite number of at least 0, got {}", o.weight_decay));
+  if (o.checkpoint_dir.empty()) throw InputError("-c/--checkpoint: expected a folder name, got an empty one");
 }
 
 // ---------------------------------------------------------------- training loop
@@ -250,6 +314,7 @@ model::PoseFormerConfig training_model_config(const ModelOptions& options, int n
 
 TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained_out) {
   const auto& opt = setup.train;
+  validate_train_options(opt);
   const auto& dataset = *setup.dataset;
   const auto& keypoints = *setup.keypoints;
   TrainResult result;
@@ -338,6 +403,23 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
       if (auto v = extra->find("epoch_random_state", what); v && !v->is_none())
         state.position.rng_before_shuffle = NumpyRandomState::from_value(*v, what + "['epoch_random_state']");
     }
+    // A damaged or foreign file must not train epochs -4..5 or start past the examples.
+    if (state.epoch < 0)
+      throw InputError(fmt::format("{}: 'epoch' is {}: expected the number of completed epochs (0 or more)",
+                                   resume_path, state.epoch));
+    if (!std::isfinite(state.lr) || state.lr <= 0)
+      throw InputError(fmt::format("{}: 'lr' is {}: expected a finite learning rate above 0", resume_path, state.lr));
+    for (const auto& group : optimizer.param_groups())
+      if (const double lr = static_cast<const torch::optim::AdamWOptions&>(group.options()).lr();
+          !std::isfinite(lr) || lr <= 0)
+        throw InputError(fmt::format("{}: the optimizer's learning rate is {}: expected a finite number above 0",
+                                     resume_path, lr));
+    if (state.position.next_chunk < 0 || state.position.next_chunk > examples.num_chunks() ||
+        state.position.next_batch < 0 || state.position.frames < 0)
+      throw InputError(fmt::format("{}: its position inside epoch {} (example {}, batch {}) does not fit this "
+                                   "training set of {} examples: resume with the data options it was written with",
+                                   resume_path, state.epoch + 1, state.position.next_chunk,
+                                   state.position.next_batch, examples.num_chunks()));
   }
 
   Communicator* comm = setup.comm;
@@ -404,9 +486,24 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
     return result;
   };
 
+  const std::string interrupted_path = (fs::path(opt.checkpoint_dir) / "interrupted.bin").string();
+  auto interrupted = [&](const std::string& when) -> TrainResult {
+    write(interrupted_path);
+    result.outcome = TrainOutcome::Interrupted;
+    result.message = fmt::format("interrupted by signal {} {}: wrote the resumable checkpoint {} (continue with -r {})",
+                                 stop_request().load(), when, interrupted_path, interrupted_path);
+    result.history = state.history;
+    return finish();
+  };
+  std::int64_t valid_frames = 0, train_frames = 0;
+  for (const auto& s : valid.poses_2d) valid_frames += s.shape.empty() ? 0 : s.shape[0];
+  for (const auto& s : train.poses_2d) train_frames += s.shape.empty() ? 0 : s.shape[0];
+
   while (state.epoch < opt.epochs) {
     const auto start_time = std::chrono::steady_clock::now();
-    // Resuming inside an epoch replays its shuffle from the generator state saved before it.
+    // Every epoch permutes the same fixed example list (the original's
+    // `self.random.permutation(self.pairs)`). Resuming inside an epoch replays its shuffle from
+    // the generator state saved before it.
     if (state.position.rng_before_shuffle) state.rng = *state.position.rng_before_shuffle;
     state.position.rng_before_shuffle = state.rng;
     const auto order = state.rng.permutation(examples.num_chunks());
@@ -468,16 +565,10 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
         check_same_weights(fmt::format("after step {}", steps_run).c_str());
       progress.advance(1, fmt::format("loss {:.2f} mm", state.position.loss_sum / state.position.frames * 1000));
       if (!comm) stop_now = stop_request().load() != 0;
-      if (stop_now && end < epoch_chunks) {
+      if (stop_now) {
+        // After the epoch's last step too: the checkpoint then resumes with its evaluation.
         progress.finish("interrupted");
-        const std::string path = (fs::path(opt.checkpoint_dir) / "interrupted.bin").string();
-        write(path);
-        result.outcome = TrainOutcome::Interrupted;
-        result.message = fmt::format("interrupted by signal {}: wrote the resumable checkpoint {} (continue with "
-                                     "-r {})",
-                                     stop_request().load(), path, path);
-        result.history = state.history;
-        return finish();
+        return interrupted(fmt::format("during epoch {}", state.epoch + 1));
       }
     }
     progress.finish();
@@ -487,10 +578,33 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
     record.lr = state.lr;
     record.loss_train = state.position.loss_sum / std::max<std::int64_t>(1, state.position.frames);
     if (!opt.no_eval) {
-      record.loss_valid =
-          sequences_mpjpe(net, valid.poses_2d, valid.poses_3d, symmetry, eval_predict, setup.device, comm);
-      record.loss_train_eval =
-          sequences_mpjpe(net, train.poses_2d, train.poses_3d, symmetry, train_eval_predict, setup.device, comm);
+      // Rank 0's share of the frames (all of them in one process); the stop request is answered
+      // between parts of a batch of windows each.
+      std::int64_t shown = valid_frames + train_frames;
+      if (comm) {
+        shown = 0;
+        for (const auto* set : {&valid, &train}) {
+          std::vector<std::int64_t> lengths;
+          for (const auto& p : set->poses_2d) lengths.push_back(p.shape.empty() ? 0 : p.shape[0]);
+          const auto owner = balance_items(lengths, world);
+          for (std::size_t i = 0; i < lengths.size(); ++i)
+            if (owner[i] == rank) shown += lengths[i];
+        }
+      }
+      Progress eval_progress(fmt::format("evaluating epoch {}", record.epoch), shown, "frames", opt.progress && lead);
+      const auto valid_loss = sequences_mpjpe_until(net, valid.poses_2d, valid.poses_3d, symmetry, eval_predict,
+                                                    setup.device, comm, &eval_progress, agreed_stop);
+      const auto train_loss = valid_loss ? sequences_mpjpe_until(net, train.poses_2d, train.poses_3d, symmetry,
+                                                                 train_eval_predict, setup.device, comm,
+                                                                 &eval_progress, agreed_stop)
+                                         : std::nullopt;
+      if (!valid_loss || !train_loss) {
+        eval_progress.finish("interrupted");
+        return interrupted(fmt::format("during the evaluation of epoch {}", record.epoch));
+      }
+      eval_progress.finish();
+      record.loss_valid = *valid_loss;
+      record.loss_train_eval = *train_loss;
     }
     record.minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count() / 60.0;
     if (opt.no_eval)
@@ -511,7 +625,9 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
     state.position = EpochPosition{};
     check_same_weights(fmt::format("at the end of epoch {}", state.epoch).c_str());
 
-    if (opt.checkpoint_frequency > 0 && state.epoch % opt.checkpoint_frequency == 0) {
+    // The original's cadence, plus the last epoch: a run shorter than the frequency (or with
+    // --no-eval, which writes no best_epoch.bin) would otherwise keep no trained weights.
+    if ((opt.checkpoint_frequency > 0 && state.epoch % opt.checkpoint_frequency == 0) || state.epoch == opt.epochs) {
       const std::string path = (fs::path(opt.checkpoint_dir) / fmt::format("epoch_{}.bin", state.epoch)).string();
       std::printf("Saving checkpoint to %s\n", path.c_str());
       write(path);
@@ -523,16 +639,11 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
     }
     std::fflush(stdout);
     if (opt.export_training_curves && lead) export_curves(opt.checkpoint_dir, state.history);
-    if (agreed_stop() && state.epoch < opt.epochs) {
-      const std::string path = (fs::path(opt.checkpoint_dir) / "interrupted.bin").string();
-      write(path);
-      result.outcome = TrainOutcome::Interrupted;
-      result.message = fmt::format("interrupted by signal {} after epoch {}: wrote the resumable checkpoint {} "
-                                   "(continue with -r {})",
-                                   stop_request().load(), state.epoch, path, path);
-      result.history = state.history;
-      return finish();
-    }
+    // After the last epoch too: the final evaluation is skipped.
+    if (agreed_stop())
+      return interrupted(state.epoch < opt.epochs
+                             ? fmt::format("after epoch {}", state.epoch)
+                             : fmt::format("after the last epoch ({}; the final evaluation was skipped)", state.epoch));
   }
   result.history = state.history;
   if (trained_out) *trained_out = net;

@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,7 +26,7 @@ namespace poselift::engine {
 
 struct TrainOptions {
   std::string checkpoint_dir = "checkpoint";  // -c
-  int checkpoint_frequency = 5;               // --checkpoint-frequency
+  int checkpoint_frequency = 5;               // --checkpoint-frequency (the last epoch is always written)
   std::string resume;                         // -r: file name inside checkpoint_dir (or a path)
   int epochs = 130;                           // -e
   int batch_size = 256;                       // -b, in predicted frames
@@ -42,6 +44,10 @@ struct TrainOptions {
   std::int64_t eval_batch = 1024;
   int check_every = 200;  // multi-process: steps between checks that all ranks hold the same weights
 };
+
+// Throws InputError (exit status 2 in the CLI) naming the flag and the accepted range for any
+// value the training loop cannot run with (e.g. -e 0, -b -5, --learning-rate nan).
+void validate_train_options(const TrainOptions& options);
 
 // One training example set: sequences (2D inputs and root-relative 3D targets) and the
 // shuffled chunk list over them.
@@ -76,6 +82,16 @@ double sequences_mpjpe(model::PoseFormer& model, const std::vector<io::NdArray>&
                        const std::vector<io::NdArray>& poses_3d, const FlipSymmetry& symmetry,
                        const PredictOptions& options, const torch::Device& device, Communicator* comm = nullptr);
 
+// The same, predicting about options.max_batch windows at a time: after each part it advances
+// `progress` (when given) by its frames and calls `stop` (when given; with `comm` every rank
+// must pass one, and it must return the same on all of them, e.g. after a reduction); a true
+// answer abandons the evaluation and returns nullopt.
+std::optional<double> sequences_mpjpe_until(model::PoseFormer& model, const std::vector<io::NdArray>& poses_2d,
+                                            const std::vector<io::NdArray>& poses_3d, const FlipSymmetry& symmetry,
+                                            const PredictOptions& options, const torch::Device& device,
+                                            Communicator* comm, Progress* progress,
+                                            const std::function<bool()>& stop);
+
 struct EpochRecord {
   int epoch = 0;  // 1-based
   double minutes = 0, lr = 0;
@@ -91,8 +107,11 @@ struct TrainResult {
   std::string message;
 };
 
-// The loop polls stop_request() (engine/runtime.hpp) after every step: when set, it finishes the
-// step, writes a resumable checkpoint and returns TrainOutcome::Interrupted.
+// The loop polls stop_request() (engine/runtime.hpp) after every step, between parts of the
+// per-epoch evaluation and after the checkpoints of an epoch are written: when set, it finishes
+// the step (abandons the evaluation), writes the resumable checkpoint interrupted.bin and returns
+// TrainOutcome::Interrupted -- after the last epoch too, so that a run stopped there skips the
+// final evaluation. A run interrupted during an epoch's evaluation resumes with that evaluation.
 
 struct TrainSetup {
   const data::MocapDataset* dataset = nullptr;
