@@ -268,7 +268,7 @@ int main(int argc, char** argv) {
     infer->add_option("--format", i.read.format, "input format: auto, coco, openpose, npz, csv")->capture_default_str();
     infer->add_option("--layout", i.read.layout, "keypoint layout: auto, coco, coco18, body25, h36m")
         ->capture_default_str();
-    infer->add_option("--video", i.read.video, "video of a VideoPose3D .npz with several");
+    infer->add_option("--video", i.read.video, "video of a VideoPose3D custom .npz with several, or SUBJECT/ACTION[/CAMERA] of a dataset's data_2d_*.npz");
     infer->add_option("--width", i.width, "image width in pixels (when the input does not say)");
     infer->add_option("--height", i.height, "image height in pixels");
     infer->add_option("--person", i.person, "track to lift (0: the one seen longest), or 'all': <stem>.track<K><ext>")

@@ -96,6 +96,7 @@ InferResult run_inference(const InferOptions& o, const torch::Device& device) {
   const auto tracks = wild::track_people(detections, o.tracking);
   InferResult result;
   wild::ExportOptions export_options = o.output_options;
+  if (!(export_options.bvh.fps > 0.0) && detections.fps > 0.0) export_options.bvh.fps = detections.fps;
   if (!(export_options.bvh.fps > 0.0)) {
     export_options.bvh.fps = kAssumedVideoFps;
     if (format == wild::OutputFormat::Bvh || format == wild::OutputFormat::Json)

@@ -51,37 +51,6 @@ std::string strip_prefix(const std::string& key) {
   return key.rfind(prefix, 0) == 0 ? key.substr(prefix.size()) : key;
 }
 
-// Copy of a checkpoint tree with every tensor reference replaced by its values (an Array),
-// so the optimizer state and the model state are plain data from here on.
-io::ValuePtr resolve_tensors(const io::TorchFile& file, const io::ValuePtr& v, const std::string& what, int depth) {
-  if (depth > 200) throw InputError(file.source + ": checkpoint nested too deeply");
-  switch (v->kind) {
-    case io::Value::Kind::Extension:
-      if (const auto* ref = io::as_tensor_ref(*v)) return io::Value::from_array(file.materialize(*ref, what));
-      return v;
-    case io::Value::Kind::List:
-    case io::Value::Kind::Tuple: {
-      auto copy = std::make_shared<io::Value>(*v);
-      for (auto& item : copy->items) item = resolve_tensors(file, item, what, depth + 1);
-      return copy;
-    }
-    case io::Value::Kind::Dict: {
-      auto copy = std::make_shared<io::Value>(*v);
-      for (auto& [key, value] : copy->entries)
-        value = resolve_tensors(file, value, key->kind == io::Value::Kind::Str ? key->text : what, depth + 1);
-      return copy;
-    }
-    case io::Value::Kind::Object: {
-      if (v->object->dict_items.empty()) return v;  // opaque objects (RandomState) stay as they are
-      auto object = std::make_shared<io::Object>(*v->object);
-      for (auto& [key, value] : object->dict_items)
-        value = resolve_tensors(file, value, key->kind == io::Value::Kind::Str ? key->text : what, depth + 1);
-      return io::Value::from_object(object);
-    }
-    default: return v;
-  }
-}
-
 const std::vector<std::pair<io::ValuePtr, io::ValuePtr>>* dict_entries(const io::Value& value) {
   if (value.kind == io::Value::Kind::Dict) return &value.entries;
   if (value.kind == io::Value::Kind::Object) return &value.object->dict_items;  // OrderedDict kept as object
@@ -95,7 +64,7 @@ StateDict state_from_value(const std::string& source, const io::Value& value, co
                                              io::Value::kind_name(value.kind)));
   StateDict state;
   for (const auto& [key, tensor] : *entries) {
-    const std::string name = key->as_str(what + " key");
+    const std::string name = key->as_str(source + ": " + what + " key");
     if (tensor->kind != io::Value::Kind::Array)
       throw InputError(fmt::format("{}: {}['{}']: expected a tensor, found {}", source, what, name,
                                    io::Value::kind_name(tensor->kind)));
@@ -132,7 +101,7 @@ io::NdArray to_ndarray(const torch::Tensor& tensor) {
 Checkpoint read_checkpoint(const io::TorchFile& file) {
   Checkpoint ck;
   ck.source = file.source;
-  const io::ValuePtr resolved = resolve_tensors(file, file.root, "checkpoint", 0);
+  const io::ValuePtr resolved = io::resolve_tensor_refs(file, file.root);
   const io::Value& root = *resolved;
   bool is_training_dict = false;
   if (root.kind == io::Value::Kind::Dict) {

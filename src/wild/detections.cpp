@@ -359,7 +359,62 @@ Detections read_openpose_folder(const std::string& folder) {
   return d;
 }
 
-// VideoPose3D's data_2d_custom layout.
+namespace {
+
+// A dataset's 2D file (data_2d_<dataset>_<keypoints>.npz: subject -> action -> camera arrays)
+// holds no video names: --video SUBJECT/ACTION[/CAMERA] picks one sequence. Returns the chosen
+// (T, J, C) array and sets `name` to "SUBJECT/ACTION/CAMERA".
+const io::NdArray& dataset_sequence(const std::vector<std::pair<std::string, const io::Value*>>& subjects,
+                                    const std::string& path, const std::string& selection, std::string& name) {
+  std::string known;
+  for (const auto& s : subjects) known += (known.empty() ? "" : ", ") + s.first;
+  const auto first = selection.find('/');
+  if (selection.empty() || first == std::string::npos)
+    throw InputError(fmt::format("{}: a dataset's 2D keypoints (subjects {}): choose one sequence with --video "
+                                 "SUBJECT/ACTION[/CAMERA], e.g. --video {}/<action>/0",
+                                 path, known, subjects.front().first));
+  const auto second = selection.find('/', first + 1);
+  const std::string subject = selection.substr(0, first);
+  const std::string action =
+      selection.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
+  const std::string camera_text = second == std::string::npos ? "0" : selection.substr(second + 1);
+  const io::Value* actions = nullptr;
+  for (const auto& s : subjects)
+    if (s.first == subject) actions = s.second;
+  if (!actions) throw InputError(fmt::format("{}: --video {}: no subject '{}' (the file has {})", path, selection, subject, known));
+  const std::string what = fmt::format("{}: positions_2d['{}']", path, subject);
+  const auto action_items = data::detail::str_items(*actions, what);
+  const io::Value* cameras = nullptr;
+  std::string action_names;
+  for (const auto& a : action_items) {
+    action_names += (action_names.empty() ? "'" : ", '") + a.first + "'";
+    if (a.first == action) cameras = a.second;
+  }
+  if (!cameras)
+    throw InputError(fmt::format("{}: --video {}: no action '{}' (subject {} has {})", path, selection, action,
+                                 subject, action_names));
+  const auto& sequences = cameras->as_sequence(fmt::format("{}['{}']", what, action));
+  if (camera_text.empty() || camera_text.size() > 3 ||
+      !std::all_of(camera_text.begin(), camera_text.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+      std::stoul(camera_text) >= sequences.size())
+    throw InputError(fmt::format("{}: --video {}: expected a camera index from 0 to {}", path, selection,
+                                 sequences.size() - 1));
+  const std::size_t camera = std::stoul(camera_text);
+  name = fmt::format("{}/{}/{}", subject, action, camera);
+  return sequences[camera]->as_array(fmt::format("{}['{}'][{}]", what, action, camera));
+}
+
+// Frame rates of the datasets VideoPose3D names (its h36m_dataset.py and humaneva_dataset.py).
+double dataset_fps(const std::string& path) {
+  const std::string file = std::filesystem::path(path).filename().string();
+  if (file.rfind("data_2d_h36m_", 0) == 0) return 50;
+  if (file.rfind("data_2d_humaneva", 0) == 0) return 60;
+  return 0;
+}
+
+}  // namespace
+
+// VideoPose3D's data_2d_custom layout, or a dataset's 2D file (one sequence chosen by --video).
 Detections read_custom_npz(const std::string& path, const ReadOptions& options) {
   using data::detail::str_items;
   const io::NpzFile npz = io::read_npz(path);
@@ -369,9 +424,14 @@ Detections read_custom_npz(const std::string& path, const ReadOptions& options) 
     throw InputError(path + ": positions_2d and metadata must be pickled dicts (VideoPose3D data_2d_custom layout)");
   const auto videos = str_items(*positions.object, path + ": positions_2d");
   if (videos.empty()) throw InputError(path + ": positions_2d has no video");
+  const bool is_dataset = videos.front().second->kind == io::Value::Kind::Dict &&
+                          !videos.front().second->find("custom", path + ": positions_2d");
   const io::Value* video = nullptr;
+  const io::NdArray* dataset_array = nullptr;
   std::string name;
-  if (options.video.empty()) {
+  if (is_dataset) {
+    dataset_array = &dataset_sequence(videos, path, options.video, name);
+  } else if (options.video.empty()) {
     if (videos.size() > 1) {
       std::string names;
       for (const auto& v : videos) names += (names.empty() ? "" : ", ") + v.first;
@@ -384,24 +444,30 @@ Detections read_custom_npz(const std::string& path, const ReadOptions& options) 
       if (v.first == options.video) name = v.first, video = v.second;
     if (!video) throw InputError(fmt::format("{}: positions_2d has no video '{}'", path, options.video));
   }
-  const std::string what = fmt::format("{}: positions_2d['{}']", path, name);
-  const auto& seqs = video->at("custom", what).as_sequence(what + "['custom']");
-  if (seqs.empty()) throw InputError(what + "['custom']: empty list");
-  const io::NdArray& a = seqs.front()->as_array(what + "['custom'][0]");
+  const std::string what = is_dataset ? fmt::format("{}: --video {}", path, name)
+                                      : fmt::format("{}: positions_2d['{}']", path, name);
+  const io::NdArray& a = [&]() -> const io::NdArray& {
+    if (dataset_array) return *dataset_array;
+    const auto& seqs = video->at("custom", what).as_sequence(what + "['custom']");
+    if (seqs.empty()) throw InputError(what + "['custom']: empty list");
+    return seqs.front()->as_array(what + "['custom'][0]");
+  }();
   if (a.shape.size() != 3 || a.shape[2] < 2)
-    throw InputError(fmt::format("{}['custom'][0]: expected a (T, J, 2) array, found {}", what, a.shape_string()));
-  Layout layout = Layout::Coco17;
+    throw InputError(fmt::format("{}: expected a (T, J, 2) array, found {}", what, a.shape_string()));
+  // A dataset's own joints are Human3.6M's when it has 17 (VideoPose3D's h36m files).
+  Layout layout = is_dataset && a.shape[1] == 17 ? Layout::H36m17 : Layout::Coco17;
   const io::Value& meta = *metadata.object;
   if (auto ln = meta.find("layout_name", path + ": metadata"); ln && !ln->is_none()) {
     layout = parse_layout(ln->as_str(path + ": metadata['layout_name']"), path + ": metadata['layout_name']");
   }
   if (options.layout != "auto") layout = parse_layout(options.layout, "--layout");
   if (a.shape[1] != layout_joint_count(layout))
-    throw InputError(fmt::format("{}['custom'][0]: {} joints, but layout {} has {}", what, a.shape[1],
-                                 layout_name(layout), layout_joint_count(layout)));
+    throw InputError(fmt::format("{}: {} joints, but layout {} has {}", what, a.shape[1], layout_name(layout),
+                                 layout_joint_count(layout)));
   Detections d;
   d.source = path;
   d.layout = layout;
+  if (is_dataset) d.fps = dataset_fps(path);
   if (auto vm = meta.find("video_metadata", path + ": metadata"); vm && !vm->is_none()) {
     if (auto info = vm->find(name, path + ": metadata['video_metadata']")) {
       const std::string w = fmt::format("{}: metadata['video_metadata']['{}']", path, name);

@@ -12,6 +12,8 @@
 //  - VideoPose3D custom .npz (prepare_data_2d_custom.py's data_2d_custom layout): one person
 //    per frame, layout from metadata['layout_name'] ("coco" or "h36m"), image size from
 //    metadata['video_metadata'][video]. Frames without a detection (NaN) count as missing.
+//    A dataset's 2D file (data_2d_<dataset>_<keypoints>.npz) too: --video SUBJECT/ACTION[/CAMERA]
+//    picks the sequence; Human3.6M's frame rate (50) and HumanEva's (60) come from its name.
 //  - CSV with a header: `frame[,person],<K x (x,y[,score]) columns>`; empty or "nan" cells are
 //    missing keypoints; K (17/18/25) from the column count.
 #pragma once
@@ -48,13 +50,15 @@ struct Detections {
   std::string source;
   Layout layout = Layout::Coco17;
   int width = 0, height = 0;  // 0 = unknown (take them from flags)
+  double fps = 0;             // 0 = unknown
   std::vector<Frame> frames;  // sorted by index, unique indices
 };
 
 struct ReadOptions {
   std::string format = "auto";  // auto (from the name / content), coco, openpose, npz, csv
   std::string layout = "auto";  // auto, or a parse_layout name (needed for 17-point CSV of h36m)
-  std::string video;            // VideoPose3D .npz: which video (default: the only one)
+  std::string video;            // VideoPose3D .npz: which video (default: the only one), or a dataset
+                                // file's SUBJECT/ACTION[/CAMERA]
   int category_id = 1;          // COCO: entries of other categories are skipped (1 = person)
 };
 

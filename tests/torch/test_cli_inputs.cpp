@@ -335,3 +335,56 @@ TEST(CliInputs, InferSaysWhichFrameRateItAssumed) {
   EXPECT_EQ(r.output.find("assumed"), std::string::npos) << r.output;
   EXPECT_NE(test::read_text(dir + "/walk50.bvh").find("Frame Time: 0.02"), std::string::npos);
 }
+
+TEST(CliInputs, InferLiftsOneSequenceOfADatasetFile) {
+  const std::string dir = test::temp_dir("cli_infer_dataset");
+  const std::string ck = write_small_checkpoint(dir + "/model.bin");
+  // Named as VideoPose3D's Human3.6M files are, so its frame rate (50) is known.
+  fs::copy_file(synthetic_data() + "/data_2d_synthetic_gt.npz", dir + "/data_2d_h36m_gt.npz");
+  const std::string base = "infer --no-progress --checkpoint " + ck + " --input " + dir + "/data_2d_h36m_gt.npz ";
+  CliRun r = run(base + "--out " + dir + "/x.bvh");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("choose one sequence with --video SUBJECT/ACTION[/CAMERA]"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("S9"), std::string::npos) << r.output;
+  r = run(base + "--video S9/Flying --out " + dir + "/x.bvh");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("no action 'Flying'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("'Walking'"), std::string::npos) << r.output;
+  r = run(base + "--video S9/Walking/7 --width 1000 --height 1000 --out " + dir + "/x.bvh");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("camera index from 0 to 3"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir + "/x.bvh"));
+  r = run(base + "--video S9/Walking/1 --width 1000 --height 1000 --out " + dir + "/x.bvh");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string bvh = test::read_text(dir + "/x.bvh");
+  EXPECT_NE(bvh.find("Frame Time: 0.02"), std::string::npos);
+  const auto frames_line = bvh.find("Frames: ");
+  ASSERT_NE(frames_line, std::string::npos);
+  const auto npz = io::read_npz(dir + "/data_2d_h36m_gt.npz");
+  const auto& sequence =
+      npz.at("positions_2d", "test").object->at("S9", "S9").at("Walking", "Walking").as_sequence("cams")[1];
+  EXPECT_EQ(std::stoll(bvh.substr(frames_line + 8)), sequence->as_array("cam 1").shape[0]);
+}
+
+TEST(CliInputs, CheckpointReferencingOneListManyTimesLoads) {
+  // torch.save memoises shared objects: 64 levels of [l, l] are a few hundred bytes on disk
+  // and 2^64 paths when unfolded. Made by PyTorch itself from a checkpoint poselift wrote.
+  const std::string python = test::python_with_numpy();
+  if (python.empty() || test::run_command(python + " -c 'import torch'") != 0)
+    GTEST_SKIP() << "needs Debian's python3-torch to write the checkpoint";
+  const std::string dir = test::temp_dir("cli_shared_lists");
+  write_small_checkpoint(dir + "/plain.bin");
+  std::ofstream(dir + "/laughs.py") << "import sys, torch\n"
+                                       "ck = torch.load(sys.argv[1])\n"
+                                       "l = []\n"
+                                       "for _ in range(64): l = [l, l]\n"
+                                       "ck['laughs'] = l\n"
+                                       "torch.save(ck, sys.argv[2])\n";
+  std::string out;
+  ASSERT_EQ(test::run_command(python + " " + dir + "/laughs.py " + dir + "/plain.bin " + dir + "/laughs.bin", &out), 0)
+      << out;
+  ASSERT_LT(fs::file_size(dir + "/laughs.bin"), fs::file_size(dir + "/plain.bin") + 4096);
+  const CliRun r = run("info " + dir + "/laughs.bin");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("model: PoseFormer"), std::string::npos) << r.output;
+}

@@ -1,5 +1,5 @@
 // The render command: infer results to GIF + HTML, bad input (exit 2, no partial output), and
-// the seed's --render on the tiny PoseFormer fixture with --viz-export.
+// the seed's --render on data the project makes (prepare synthetic) with --viz-export.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -68,6 +68,13 @@ TEST(RenderCli, InferResultToGifAndHtml) {
   const std::string html = test::read_text(dir + "/player.html");
   EXPECT_NE(html.find("\"frames\":8"), std::string::npos);
   EXPECT_EQ(html.find("http"), std::string::npos) << "the page must not reference the network";
+  // The player shows the frames the video would: every 2nd, at most 3.
+  ASSERT_EQ(test::run_command(cli() + " render --input " + dir + "/result.npz --html " + dir +
+                                  "/short.html --viz-downsample 2 --viz-limit 3",
+                              &out),
+            0)
+      << out;
+  EXPECT_NE(test::read_text(dir + "/short.html").find("\"frames\":3"), std::string::npos);
 }
 
 TEST(RenderCli, BadInputExitsTwoWithoutOutput) {
@@ -95,29 +102,43 @@ TEST(RenderCli, BadInputExitsTwoWithoutOutput) {
   }
 }
 
-TEST(RenderCli, SeedRenderOnTinyFixtureExportsThePrediction) {
-  POSELIFT_REQUIRE_SHARED();
-  const std::string fixture = test::shared_path("fixtures/poseformer-tiny");
+TEST(RenderCli, SeedRenderOnProjectDataExportsThePrediction) {
+  // Data and checkpoint the project makes itself: `prepare synthetic` and a 9-frame PoseFormer.
   const auto dir = test::temp_dir("render_seed");
+  const std::string data = dir + "/data";
   std::string out;
-  ASSERT_EQ(test::run_command("cd " + dir + " && " + cli() + " -d h36m -k gt --data-dir " + fixture +
-                                  "/data -c " + fixture + "/checkpoint --evaluate model.bin -f 9 --render "
+  ASSERT_EQ(test::run_command(cli() + " prepare synthetic --out " + data + " --seconds 2", &out), 0) << out;
+  fs::create_directories(dir + "/checkpoint");
+  {
+    model::PoseFormerConfig config;
+    config.num_frames = 9;
+    config.embed_dim_ratio = 8;
+    config.depth = 1;
+    config.num_heads = 2;
+    torch::manual_seed(3);
+    model::PoseFormer net(config);
+    model::CheckpointContents contents;
+    contents.model = net.get();
+    model::write_checkpoint(dir + "/checkpoint/model.bin", contents);
+  }
+  ASSERT_EQ(test::run_command("cd " + dir + " && " + cli() + " -d synthetic -k gt --data-dir " + data +
+                                  " -c checkpoint --evaluate model.bin --heads 2 --render "
                                   "--viz-subject S11 --viz-action Walking --viz-camera 1 --viz-output out.mp4 "
                                   "--viz-limit 20 --viz-size 3 --viz-export pred.npy --threads 1",
                               &out),
             0)
       << out;
   // The export equals the prediction of the same sequence computed here.
-  auto dataset = data::load_dataset("h36m", fixture + "/data", "gt");
-  auto keypoints = data::load_keypoints(dataset, fixture + "/data", "gt");
-  auto net = model::load_poseformer(fixture + "/checkpoint/model.bin", 8, true);
+  auto dataset = data::load_dataset("synthetic", data, "gt");
+  auto keypoints = data::load_keypoints(dataset, data, "gt");
+  auto net = model::load_poseformer(dir + "/checkpoint/model.bin", 2, true);
   net->eval();
   const auto input = data::xy_channels(keypoints.action("S11", "Walking").cameras[1]);
   auto expected = engine::predict_sequence(net, model::to_tensor(input), engine::flip_symmetry(dataset, keypoints),
                                            {}, torch::kCPU);
   const auto exported = io::read_npy(dir + "/pred.npy").array;
   ASSERT_EQ(exported.dtype, io::DType::Float32);
-  ASSERT_EQ(exported.shape, (std::vector<std::int64_t>{150, 17, 3}));
+  ASSERT_EQ(exported.shape, (std::vector<std::int64_t>{input.shape[0], 17, 3}));
   auto got = model::to_tensor(exported);
   EXPECT_LT((got - expected).abs().max().item<float>(), 1e-5);
 
