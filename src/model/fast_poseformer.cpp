@@ -147,7 +147,8 @@ const QuantizedWeight& quantized_weight(const torch::Tensor& weight) {
 }
 
 // x (M x K) W^T through 8-bit integers: rows of x quantised symmetrically (scale per row, stored
-// with +128 as unsigned, which the GEMM's A offset removes), int32 products, then scaled back.
+// with an offset of levels + 1 as unsigned, which the GEMM's A offset removes), int32 products,
+// then scaled back.
 torch::Tensor linear_forward_int8(const torch::Tensor& x2, const torch::Tensor& weight, const torch::Tensor& bias,
                                   const torch::Tensor& residual2) {
   const auto M = x2.size(0), K = x2.size(1), N = weight.size(0);
@@ -155,23 +156,26 @@ torch::Tensor linear_forward_int8(const torch::Tensor& x2, const torch::Tensor& 
   std::vector<std::uint8_t> xq(M * K);
   std::vector<float> row_scale(M);
   const float* x = x2.data_ptr<float>();
+  const int levels = int8_activation_levels();
+  const float inv_levels = 1.0f / static_cast<float>(levels);
   at::parallel_for(0, M, 64, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t m = begin; m < end; ++m) {
       const float* row = x + m * K;
       float top = 0.0f;
       for (std::int64_t k = 0; k < K; ++k) top = std::max(top, std::fabs(row[k]));
-      const float scale = top > 0.0f ? top / 127.0f : 1.0f, inv = 1.0f / scale;
+      const float scale = top > 0.0f ? top * inv_levels : 1.0f, inv = 1.0f / scale;
       row_scale[m] = scale;
       std::uint8_t* out = xq.data() + m * K;
       for (std::int64_t k = 0; k < K; ++k) {
-        const float v = row[k] * inv;  // in [-127, 127]: round half away from zero, shift by 128
-        out[k] = static_cast<std::uint8_t>(static_cast<std::int32_t>(v + (v >= 0.0f ? 0.5f : -0.5f)) + 128);
+        const float v = row[k] * inv;  // in [-levels, levels]: round half away from zero, shift by levels + 1
+        out[k] = static_cast<std::uint8_t>(static_cast<std::int32_t>(v + (v >= 0.0f ? 0.5f : -0.5f)) + levels + 1);
       }
     }
   });
   auto products = torch::empty({M, N}, x2.options().dtype(torch::kInt32));
   const std::int32_t no_offset = 0;
-  const auto status = dnnl_gemm_u8s8s32('N', 'T', 'F', M, N, K, 1.0f, xq.data(), K, 128, qw.values.data(), K, 0, 0.0f,
+  const auto a_offset = static_cast<std::uint8_t>(levels + 1);
+  const auto status = dnnl_gemm_u8s8s32('N', 'T', 'F', M, N, K, 1.0f, xq.data(), K, a_offset, qw.values.data(), K, 0, 0.0f,
                                         products.data_ptr<std::int32_t>(), N, &no_offset);
   TORCH_CHECK(status == dnnl_success, "oneDNN u8s8s32 GEMM failed with status ", static_cast<int>(status));
   auto out = torch::empty({M, N}, x2.options());
@@ -516,6 +520,11 @@ Precision parse_precision(const std::string& name) {
 const char* precision_name(Precision precision) { return precision == Precision::int8 ? "int8" : "float32"; }
 void set_inference_precision(Precision precision) { g_inference_precision = precision; }
 Precision inference_precision() { return g_inference_precision; }
+
+int int8_activation_levels() {
+  static const int levels = __builtin_cpu_supports("avx512vnni") || __builtin_cpu_supports("avxvnni") ? 127 : 63;
+  return levels;
+}
 
 std::string fast_gemm_backend() {
 #ifdef POSELIFT_HAVE_DNNL

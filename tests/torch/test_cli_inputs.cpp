@@ -231,7 +231,7 @@ TEST(CliInputs, HostileCheckpointFieldsAreInputErrors) {
       {"blocks.bin", "expected a block index below"},
   };
   for (const auto& [file, expected] : cases) {
-    for (const std::string command : {"info " + dir + "/" + file, "forward --checkpoint " + dir + "/" + file +
+    for (const std::string& command : std::vector<std::string>{"info " + dir + "/" + file, "forward --checkpoint " + dir + "/" + file +
                                                                      " --input " + dir + "/x.npy --out " + dir +
                                                                      "/y.npy"}) {
       const CliRun r = run(command);

@@ -251,7 +251,8 @@ TEST(Int8, LinearStaysWithinTheQuantisationBound) {
     // Rounding to the grids of step sx (row of x) and sw (row of W) moves each term x_k w_k by at
     // most |x_k| sw/2 + |w_k| sx/2 + sx sw/4.
     const auto xd = x.to(torch::kFloat64), wd = weight.to(torch::kFloat64);
-    const auto sx = xd.abs().amax(1, true) / 127, sw = wd.abs().amax(1, true) / 127;  // (M,1), (N,1)
+    const auto sx = xd.abs().amax(1, true) / model::int8_activation_levels(),  // (M,1)
+        sw = wd.abs().amax(1, true) / 127;                                      // (N,1)
     const auto bound = torch::mm(xd.abs(), sw.t().expand({K, N})) / 2 + torch::mm(sx.expand({M, K}), wd.abs().t()) / 2 +
                        sx * sw.t() * (K / 4.0) + 1e-5;
     const auto excess = ((quantised - exact).abs() - bound).max().item<double>();
