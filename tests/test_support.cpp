@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <sys/wait.h>
 
@@ -46,6 +47,21 @@ std::string python_with_numpy() {
     if (run_command(std::string(candidate) + " -c 'import numpy' >/dev/null") == 0) return candidate;
   }
   return "";
+}
+
+SignalledRun run_signalled_script(const std::string& script, const std::string& log) {
+  SignalledRun r;
+  std::string out;
+  run_command("bash -c '" + std::regex_replace(script, std::regex("'"), "'\\''") + "'", &out);
+  r.log = read_text(log);
+  std::smatch m;
+  if (std::regex_search(out, m, std::regex("STATUS (\\d+) MS (\\d+)"))) {
+    r.status = std::stoi(m[1]);
+    r.seconds_after_signal = std::stod(m[2]) / 1000;
+  } else {
+    ADD_FAILURE() << out << "\n" << r.log;
+  }
+  return r;
 }
 
 std::string read_text(const std::string& path) {

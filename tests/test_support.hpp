@@ -19,6 +19,17 @@ int run_command(const std::string& command, std::string* output = nullptr);
 std::string python_with_numpy();
 std::string read_text(const std::string& path);
 
+// A command stopped by a signal: its exit status, the seconds from the signal to its end, its log.
+struct SignalledRun {
+  int status = -1;
+  double seconds_after_signal = -1;
+  std::string log;
+};
+// Runs a bash `script` that sends the signal and ends by printing "STATUS <exit status> MS
+// <milliseconds from the signal to the end>"; `log` is the file the command wrote. A script that
+// prints no such line is a test failure.
+SignalledRun run_signalled_script(const std::string& script, const std::string& log);
+
 }  // namespace poselift::test
 
 #define POSELIFT_REQUIRE_SHARED()                                                              \

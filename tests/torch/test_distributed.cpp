@@ -168,13 +168,7 @@ namespace {
 
 // Starts a 2-rank run in the background, waits for its first checkpoint, sends `signal` to rank
 // 1 and measures how long the job takes to end.
-struct FailureRun {
-  int status = -1;
-  double seconds_after_signal = 0;
-  std::string log;
-};
-
-FailureRun fail_rank_one(const std::string& dir, const std::string& signal, int timeout_seconds) {
+test::SignalledRun fail_rank_one(const std::string& dir, const std::string& signal, int timeout_seconds) {
   const std::string data_dir = synthetic_data_dir();
   const std::string log = dir + "/log.txt";
   const std::string script =
@@ -184,18 +178,7 @@ FailureRun fail_rank_one(const std::string& dir, const std::string& signal, int 
       "pid=$(sed -n 's/.*started rank 1 of 2 as pid \\([0-9]*\\).*/\\1/p' " + log + "); " +
       "start=$(date +%s%N); kill -" + signal + " $pid; wait $job; status=$?; end=$(date +%s%N); " +
       "echo \"STATUS $status MS $(( (end - start) / 1000000 ))\"";
-  FailureRun r;
-  std::string out;
-  test::run_command("bash -c '" + std::regex_replace(script, std::regex("'"), "'\\''") + "'", &out);
-  r.log = test::read_text(log);
-  std::smatch m;
-  if (std::regex_search(out, m, std::regex("STATUS (\\d+) MS (\\d+)"))) {
-    r.status = std::stoi(m[1]);
-    r.seconds_after_signal = std::stod(m[2]) / 1000;
-  } else {
-    ADD_FAILURE() << out << "\n" << r.log;
-  }
-  return r;
+  return test::run_signalled_script(script, log);
 }
 
 void expect_checkpoints_loadable(const std::string& dir) {

@@ -523,29 +523,12 @@ constexpr double kMaxSecondsAfterSignal = 3;
 // Runs `command` (a poselift line, output to `log`) in the background, sends SIGTERM once `line`
 // (an extended regular expression) appears in the log, and returns the status, the seconds from
 // the signal to the end and the log.
-struct SignalledRun {
-  int status = -1;
-  double seconds_after_signal = -1;
-  std::string log;
-};
-
-SignalledRun signal_when(const std::string& command, const std::string& log, const std::string& line) {
+test::SignalledRun signal_when(const std::string& command, const std::string& log, const std::string& line) {
   const std::string script = command + " >" + log + " 2>&1 & pid=$!; for i in $(seq 2400); do grep -Eq \"" + line +
                              "\" " + log + " && break; sleep 0.025; done; start=$(date +%s%N); kill -TERM $pid; " +
                              "wait $pid; status=$?; end=$(date +%s%N); " +
                              "echo \"STATUS $status MS $(( (end - start) / 1000000 ))\"";
-  SignalledRun r;
-  std::string out;
-  test::run_command("bash -c '" + std::regex_replace(script, std::regex("'"), "'\\''") + "'", &out);
-  r.log = test::read_text(log);
-  std::smatch m;
-  if (std::regex_search(out, m, std::regex("STATUS (\\d+) MS (\\d+)"))) {
-    r.status = std::stoi(m[1]);
-    r.seconds_after_signal = std::stod(m[2]) / 1000;
-  } else {
-    ADD_FAILURE() << out << "\n" << r.log;
-  }
-  return r;
+  return test::run_signalled_script(script, log);
 }
 
 }  // namespace
