@@ -6,6 +6,8 @@
 #include "engine/runtime.hpp"
 #include "model/fast_poseformer.hpp"
 #include "model/poseformer.hpp"
+#include "runtime/memory.hpp"
+#include "runtime/threads.hpp"
 
 namespace {
 
@@ -14,7 +16,7 @@ using poselift::model::fast::linear;
 
 // Spatial stage: 64 x 81 frames of 17 joint tokens, width 32, 8 heads of 4.
 void SpatialAttention(benchmark::State& state) {
-  poselift::engine::set_cpu_threads(static_cast<int>(state.range(0)));
+  poselift::runtime::set_cpu_threads(static_cast<int>(state.range(0)));
   torch::NoGradGuard no_grad;
   auto qkv = torch::randn({64 * 81, 17, 96});
   for (auto _ : state) benchmark::DoNotOptimize(attention(qkv, 8));
@@ -24,7 +26,7 @@ BENCHMARK(SpatialAttention)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseR
 
 // Temporal stage: 64 windows of 81 frame tokens, width 544, 8 heads of 68.
 void TemporalAttention(benchmark::State& state) {
-  poselift::engine::set_cpu_threads(static_cast<int>(state.range(0)));
+  poselift::runtime::set_cpu_threads(static_cast<int>(state.range(0)));
   torch::NoGradGuard no_grad;
   auto qkv = torch::randn({64, 81, 3 * 544});
   for (auto _ : state) benchmark::DoNotOptimize(attention(qkv, 8));
@@ -34,7 +36,7 @@ BENCHMARK(TemporalAttention)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->Use
 
 // The temporal qkv projection with bias: (5184 x 544) by (544 x 1632).
 void TemporalQkvProjection(benchmark::State& state) {
-  poselift::engine::set_cpu_threads(static_cast<int>(state.range(0)));
+  poselift::runtime::set_cpu_threads(static_cast<int>(state.range(0)));
   torch::NoGradGuard no_grad;
   auto x = torch::randn({64, 81, 544});
   auto w = torch::randn({1632, 544});
@@ -48,8 +50,8 @@ BENCHMARK(TemporalQkvProjection)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)-
 // The whole fast forward pass of the published 81-frame model at batch 64 (inference): for
 // profiling the pieces in context (`perf record build/micro_bench --benchmark_filter=Forward`).
 void FastForwardBatch64(benchmark::State& state) {
-  poselift::engine::keep_freed_memory_in_process();  // as poselift's main() does
-  poselift::engine::set_cpu_threads(static_cast<int>(state.range(0)));
+  poselift::runtime::keep_freed_memory_in_process();  // as poselift's main() does
+  poselift::runtime::set_cpu_threads(static_cast<int>(state.range(0)));
   torch::NoGradGuard no_grad;
   torch::manual_seed(0);
   poselift::model::PoseFormer net{poselift::model::PoseFormerConfig{}};
@@ -63,8 +65,8 @@ BENCHMARK(FastForwardBatch64)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->Us
 // The spatial stage at inference (one SIMD-lane group of frames at a time, in cache) for the
 // 64 x 81 frames of a batch of 64 windows.
 void SpatialStage(benchmark::State& state) {
-  poselift::engine::keep_freed_memory_in_process();
-  poselift::engine::set_cpu_threads(static_cast<int>(state.range(0)));
+  poselift::runtime::keep_freed_memory_in_process();
+  poselift::runtime::set_cpu_threads(static_cast<int>(state.range(0)));
   torch::NoGradGuard no_grad;
   torch::manual_seed(0);
   poselift::model::PoseFormer net{poselift::model::PoseFormerConfig{}};
@@ -77,8 +79,8 @@ BENCHMARK(SpatialStage)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealT
 
 // One training step of the fast path (forward, MPJPE, backward, AdamW) at batch 64.
 void FastTrainingStepBatch64(benchmark::State& state) {
-  poselift::engine::keep_freed_memory_in_process();
-  poselift::engine::set_cpu_threads(static_cast<int>(state.range(0)));
+  poselift::runtime::keep_freed_memory_in_process();
+  poselift::runtime::set_cpu_threads(static_cast<int>(state.range(0)));
   torch::manual_seed(0);
   poselift::model::PoseFormerConfig config;
   config.drop_path_rate = 0.1;
@@ -99,8 +101,8 @@ BENCHMARK(FastTrainingStepBatch64)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond
 
 // Layer norm over the spatial (32) and temporal (544) rows of a batch of 64 windows.
 void LayerNorm(benchmark::State& state) {
-  poselift::engine::keep_freed_memory_in_process();
-  poselift::engine::set_cpu_threads(1);
+  poselift::runtime::keep_freed_memory_in_process();
+  poselift::runtime::set_cpu_threads(1);
   torch::NoGradGuard no_grad;
   const std::int64_t C = state.range(0), M = 64 * 81 * 544 / C;
   auto x = torch::randn({M, C}), w = torch::randn({C}), b = torch::randn({C});

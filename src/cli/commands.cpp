@@ -18,12 +18,15 @@
 #include "io/error.hpp"
 #include "io/npy.hpp"
 #include "io/output_path.hpp"
-#include "io/report.hpp"
+#include "report/report.hpp"
 #include "io/zip_archive.hpp"
 #include "model/checkpoint.hpp"
 #include "model/fast_poseformer.hpp"
 #include "mocap/prepare.hpp"
 #include "mocap/synthetic.hpp"
+#include "runtime/signals.hpp"
+#include "runtime/blas.hpp"
+#include "runtime/memory.hpp"
 
 namespace poselift::cli {
 
@@ -227,7 +230,7 @@ int run_forward(const Options& o) {
   torch::NoGradGuard no_grad;
   const std::int64_t windows = x.size(0), chunk = o.eval_batch;
   std::vector<torch::Tensor> parts;
-  engine::Progress bar("forward", windows, "windows", o.runtime.progress && windows > chunk);
+  report::Progress bar("forward", windows, "windows", o.runtime.progress && windows > chunk);
   for (std::int64_t s = 0; s < windows; s += chunk) {
     const std::int64_t e = std::min(windows, s + chunk);
     parts.push_back(net->forward(x.slice(0, s, e).to(device)).to(torch::kCPU));
@@ -287,7 +290,7 @@ int run_train(const Options& o) {
   setup.device = device;
   setup.comm = comm.get();
   if (o.torch_seed >= 0) torch::manual_seed(static_cast<std::uint64_t>(o.torch_seed));
-  engine::enable_stop_requests();
+  runtime::enable_stop_requests();
   model::PoseFormer trained{nullptr};
   engine::TrainResult result;
   try {
@@ -298,7 +301,7 @@ int run_train(const Options& o) {
   }
   if (result.outcome == engine::TrainOutcome::Interrupted) {
     if (world.rank == 0) fmt::print(stderr, "poselift: {}\n", result.message);
-    return 128 + engine::stop_request().load();
+    return 128 + runtime::stop_request().load();
   }
   if (result.outcome == engine::TrainOutcome::Diverged) {
     fmt::print(stderr, "poselift: {}\n", result.message);
@@ -306,8 +309,8 @@ int run_train(const Options& o) {
   }
   if (world.rank > 0) return 0;  // rank 0 alone runs the final evaluation
   // From here a signal ends the process at once, as in `evaluate`.
-  engine::disable_stop_requests();
-  if (const int sig = engine::stop_request().load()) {
+  runtime::disable_stop_requests();
+  if (const int sig = runtime::stop_request().load()) {
     fmt::print(stderr, "poselift: interrupted by signal {} before the final evaluation; the trained weights are in {}\n",
                sig, result.last_checkpoint);
     return 128 + sig;
@@ -472,7 +475,7 @@ int run_bench(const Options& o) {
   fmt::print("parameters: {}; forward: {:.3f} GFLOP per output frame; fast path GEMM: {}; hardware threads: {}\n",
              model::count_parameters(config), flops / 1e9, model::fast_gemm_backend(),
              std::thread::hardware_concurrency());
-  const std::string blas_core = engine::blas_core_name(), stock_core = engine::stock_blas_core_name();
+  const std::string blas_core = runtime::blas_core_name(), stock_core = runtime::stock_blas_core_name();
   if (!blas_core.empty())
     fmt::print("reference path's BLAS: OpenBLAS with {} kernels{}\n", blas_core,
                !stock_core.empty() ? fmt::format(" (chosen by poselift; OpenBLAS picks {} on this CPU by itself)", stock_core)
@@ -542,7 +545,7 @@ int run_bench(const Options& o) {
       }
     }
   }
-  fmt::print("\npeak memory: {:.0f} MiB\n", engine::peak_memory_mib());
+  fmt::print("\npeak memory: {:.0f} MiB\n", runtime::peak_memory_mib());
   return 0;
 }
 

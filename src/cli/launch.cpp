@@ -20,6 +20,7 @@
 
 #include "engine/runtime.hpp"
 #include "io/error.hpp"
+#include "runtime/signals.hpp"
 
 namespace poselift::cli {
 
@@ -150,7 +151,7 @@ int launch_workers(const LaunchOptions& options) {
                                                      : std::max(1, static_cast<int>(cores) / options.nproc);
 
   // Ctrl-C and SIGTERM are forwarded to the ranks (main() routed them to a waiting thread).
-  engine::enable_stop_requests();
+  runtime::enable_stop_requests();
 
   std::fflush(stdout);
   std::fflush(stderr);
@@ -188,7 +189,7 @@ int launch_workers(const LaunchOptions& options) {
   // Deadlines; time_point::max() while not armed.
   clock::time_point terminate_at = clock::time_point::max(), kill_at = clock::time_point::max();
   while (running > 0) {
-    if (const int sig = engine::stop_request().load(); sig != 0 && sig != forwarded) {
+    if (const int sig = runtime::stop_request().load(); sig != 0 && sig != forwarded) {
       forwarded = sig;
       for (pid_t pid : pids)
         if (pid > 0) kill(pid, sig);

@@ -8,10 +8,14 @@
 
 #include "cli/commands.hpp"
 #include "cli/seed_args.hpp"
+#include "cli/terminal.hpp"
 #include "cli/usage_errors.hpp"
 #include "engine/runtime.hpp"
 #include "io/error.hpp"
-#include "io/report.hpp"
+#include "report/report.hpp"
+#include "runtime/signals.hpp"
+#include "runtime/blas.hpp"
+#include "runtime/memory.hpp"
 
 using namespace poselift;
 
@@ -88,13 +92,10 @@ int main(int argc, char** argv) {
   // Line-buffered stdout, so that a log of stdout and stderr together keeps their order (the
   // progress bars and warnings go to stderr).
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  poselift::engine::use_cpu_specific_blas_kernels(argv);  // may restart the program once
-  poselift::engine::route_stop_signals();                // before any thread starts
-  poselift::engine::keep_freed_memory_in_process();
-  poselift::report::set_warning_sink([](const std::string& message) {
-    std::fflush(stdout);
-    fmt::print(stderr, "WARNING: {}\n", message);
-  });
+  poselift::runtime::use_cpu_specific_blas_kernels(argv);  // may restart the program once
+  poselift::runtime::route_stop_signals();                // before any thread starts
+  poselift::runtime::keep_freed_memory_in_process();
+  cli::install_terminal_sink();
   CLI::App app{"poselift: 3D human pose lifting with PoseFormer, natively in C++.\n"
                "The seed's command lines work with `python run_poseformer.py` replaced by `poselift`."};
   app.name("poselift");

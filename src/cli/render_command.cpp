@@ -19,6 +19,7 @@
 #include "model/checkpoint.hpp"
 #include "render/figure.hpp"
 #include "render/html_player.hpp"
+#include "report/report.hpp"
 
 namespace poselift::cli {
 
@@ -265,10 +266,10 @@ int run_render(const Options& given) {
     settings.downsample = o.viz_downsample;
     settings.size = o.viz_size;
     settings.bitrate_kbps = o.viz_bitrate;
-    std::unique_ptr<engine::Progress> progress;
+    std::unique_ptr<report::Progress> progress;
     std::int64_t planned = 0;
     const auto frames = render::render_video(figure, settings, [&](std::int64_t done, std::int64_t total) {
-      if (!progress) progress = std::make_unique<engine::Progress>("render", total, "frames", o.runtime.progress);
+      if (!progress) progress = std::make_unique<report::Progress>("render", total, "frames", o.runtime.progress);
       planned = total;
       if (done > 0) progress->advance(1);
     });

@@ -8,6 +8,7 @@
 
 #include "engine/predict.hpp"
 #include "engine/runtime.hpp"
+#include "runtime/threads.hpp"
 
 namespace poselift::engine {
 
@@ -43,8 +44,8 @@ model::PoseFormer benchmark_model(const model::PoseFormerConfig& config) {
 }
 
 struct ThreadScope {
-  explicit ThreadScope(int threads) : saved(torch::get_num_threads()) { set_cpu_threads(threads); }
-  ~ThreadScope() { set_cpu_threads(saved); }
+  explicit ThreadScope(int threads) : saved(torch::get_num_threads()) { runtime::set_cpu_threads(threads); }
+  ~ThreadScope() { runtime::set_cpu_threads(saved); }
   int saved;
 };
 
@@ -173,12 +174,6 @@ PrecisionFigures compare_int8_inference(const model::PoseFormerConfig& config, i
   figures.max_abs_difference = (exact - quantised).abs().max().item<double>();
   figures.mean_joint_distance = (exact - quantised).norm(2, -1).mean().item<double>();
   return figures;
-}
-
-double peak_memory_mib() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_maxrss / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
 }  // namespace poselift::engine

@@ -50,7 +50,5 @@ struct PrecisionFigures {
 };
 PrecisionFigures compare_int8_inference(const model::PoseFormerConfig& config, int threads, int batch, double seconds);
 
-// Peak resident memory of this process so far, in MiB.
-double peak_memory_mib();
 
 }  // namespace poselift::engine

@@ -6,10 +6,11 @@
 #include <cstdlib>
 
 #include "data/selection.hpp"
-#include "engine/metrics.hpp"
+#include "metrics/pose_errors.hpp"
 #include "engine/runtime.hpp"
 #include "io/error.hpp"
 #include "model/checkpoint.hpp"
+#include "report/report.hpp"
 
 namespace poselift::engine {
 
@@ -89,13 +90,13 @@ const SequenceErrors& Evaluator::errors_of(const std::string& subject, const std
     auto target = model::to_tensor(fetched.poses_3d[i]).clone();
     target.select(1, 0).zero_();  // the root joint is the origin of the root-relative targets
     const io::NdArray pred_array = float_array(predicted), target_array = float_array(target);
-    const PoseView p = pose_view(pred_array), t = pose_view(target_array);
+    const metrics::PoseView p = metrics::pose_view(pred_array), t = metrics::pose_view(target_array);
     const auto T = static_cast<double>(seq2d.shape[0]);
     sum.frames += seq2d.shape[0];
-    sum.mpjpe += T * mpjpe(p, t);
-    sum.p_mpjpe += T * p_mpjpe(p, t);
-    sum.n_mpjpe += T * n_mpjpe(p, t);
-    sum.mpjve += T * mean_velocity_error(p, t);
+    sum.mpjpe += T * metrics::mpjpe(p, t);
+    sum.p_mpjpe += T * metrics::p_mpjpe(p, t);
+    sum.n_mpjpe += T * metrics::n_mpjpe(p, t);
+    sum.mpjve += T * metrics::mean_velocity_error(p, t);
   }
   return cache_.emplace(key, sum).first->second;
 }
@@ -158,7 +159,7 @@ std::vector<EvaluationBlock> Evaluator::run(bool by_subject) {
             const std::int64_t step = std::max(1, options_.downsample);
             pending += (length + step - 1) / step;
           }
-  Progress progress("Evaluating", pending, "frames", options_.progress && pending > 0);
+  report::Progress progress("Evaluating", pending, "frames", options_.progress && pending > 0);
   auto touch = [&](const Groups& groups) {
     for (const auto& [name, members] : groups)
       for (const auto& [s, a] : members) {

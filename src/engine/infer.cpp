@@ -9,6 +9,7 @@
 #include "io/error.hpp"
 #include "io/output_path.hpp"
 #include "model/checkpoint.hpp"
+#include "report/report.hpp"
 
 namespace poselift::engine {
 
@@ -37,7 +38,7 @@ torch::Tensor lift_sequence(model::PoseFormer& model, const wild::Sequence2D& se
   // by predict_sequence as before.
   const std::int64_t pad = (model->config().num_frames - 1) / 2;
   const std::int64_t chunk = std::max<std::int64_t>(256, options.max_batch);
-  Progress bar("lifting", T, "frames", progress);
+  report::Progress bar("lifting", T, "frames", progress);
   std::vector<torch::Tensor> parts;
   const FlipSymmetry symmetry = h36m_symmetry();
   for (std::int64_t s = 0; s < T; s += chunk) {

@@ -16,6 +16,8 @@
 #include "io/zip_archive.hpp"
 #include "model/checkpoint.hpp"
 #include "render/plot.hpp"
+#include "report/report.hpp"
+#include "runtime/signals.hpp"
 
 namespace poselift::engine {
 
@@ -95,7 +97,7 @@ double sequences_mpjpe(model::PoseFormer& model, const std::vector<io::NdArray>&
 std::optional<double> sequences_mpjpe_until(model::PoseFormer& model, const std::vector<io::NdArray>& poses_2d,
                                             const std::vector<io::NdArray>& poses_3d, const FlipSymmetry& symmetry,
                                             const PredictOptions& options, const torch::Device& device,
-                                            Communicator* comm, Progress* progress,
+                                            Communicator* comm, report::Progress* progress,
                                             const std::function<bool()>& stop) {
   std::vector<std::int64_t> lengths;
   for (const auto& p : poses_2d) lengths.push_back(p.shape.empty() ? 0 : p.shape[0]);
@@ -210,14 +212,14 @@ struct EpochPosition {
   std::int64_t next_batch = 0;
   double loss_sum = 0;
   std::int64_t frames = 0;
-  std::optional<NumpyRandomState> rng_before_shuffle;
+  std::optional<data::NumpyRandomState> rng_before_shuffle;
 };
 
 struct TrainState {
   std::int64_t epoch = 0;  // completed epochs
   double lr = 0;
   double min_loss = 100000;
-  NumpyRandomState rng;
+  data::NumpyRandomState rng;
   EpochPosition position;
   std::vector<EpochRecord> history;
 };
@@ -336,7 +338,7 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
 
   TrainState state;
   state.lr = opt.learning_rate;
-  state.rng = NumpyRandomState(opt.seed);
+  state.rng = data::NumpyRandomState(opt.seed);
   std::optional<model::Checkpoint> resumed;
   std::string resume_path;
   if (!opt.resume.empty()) {
@@ -381,7 +383,7 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
     if (resumed->optimizer) {
       model::load_adamw_state(optimizer, *resumed->optimizer, resume_path);
       if (resumed->random_state)
-        state.rng = NumpyRandomState::from_value(*resumed->random_state, resume_path + ": random_state");
+        state.rng = data::NumpyRandomState::from_value(*resumed->random_state, resume_path + ": random_state");
     } else {
       std::printf("WARNING: this checkpoint does not contain an optimizer state. The optimizer will be "
                   "reinitialized.\n");
@@ -401,7 +403,7 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
       if (auto v = extra->find("epoch_loss_sum", what)) state.position.loss_sum = v->as_float(what);
       if (auto v = extra->find("epoch_frames", what)) state.position.frames = v->as_int(what);
       if (auto v = extra->find("epoch_random_state", what); v && !v->is_none())
-        state.position.rng_before_shuffle = NumpyRandomState::from_value(*v, what + "['epoch_random_state']");
+        state.position.rng_before_shuffle = data::NumpyRandomState::from_value(*v, what + "['epoch_random_state']");
     }
     // A damaged or foreign file must not train epochs -4..5 or start past the examples.
     if (state.epoch < 0)
@@ -466,9 +468,9 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
   };
   // All ranks must agree to stop: a signal may reach only some of them (several hosts).
   auto agreed_stop = [&]() {
-    if (!comm) return stop_request().load() != 0;
-    const double signal = comm->allreduce_sum({static_cast<double>(stop_request().load())})[0];
-    if (signal > 0 && stop_request().load() == 0) stop_request().store(SIGTERM);
+    if (!comm) return runtime::stop_request().load() != 0;
+    const double signal = comm->allreduce_sum({static_cast<double>(runtime::stop_request().load())})[0];
+    if (signal > 0 && runtime::stop_request().load() == 0) runtime::stop_request().store(SIGTERM);
     return signal > 0;
   };
   auto check_same_weights = [&](const char* when) {
@@ -491,7 +493,7 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
     write(interrupted_path);
     result.outcome = TrainOutcome::Interrupted;
     result.message = fmt::format("interrupted by signal {} {}: wrote the resumable checkpoint {} (continue with -r {})",
-                                 stop_request().load(), when, interrupted_path, interrupted_path);
+                                 runtime::stop_request().load(), when, interrupted_path, interrupted_path);
     result.history = state.history;
     return finish();
   };
@@ -508,7 +510,7 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
     state.position.rng_before_shuffle = state.rng;
     const auto order = state.rng.permutation(examples.num_chunks());
     net->train();
-    Progress progress(fmt::format("epoch {}/{}", state.epoch + 1, opt.epochs), num_batches, "batches",
+    report::Progress progress(fmt::format("epoch {}/{}", state.epoch + 1, opt.epochs), num_batches, "batches",
                       opt.progress && lead);
     progress.advance(state.position.next_chunk / chunks_per_step);
     for (std::int64_t begin = state.position.next_chunk; begin < epoch_chunks; begin += chunks_per_step) {
@@ -532,10 +534,10 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
       bool stop_now = false;
       if (comm) {
         const auto reduced = comm->allreduce_sum(
-            {step_sum, static_cast<double>(local_frames), static_cast<double>(stop_request().load())});
+            {step_sum, static_cast<double>(local_frames), static_cast<double>(runtime::stop_request().load())});
         step_sum = reduced[0];
         step_frames = static_cast<std::int64_t>(reduced[1]);
-        if (reduced[2] > 0 && stop_request().load() == 0) stop_request().store(SIGTERM);
+        if (reduced[2] > 0 && runtime::stop_request().load() == 0) runtime::stop_request().store(SIGTERM);
         stop_now = reduced[2] > 0;
       }
       if (!std::isfinite(step_sum)) {
@@ -564,7 +566,7 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
       if (comm && opt.check_every > 0 && steps_run % opt.check_every == 0)
         check_same_weights(fmt::format("after step {}", steps_run).c_str());
       progress.advance(1, fmt::format("loss {:.2f} mm", state.position.loss_sum / state.position.frames * 1000));
-      if (!comm) stop_now = stop_request().load() != 0;
+      if (!comm) stop_now = runtime::stop_request().load() != 0;
       if (stop_now) {
         // After the epoch's last step too: the checkpoint then resumes with its evaluation.
         progress.finish("interrupted");
@@ -591,7 +593,7 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
             if (owner[i] == rank) shown += lengths[i];
         }
       }
-      Progress eval_progress(fmt::format("evaluating epoch {}", record.epoch), shown, "frames", opt.progress && lead);
+      report::Progress eval_progress(fmt::format("evaluating epoch {}", record.epoch), shown, "frames", opt.progress && lead);
       const auto valid_loss = sequences_mpjpe_until(net, valid.poses_2d, valid.poses_3d, symmetry, eval_predict,
                                                     setup.device, comm, &eval_progress, agreed_stop);
       const auto train_loss = valid_loss ? sequences_mpjpe_until(net, train.poses_2d, train.poses_3d, symmetry,

@@ -16,11 +16,12 @@
 #include "data/dataset.hpp"
 #include "data/keypoints.hpp"
 #include "engine/distributed.hpp"
-#include "engine/numpy_random.hpp"
+#include "data/numpy_random.hpp"
 #include "engine/options.hpp"
 #include "engine/runtime.hpp"
 #include "engine/predict.hpp"
 #include "model/poseformer.hpp"
+#include "report/report.hpp"
 
 namespace poselift::engine {
 
@@ -89,7 +90,7 @@ double sequences_mpjpe(model::PoseFormer& model, const std::vector<io::NdArray>&
 std::optional<double> sequences_mpjpe_until(model::PoseFormer& model, const std::vector<io::NdArray>& poses_2d,
                                             const std::vector<io::NdArray>& poses_3d, const FlipSymmetry& symmetry,
                                             const PredictOptions& options, const torch::Device& device,
-                                            Communicator* comm, Progress* progress,
+                                            Communicator* comm, report::Progress* progress,
                                             const std::function<bool()>& stop);
 
 struct EpochRecord {
@@ -107,7 +108,7 @@ struct TrainResult {
   std::string message;
 };
 
-// The loop polls stop_request() (engine/runtime.hpp) after every step, between parts of the
+// The loop polls runtime::stop_request() (runtime/signals.hpp) after every step, between parts of the
 // per-epoch evaluation and after the checkpoints of an epoch are written: when set, it finishes
 // the step (abandons the evaluation), writes the resumable checkpoint interrupted.bin and returns
 // TrainOutcome::Interrupted -- after the last epoch too, so that a run stopped there skips the

@@ -8,7 +8,7 @@
 #include <set>
 
 #include "io/error.hpp"
-#include "io/report.hpp"
+#include "report/report.hpp"
 
 namespace poselift::model {
 

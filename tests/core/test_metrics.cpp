@@ -4,12 +4,12 @@
 #include <random>
 #include <sstream>
 
-#include "engine/metrics.hpp"
+#include "metrics/pose_errors.hpp"
 #include "io/error.hpp"
 #include "io/npy.hpp"
 #include "test_data_support.hpp"
 
-namespace poselift::engine {
+namespace poselift::metrics {
 namespace {
 
 using Poses = std::vector<float>;
@@ -243,4 +243,4 @@ TEST(Metrics, AgreeWithNumpyReferenceOnRandomSequences) {
 }
 
 }  // namespace
-}  // namespace poselift::engine
+}  // namespace poselift::metrics

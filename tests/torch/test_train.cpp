@@ -14,59 +14,21 @@
 
 #include "data/dataset.hpp"
 #include "data/keypoints.hpp"
+#include "data/numpy_random.hpp"
 #include "data/selection.hpp"
+#include "cli/terminal.hpp"
 #include "engine/evaluate.hpp"
-#include "engine/numpy_random.hpp"
 #include "engine/runtime.hpp"
 #include "engine/train.hpp"
 #include "io/error.hpp"
 #include "io/npy.hpp"
 #include "model/checkpoint.hpp"
 #include "test_support.hpp"
+#include "report/report.hpp"
+#include "runtime/threads.hpp"
 
 using namespace poselift;
 namespace fs = std::filesystem;
-
-TEST(NumpyRandom, PermutationEqualsNumpyRandomState1234) {
-  // np.random.RandomState(1234).permutation(10), computed by numpy 1.24.
-  engine::NumpyRandomState rng(1234);
-  EXPECT_EQ(rng.permutation(10), (std::vector<std::int64_t>{7, 2, 9, 1, 0, 8, 4, 5, 6, 3}));
-  // First raw outputs of MT19937 seeded with 5489 (the reference implementation's default).
-  engine::NumpyRandomState reference(5489);
-  EXPECT_EQ(reference.next_uint32(), 3499211612u);
-  EXPECT_EQ(reference.next_uint32(), 581869302u);
-}
-
-TEST(NumpyRandom, StateRoundTripsThroughPickleAndNumpy) {
-  engine::NumpyRandomState rng(1234);
-  rng.permutation(1000);
-  auto value = rng.to_value();
-  auto restored = engine::NumpyRandomState::from_value(*value, "state");
-  EXPECT_TRUE(restored == rng);
-  EXPECT_EQ(restored.permutation(50), rng.permutation(50));
-
-  // numpy unpickles the state we write and continues the same stream.
-  const std::string python = test::python_with_numpy();
-  if (python.empty()) GTEST_SKIP() << "python3 with numpy absent: numpy interop check skipped";
-  engine::NumpyRandomState fresh(1234);
-  fresh.permutation(1000);
-  const std::string dir = test::temp_dir("numpy_random");
-  io::NpzMember member;
-  member.name = "state";
-  member.object = fresh.to_value();
-  io::write_npz(dir + "/state.npz", {member});
-  const auto expected = fresh.permutation(20);
-  std::string out;
-  ASSERT_EQ(test::run_command(python + " -c \"import numpy as np; r = np.load('" + dir +
-                                  "/state.npz', allow_pickle=True)['state'].item(); "
-                                  "print(' '.join(map(str, r.permutation(20))))\"",
-                              &out),
-            0)
-      << out;
-  std::string want;
-  for (auto v : expected) want += (want.empty() ? "" : " ") + std::to_string(v);
-  EXPECT_EQ(out.substr(0, out.find('\n')), want);
-}
 
 namespace {
 
@@ -140,8 +102,8 @@ double relative_distance(const std::vector<torch::Tensor>& a, const std::vector<
 // One thread (LibTorch's and OpenBLAS's, which splits products otherwise) for the scope.
 class SingleThread {
  public:
-  SingleThread() : threads_(torch::get_num_threads()) { engine::set_cpu_threads(1); }
-  ~SingleThread() { engine::set_cpu_threads(threads_); }
+  SingleThread() : threads_(torch::get_num_threads()) { runtime::set_cpu_threads(1); }
+  ~SingleThread() { runtime::set_cpu_threads(threads_); }
 
  private:
   int threads_;
@@ -456,7 +418,7 @@ TEST(Training, RejectsOutOfRangeOptionsNamingTheFlag) {
   model::CheckpointContents contents;
   contents.epoch = -5;
   contents.lr = 1e-3;
-  contents.random_state = engine::NumpyRandomState(1234).to_value();
+  contents.random_state = data::NumpyRandomState(1234).to_value();
   contents.optimizer = &optimizer;
   contents.model = net.get();
   model::write_checkpoint(dir + "/negative.bin", contents);
@@ -483,21 +445,25 @@ TEST(Training, RejectsOutOfRangeOptionsNamingTheFlag) {
 }
 
 TEST(TrainingProgress, RateBelowOnePerSecondReadsAsSecondsPerUnitAndNoLineRepeats) {
-  testing::internal::CaptureStderr();  // not a terminal: one plain line per 10%
+  report::Sink sink;
+  sink.progress = cli::ProgressPrinter(false);  // not a terminal: one plain line per 10%
+  report::set_sink(sink);
+  testing::internal::CaptureStderr();
   {
-    engine::Progress slow("slow", 2, "batches");
+    report::Progress slow("slow", 2, "batches");
     std::this_thread::sleep_for(std::chrono::milliseconds(1100));
     slow.advance(1);
     slow.advance(1);
     slow.finish();
-    engine::Progress fast("fast", 1000, "frames");
+    report::Progress fast("fast", 1000, "frames");
     fast.advance(1000);
     fast.finish();
-    engine::Progress stopped("stopped", 4, "batches");
+    report::Progress stopped("stopped", 4, "batches");
     stopped.advance(4);
     stopped.finish("interrupted");  // a new status is news
   }
   const std::string out = testing::internal::GetCapturedStderr();
+  report::set_sink({});
   EXPECT_TRUE(std::regex_search(out, std::regex("slow  50% 1/2 batches \\| 1\\.[1-9] s/batch"))) << out;
   EXPECT_TRUE(std::regex_search(out, std::regex("fast 100% 1000/1000 frames \\| [0-9.]+ frames/s"))) << out;
   auto count = [&](const std::string& what) {

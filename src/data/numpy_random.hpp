@@ -11,7 +11,7 @@
 
 #include "io/pyvalue.hpp"
 
-namespace poselift::engine {
+namespace poselift::data {
 
 class NumpyRandomState {
  public:
@@ -36,4 +36,4 @@ class NumpyRandomState {
   int pos_ = 624;
 };
 
-}  // namespace poselift::engine
+}  // namespace poselift::data

@@ -1,11 +1,11 @@
-#include "engine/numpy_random.hpp"
+#include "data/numpy_random.hpp"
 
 #include <cstring>
 #include <utility>
 
 #include "io/error.hpp"
 
-namespace poselift::engine {
+namespace poselift::data {
 
 namespace {
 constexpr int kN = 624, kM = 397;
@@ -101,4 +101,4 @@ NumpyRandomState NumpyRandomState::from_value(const io::Value& value, const std:
   return out;
 }
 
-}  // namespace poselift::engine
+}  // namespace poselift::data

@@ -8,7 +8,7 @@
 
 #include "io/ndarray.hpp"
 
-namespace poselift::engine {
+namespace poselift::metrics {
 
 // Read-only view of `num_poses` poses of `num_joints` 3D joints, C order (N, J, 3).
 struct PoseView {
@@ -45,4 +45,4 @@ struct Svd3 {
 };
 Svd3 svd_3x3(const std::array<double, 9>& a);
 
-}  // namespace poselift::engine
+}  // namespace poselift::metrics

@@ -1,4 +1,4 @@
-#include "engine/metrics.hpp"
+#include "metrics/pose_errors.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,7 @@
 
 #include "io/error.hpp"
 
-namespace poselift::engine {
+namespace poselift::metrics {
 
 namespace {
 
@@ -284,4 +284,4 @@ double mean_velocity_error(PoseView predicted, PoseView target) {
   return sum / static_cast<double>((predicted.num_poses - 1) * joints);
 }
 
-}  // namespace poselift::engine
+}  // namespace poselift::metrics
