@@ -7,7 +7,8 @@
 #include <memory>
 #include <optional>
 
-#include "cli/commands.hpp"
+#include "cli/command.hpp"
+#include "cli/evaluation_output.hpp"
 #include "data/dataset.hpp"
 #include "data/keypoints.hpp"
 #include "engine/evaluate.hpp"
@@ -27,6 +28,22 @@ namespace fs = std::filesystem;
 
 namespace {
 
+struct RenderFlags {
+  engine::DataOptions data;
+  engine::ModelOptions model;
+  engine::RuntimeOptions runtime;
+  std::string checkpoint_dir = "checkpoint";
+  std::string evaluate_file;
+  bool test_time_augmentation = true;
+  int eval_batch = 1024;
+  // the original's --viz-* flags; --input/--out/--video for infer results
+  std::string viz_subject, viz_action, viz_video, viz_output, viz_export, render_input, html_out;
+  int viz_camera = 0, viz_bitrate = 3000, viz_size = 5, viz_downsample = 1;
+  std::int64_t viz_limit = -1, viz_skip = 0;
+  bool viz_no_ground_truth = false, render_flag = false;
+  double render_fps = 0;
+};
+
 std::vector<float> floats_of(const io::NdArray& array) { return array.to_floats(); }
 
 // Camera space (x right, y down, z forward) -> display space with z up and the camera looking
@@ -45,7 +62,7 @@ std::vector<float> camera_space_upright(const std::vector<float>& positions) {
 }
 
 // The checkpoint: -c DIR with --evaluate FILE (the seed's way), or --checkpoint FILE.
-std::string checkpoint_path(const Options& o) {
+std::string checkpoint_path(const RenderFlags& o) {
   if (o.evaluate_file.empty()) {
     if (fs::is_regular_file(o.checkpoint_dir)) return o.checkpoint_dir;
     throw InputError("render: name the checkpoint with -c DIR --evaluate FILE or --checkpoint FILE (or render an "
@@ -77,7 +94,7 @@ const io::NdArray& numeric_member(const io::NpzFile& npz, const std::string& pat
 
 // An `infer` result (.npz): positions_3d (T,17,3) camera space, keypoints_2d (T,17,2) pixels,
 // frames (T,) video frame indices, image_size (2,) [width, height].
-render::FigureInput figure_from_result(const std::string& path, const Options& o) {
+render::FigureInput figure_from_result(const std::string& path, const RenderFlags& o) {
   if (!fs::exists(path)) throw InputError(path + ": no such file");
   const io::NpzFile npz = io::read_npz(path);
   const auto& positions = numeric_member(npz, path, "positions_3d", {-1, 17, 3}, "float32 (T, 17, 3)");
@@ -108,7 +125,7 @@ render::FigureInput figure_from_result(const std::string& path, const Options& o
 
 // The seed's --render: predicts the chosen sequence and places it (and the ground truth) in the
 // world as run_poseformer.py does.
-render::FigureInput figure_from_dataset(const Options& o) {
+render::FigureInput figure_from_dataset(const RenderFlags& o) {
   if (o.viz_subject.empty() || o.viz_action.empty())
     throw InputError("render: --viz-subject and --viz-action are required (or --input FILE.npz for infer results)");
   const std::string path = checkpoint_path(o);
@@ -208,12 +225,10 @@ render::FigureInput figure_from_dataset(const Options& o) {
   return figure;
 }
 
-}  // namespace
-
-int run_render(const Options& given) {
+int run_render(const RenderFlags& given) {
   const bool from_result = !given.render_input.empty();
   // Outputs never replace an input (a symbolic link's target is written, the link kept).
-  Options o = given;
+  RenderFlags o = given;
   {
     std::vector<std::string> inputs = {o.render_input, o.viz_video,
                                        data::dataset_3d_path(o.data.data_dir, o.data.dataset),
@@ -277,6 +292,47 @@ int run_render(const Options& given) {
     fmt::print("wrote {} ({} frames)\n", o.viz_output, frames);
   }
   return 0;
+}
+
+}  // namespace
+
+Command add_render_command(CLI::App& app) {
+  auto o = std::make_shared<RenderFlags>();
+  auto* render = app.add_subcommand("render", "Render 2D input and 3D reconstruction as MP4/GIF or an HTML player");
+  add_data_options(*render, o->data);
+  add_model_options(*render, o->model);
+  add_runtime_options(*render, o->runtime);
+  render->add_flag("--render", o->render_flag, "accepted for the seed's command lines (implied)");
+  render->add_option("-c,--checkpoint", o->checkpoint_dir, "checkpoint folder (with --evaluate), or checkpoint file")
+      ->capture_default_str();
+  render->add_option("--evaluate,--checkpoint-file", o->evaluate_file, "checkpoint file name, relative to -c");
+  render->add_flag("!--no-test-time-augmentation", o->test_time_augmentation, "disable flip augmentation (-no-tta)");
+  render->add_option("-b,--batch-size", o->eval_batch, "windows per forward pass")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
+  render->add_option("--viz-subject", o->viz_subject, "subject to render");
+  render->add_option("--viz-action", o->viz_action, "action to render");
+  render->add_option("--viz-camera", o->viz_camera, "camera to render")->capture_default_str();
+  render->add_option("--viz-video,--video", o->viz_video, "video drawn under the 2D input");
+  render->add_option("--viz-skip", o->viz_skip, "skip the first N frames of the video (and their poses)")
+      ->capture_default_str();
+  render->add_option("--viz-output,--out", o->viz_output, "output video (.mp4 H.264 or .gif)");
+  render->add_option("--viz-export", o->viz_export, "also write the prediction as (T, J, 3) float32 .npy (camera space)");
+  render->add_option("--viz-bitrate", o->viz_bitrate, "MP4 bitrate in kbit/s")->capture_default_str();
+  render->add_flag("--viz-no-ground-truth", o->viz_no_ground_truth, "do not show the ground truth");
+  render->add_option("--viz-limit", o->viz_limit, "render at most N frames (-1: all)")->capture_default_str();
+  render->add_option("--viz-downsample", o->viz_downsample, "keep every N-th frame (fps divided by N)")
+      ->capture_default_str();
+  render->add_option("--viz-size", o->viz_size, "panel size in inches of the original (100 px each for MP4, 80 for GIF)")
+      ->capture_default_str();
+  render->add_option("--input", o->render_input, "an `infer` result (.npz) to render instead of predicting");
+  render->add_option("--fps", o->render_fps, "frame rate (default: the dataset's, else the video's, else 50)");
+  render->add_option("--html", o->html_out, "also write a self-contained interactive HTML player");
+
+  return {render, [o, render] {
+            forget_untyped_model_flags(*render, o->model);
+            return run_render(*o);
+          }};
 }
 
 }  // namespace poselift::cli

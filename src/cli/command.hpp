@@ -1,0 +1,38 @@
+// A subcommand of the CLI: its flags, defined on a CLI11 subcommand, and what runs when it was
+// given. Each src/cli/<name>_command.cpp defines one or two; main.cpp lists them.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/options.hpp"
+
+namespace poselift::cli {
+
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;  // called when `app` was parsed
+};
+
+Command add_info_command(CLI::App& app);
+Command add_evaluate_command(CLI::App& app);
+Command add_forward_command(CLI::App& app);
+Command add_bench_command(CLI::App& app);
+Command add_train_command(CLI::App& app);
+std::vector<Command> add_prepare_commands(CLI::App& app);  // prepare synthetic, prepare mocap
+Command add_render_command(CLI::App& app);
+Command add_infer_command(CLI::App& app);
+
+// Flag blocks shared by several commands.
+void add_data_options(CLI::App& cmd, engine::DataOptions& data);
+void add_model_options(CLI::App& cmd, engine::ModelOptions& model);
+void add_runtime_options(CLI::App& cmd, engine::RuntimeOptions& runtime);
+const char* heads_help();
+
+// What a checkpoint knows wins over defaults: -f and --heads count as given only when typed.
+void forget_untyped_model_flags(CLI::App& cmd, engine::ModelOptions& model);
+
+}  // namespace poselift::cli

@@ -1,0 +1,83 @@
+// `poselift infer`: a detector's 2D keypoints of a user's video lifted to 3D.
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "cli/command.hpp"
+#include "engine/infer.hpp"
+#include "engine/runtime.hpp"
+#include "io/error.hpp"
+
+namespace poselift::cli {
+
+namespace {
+
+struct InferFlags {
+  engine::InferOptions infer;
+  engine::RuntimeOptions runtime;
+  std::string infer_bones = "median";
+};
+
+int run_infer(const InferFlags& o) {
+  engine::InferOptions options = o.infer;
+  options.output_options.bvh.bones = wild::parse_bone_lengths(o.infer_bones, "--bvh-bones");
+  options.progress = o.runtime.progress;
+  if (options.predict.max_batch <= 0) throw InputError("--batch-size: expected a positive number");
+  const torch::Device device = engine::configure_runtime(o.runtime);
+  const auto result = engine::run_inference(options, device);
+  for (const auto& note : result.notes) fmt::print(stderr, "poselift infer: {}\n", note);
+  fmt::print("{} track{} in {}; lifted {} frames\n", result.tracks, result.tracks == 1 ? "" : "s", options.input,
+             result.frames);
+  for (const auto& path : result.written) fmt::print("wrote {}\n", path);
+  return 0;
+}
+
+}  // namespace
+
+Command add_infer_command(CLI::App& app) {
+  auto o = std::make_shared<InferFlags>();
+  auto* infer = app.add_subcommand("infer", "Lift a detector's 2D keypoints of your own video to 3D");
+  {
+    auto& i = o->infer;
+    infer->add_option("--checkpoint", i.checkpoint, "PoseFormer checkpoint (Human3.6M-17 joints)")->required();
+    infer->add_option("--input", i.input,
+                      "COCO keypoint results .json, OpenPose folder or frame .json, VideoPose3D custom .npz, or .csv")
+        ->required();
+    infer->add_option("--out", i.output, "output .npz, .npy, .json, .csv or .bvh (format from the extension)")
+        ->required();
+    infer->add_option("--format", i.read.format, "input format: auto, coco, openpose, npz, csv")->capture_default_str();
+    infer->add_option("--layout", i.read.layout, "keypoint layout: auto, coco, coco18, body25, h36m")
+        ->capture_default_str();
+    infer->add_option("--video", i.read.video, "video of a VideoPose3D custom .npz with several, or SUBJECT/ACTION[/CAMERA] of a dataset's data_2d_*.npz");
+    infer->add_option("--width", i.width, "image width in pixels (when the input does not say)");
+    infer->add_option("--height", i.height, "image height in pixels");
+    infer->add_option("--person", i.person, "track to lift (0: the one seen longest), or 'all': <stem>.track<K><ext>")
+        ->capture_default_str();
+    infer->add_option("--min-confidence", i.tracking.min_confidence,
+                      "keypoints below this confidence are missing and filled by interpolation")
+        ->capture_default_str();
+    infer->add_option("--min-detection-score", i.tracking.min_detection_score, "ignore detections scored below")
+        ->capture_default_str();
+    infer->add_option("--min-valid", i.fill.min_valid_fraction,
+                      "reject tracks with fewer confident joint observations than this fraction")
+        ->capture_default_str();
+    infer->add_option("--fps", i.output_options.bvh.fps,
+                      "frame rate written to .bvh and .json (default: the input's where it says, else 30)");
+    infer->add_option("--bvh-bones", o->infer_bones, "BVH bone lengths: median (of the sequence) or h36m (proportions)")
+        ->capture_default_str();
+    infer->add_option("--heads", i.heads, heads_help())->capture_default_str();
+    infer->add_flag("!--non-strict", i.strict, "load the checkpoint partially");
+    infer->add_flag("!--no-test-time-augmentation", i.predict.test_time_augmentation, "disable flip augmentation");
+    infer->add_option("-b,--batch-size", i.predict.max_batch, "windows per forward pass")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1 << 20));
+    add_runtime_options(*infer, o->runtime);
+  }
+  return {infer, [o, infer] {
+            if (infer->count("--heads") == 0) o->infer.heads = 0;
+            if (infer->count("--fps") == 0) o->infer.output_options.bvh.fps = 0;
+            return run_infer(*o);
+          }};
+}
+
+}  // namespace poselift::cli

@@ -1,0 +1,82 @@
+// Flag blocks shared by several commands.
+#include <CLI/CLI.hpp>
+
+#include "cli/command.hpp"
+
+namespace poselift::cli {
+
+namespace {
+
+// A number in (0, 1].
+CLI::Validator fraction() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        double x = 0;
+        if (!CLI::detail::lexical_cast(value, x) || !(x > 0.0 && x <= 1.0))
+          return "expected a fraction in (0, 1], found " + value;
+        return "";
+      },
+      "FRACTION in (0, 1]");
+}
+
+}  // namespace
+
+void add_data_options(CLI::App& cmd, engine::DataOptions& d) {
+  cmd.add_option("-d,--dataset", d.dataset, "dataset name: h36m, humaneva15, custom, or NAME of data_3d_NAME.npz")
+      ->capture_default_str();
+  cmd.add_option("-k,--keypoints", d.keypoints, "2D detections to use (data_2d_<dataset>_<keypoints>.npz)")
+      ->capture_default_str();
+  cmd.add_option("--data-dir", d.data_dir, "folder holding the dataset .npz files")->capture_default_str();
+  cmd.add_option("--subjects-train", d.subjects_train, "training subjects, comma separated (-str)")
+      ->capture_default_str();
+  cmd.add_option("--subjects-test", d.subjects_test, "test subjects, comma separated (-ste)")->capture_default_str();
+  cmd.add_option("--subjects-unlabeled", d.subjects_unlabeled,
+                 "unlabeled subjects (-sun; accepted for compatibility, PoseFormer does not use them)");
+  cmd.add_option("-a,--actions", d.actions, "actions to use, comma separated prefixes, or * for all")
+      ->capture_default_str();
+  cmd.add_option("--subset", d.subset, "reduce the dataset to this fraction (deterministic)")
+      ->capture_default_str()
+      ->check(fraction());
+  cmd.add_option("--downsample", d.downsample, "keep every N-th frame")->capture_default_str()->check(
+      CLI::PositiveNumber);
+}
+
+const char* heads_help() {
+  return "attention heads: poselift's checkpoints store theirs (a warning when --heads disagrees); the original's "
+         "files do not, and PoseFormer's 8 is the default";
+}
+
+void add_model_options(CLI::App& cmd, engine::ModelOptions& m) {
+  cmd.add_option("-f,--number-of-frames", m.frames,
+                 "input frames per prediction (odd; -frame); a checkpoint's own count wins (a warning when -f "
+                 "disagrees)")
+      ->capture_default_str();
+  cmd.add_option("--heads", m.heads, heads_help())->capture_default_str();
+  cmd.add_flag("!--non-strict", m.strict_load,
+               "load checkpoints partially, warning about skipped keys (default: strict)");
+}
+
+void add_runtime_options(CLI::App& cmd, engine::RuntimeOptions& r) {
+  cmd.add_option("--device", r.device, "cpu, cuda or auto (cuda when available)")->capture_default_str();
+  cmd.add_option("--threads", r.threads,
+                 "CPU threads (0: all CPUs this process may use, or what OMP_NUM_THREADS says; more than that is "
+                 "capped)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 20));
+  cmd.add_option("--precision", r.precision,
+                 "inference arithmetic of the fast path: float32, or int8 (the temporal stage's linear layers in "
+                 "8-bit integers)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"float32", "int8"}));
+  cmd.add_option("--impl", r.implementation, "PoseFormer code path: fast (CPU fast path) or reference")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fast", "reference"}));
+  cmd.add_flag("!--no-progress", r.progress, "no progress bars");
+}
+
+void forget_untyped_model_flags(CLI::App& cmd, engine::ModelOptions& model) {
+  if (cmd.count("--heads") == 0) model.heads = 0;
+  if (cmd.get_option_no_throw("-f") != nullptr && cmd.count("-f") == 0) model.frames = 0;
+}
+
+}  // namespace poselift::cli
