@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "io/numpy_pickle.hpp"
 #include "io/pickle.hpp"
 
 namespace {
@@ -11,7 +12,7 @@ namespace {
 poselift::io::UnpickleHooks fuzz_hooks() {
   using poselift::io::Value;
   using poselift::io::ValuePtr;
-  poselift::io::UnpickleHooks hooks;
+  poselift::io::UnpickleHooks hooks = poselift::io::with_numpy();
   hooks.persistent_load = [](const ValuePtr& pid) { return Value::from_str("pid:" + pid->repr(20)); };
   hooks.reduce = [](const std::string& module, const std::string& name,
                     const std::vector<ValuePtr>& args) -> ValuePtr {

@@ -6,6 +6,7 @@
 
 #include "data/array_ops.hpp"
 #include "data/value_access.hpp"
+#include "data/video_keypoints.hpp"
 #include "io/error.hpp"
 #include "io/npy.hpp"
 
@@ -201,8 +202,8 @@ MocapDataset load_custom_dataset(const std::string& detections_path) {
   const io::Value& videos = metadata.at("video_metadata", detections_path + ": metadata");
   for (const auto& [video, resolution] : detail::str_items(videos, what)) {
     const std::string video_what = what + subscript(video);
-    const int w = static_cast<int>(detail::integer_of(resolution->at("w", video_what), video_what + "['w']"));
-    const int h = static_cast<int>(detail::integer_of(resolution->at("h", video_what), video_what + "['h']"));
+    const auto [width, height] = read_video_size(*resolution, video_what);
+    const int w = static_cast<int>(width), h = static_cast<int>(height);
     if (w <= 0 || h <= 0)
       throw InputError(video_what + ": expected a positive width and height, found " + std::to_string(w) + "x" +
                        std::to_string(h));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "data/h36m.hpp"
 #include "io/error.hpp"
 
 namespace poselift::data {
@@ -97,9 +98,8 @@ const std::vector<int>& h36m_static_joints() {
 std::vector<int> reduce_h36m_skeleton(Skeleton& skeleton) {
   std::vector<int> kept = skeleton.remove_joints(h36m_static_joints());
   // The removal leaves both shoulders under the spine (7); VideoPose3D attaches them to the thorax.
-  constexpr int kThorax = 8, kLeftShoulder = 11, kRightShoulder = 14;
-  skeleton.set_parent(kLeftShoulder, kThorax);
-  skeleton.set_parent(kRightShoulder, kThorax);
+  skeleton.set_parent(h36m::kLShoulder, h36m::kThorax);
+  skeleton.set_parent(h36m::kRShoulder, h36m::kThorax);
   return kept;
 }
 

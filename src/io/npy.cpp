@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "io/input_limits.hpp"
-#include "io/pickle.hpp"
+#include "io/numpy_pickle.hpp"
 #include "io/zip_archive.hpp"
 
 namespace poselift::io {
@@ -227,7 +227,8 @@ NpyContent parse_npy(const std::uint8_t* data, std::size_t size, const std::stri
   if (code->is_object) {
     // np.save pickles the whole object ndarray; the unpickler rebuilds it as a list (C order).
     const std::int64_t count = checked_numel(shape, what);
-    const ValuePtr elements = unpickle(payload, payload_size, source, {}, pickle_limits);
+    static const UnpickleHooks numpy_hooks = with_numpy();
+    const ValuePtr elements = unpickle(payload, payload_size, source, numpy_hooks, pickle_limits);
     if (elements->kind != Value::Kind::List)
       throw InputError(source + ": object array data is not a pickled object ndarray (found " + elements->repr(60) + ")");
     if (static_cast<std::uint64_t>(count) != elements->items.size())

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "io/input_limits.hpp"
+#include "io/text.hpp"
 
 namespace poselift::io {
 
@@ -114,96 +115,17 @@ std::string opcode_name(std::uint8_t op) {
 // Integers wider than this are refused: converting them to decimal is quadratic.
 constexpr std::size_t kMaxIntBytes = 4096;
 constexpr std::size_t kMaxIntDigits = 9000;  // < kMaxIntBytes once written back
+// What the text opcodes' arguments may be padded with.
+constexpr std::string_view kPickleBlanks = " \t\r";
 
 // ---------------------------------------------------------------------------------------------
 // Text helpers
-
-// Reads one UTF-8 code point at `i` (advancing it); false on malformed input. Surrogate code
-// points are accepted, as CPython's "surrogatepass" does for pickled str.
-bool next_code_point(std::string_view text, std::size_t& i, std::uint32_t& code_point) {
-  const auto lead = static_cast<unsigned char>(text[i]);
-  if (lead < 0x80) {
-    code_point = lead;
-    ++i;
-    return true;
-  }
-  std::size_t length;
-  std::uint32_t value;
-  if ((lead & 0xE0) == 0xC0) { length = 2; value = lead & 0x1Fu; }
-  else if ((lead & 0xF0) == 0xE0) { length = 3; value = lead & 0x0Fu; }
-  else if ((lead & 0xF8) == 0xF0) { length = 4; value = lead & 0x07u; }
-  else return false;
-  if (length > text.size() - i) return false;
-  for (std::size_t k = 1; k < length; ++k) {
-    const auto next = static_cast<unsigned char>(text[i + k]);
-    if ((next & 0xC0) != 0x80) return false;
-    value = (value << 6) | (next & 0x3Fu);
-  }
-  if ((length == 2 && value < 0x80) || (length == 3 && value < 0x800) ||
-      (length == 4 && (value < 0x10000 || value > 0x10FFFF)))
-    return false;  // overlong or out of range
-  code_point = value;
-  i += length;
-  return true;
-}
-
-bool is_valid_utf8(std::string_view text) {
-  std::size_t i = 0;
-  std::uint32_t code_point;
-  while (i < text.size())
-    if (!next_code_point(text, i, code_point)) return false;
-  return true;
-}
-
-void append_utf8(std::string& out, std::uint32_t code_point) {
-  if (code_point < 0x80) {
-    out += static_cast<char>(code_point);
-  } else if (code_point < 0x800) {
-    out += static_cast<char>(0xC0 | (code_point >> 6));
-    out += static_cast<char>(0x80 | (code_point & 0x3F));
-  } else if (code_point < 0x10000) {
-    out += static_cast<char>(0xE0 | (code_point >> 12));
-    out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code_point & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (code_point >> 18));
-    out += static_cast<char>(0x80 | ((code_point >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code_point & 0x3F));
-  }
-}
-
-std::string latin1_to_utf8(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size());
-  for (unsigned char c : bytes) append_utf8(out, c);
-  return out;
-}
-
-// The bytes of `text` encoded as latin-1; nullopt when a character does not fit.
-std::optional<std::string> utf8_to_latin1(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  std::size_t i = 0;
-  std::uint32_t code_point;
-  while (i < text.size()) {
-    if (!next_code_point(text, i, code_point) || code_point > 0xFF) return std::nullopt;
-    out += static_cast<char>(code_point);
-  }
-  return out;
-}
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t' || text.front() == '\r')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.remove_suffix(1);
-  return text;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -272,7 +194,7 @@ ValuePtr int_from_twos_complement(const std::uint8_t* bytes, std::size_t count) 
 
 // Decimal text (INT / LONG opcodes) -> Int, or BigInt when it does not fit; nullptr if malformed.
 ValuePtr int_from_decimal(std::string_view text) {
-  text = trim(text);
+  text = trim(text, kPickleBlanks);
   bool negative = false;
   if (!text.empty() && (text.front() == '+' || text.front() == '-')) {
     negative = text.front() == '-';
@@ -293,7 +215,7 @@ ValuePtr int_from_decimal(std::string_view text) {
 }
 
 std::optional<std::uint64_t> parse_index(std::string_view text) {
-  text = trim(text);
+  text = trim(text, kPickleBlanks);
   std::uint64_t value = 0;
   const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || result.ec != std::errc() || result.ptr != text.data() + text.size()) return std::nullopt;
@@ -488,15 +410,10 @@ std::size_t nesting_height(const ValuePtr& root) {
 
 bool is_builtins_module(const std::string& module) { return module == "builtins" || module == "__builtin__"; }
 
-// numpy.core.<submodule>.<function> (NumPy 1.x) or numpy._core.<submodule>.<function> (NumPy 2.x).
-bool is_numpy_function(const std::string& module, const std::string& name, const char* submodule, const char* function) {
-  if (name != function) return false;
-  return module == std::string("numpy.core.") + submodule || module == std::string("numpy._core.") + submodule;
-}
 
 // ---------------------------------------------------------------------------------------------
 
-class Unpickler {
+class Unpickler final : public UnpickleContext {
  public:
   Unpickler(const std::uint8_t* data, std::size_t size, const std::string& source, const UnpickleHooks& hooks,
             const UnpickleLimits& limits)
@@ -522,7 +439,7 @@ class Unpickler {
 
  private:
   // ---- errors ----
-  std::string location() const {
+  std::string location() const override {
     return source_ + ": pickle " + opcode_name(op_) + " at byte " + std::to_string(op_offset_);
   }
   [[noreturn]] void fail(const std::string& message) const { throw InputError(location() + ": " + message); }
@@ -563,13 +480,13 @@ class Unpickler {
     charge(length);
     return std::string_view(reinterpret_cast<const char*>(p), static_cast<std::size_t>(length));
   }
-  void charge(std::uint64_t bytes) {
+  void charge(std::uint64_t bytes) override {
     if (bytes > budget_ - std::min(*used_, budget_))
       fail("the rebuilt values would take more than the limit of " + std::to_string(budget_) + " bytes (set " +
            kMaxInputBytesVariable + " to allow more)");
     *used_ += bytes;
   }
-  void charge_slots(std::uint64_t count) { charge(saturating_mul(count, kSlotCost)); }
+  void charge_slots(std::uint64_t count) override { charge(saturating_mul(count, kSlotCost)); }
   std::string utf8_text(std::string_view raw) {
     if (!is_valid_utf8(raw)) fail("text is not valid UTF-8");
     return std::string(raw);
@@ -703,15 +620,7 @@ class Unpickler {
   ValuePtr dict_from_args(const std::vector<ValuePtr>& args);
   ValuePtr sequence_from_args(Value::Kind kind, const std::vector<ValuePtr>& args);
   ValuePtr bytes_from_args(const std::vector<ValuePtr>& args);
-  ValuePtr numpy_scalar(const std::vector<ValuePtr>& args);
-  ValuePtr numpy_frombuffer(const std::vector<ValuePtr>& args);
   void build(const ValuePtr& instance, ValuePtr state);
-  bool rebuild_ndarray(Value& instance, const Value& state);
-
-  // ---- numpy helpers ----
-  std::optional<NumpyTypeCode> dtype_of_value(const Value& v) const;
-  std::optional<std::string> raw_bytes_of(const Value& v) const;
-  std::vector<std::int64_t> shape_of(const Value& v) const;
 
   // ---- text opcodes ----
   std::string decode_string_literal(std::string_view line);
@@ -720,7 +629,7 @@ class Unpickler {
   void finish(const ValuePtr& result);
   // A container whose reference was duplicated (GET, DUP, hook results) may be reachable from
   // the values inserted into it: only those insertions need the (costlier) self-reference check.
-  void note_shared(const ValuePtr& v) {
+  void note_shared(const ValuePtr& v) override {
     if (v && (v->kind == Value::Kind::List || v->kind == Value::Kind::Dict || v->kind == Value::Kind::Set ||
               v->kind == Value::Kind::Object))
       shared_.insert(v.get());
@@ -774,145 +683,12 @@ class Unpickler {
   std::unordered_set<const Value*> dirty_seen_;
 };
 
-std::optional<NumpyTypeCode> Unpickler::dtype_of_value(const Value& v) const {
-  if (!v.is_object_of("numpy", "dtype") || v.object->args.empty() || !v.object->args[0] ||
-      v.object->args[0]->kind != Value::Kind::Str)
-    return std::nullopt;
-  auto code = parse_numpy_type_code(v.object->args[0]->text);
-  if (!code) return std::nullopt;
-  // BUILD state (version, endian, ...): the byte order lives at index 1.
-  const ValuePtr& state = v.object->state;
-  if (state && state->kind == Value::Kind::Tuple && state->items.size() >= 2 && state->items[1] &&
-      state->items[1]->kind == Value::Kind::Str) {
-    const std::string& order = state->items[1]->text;
-    if (order == ">" || order == "!") code->big_endian = !code->is_object && dtype_itemsize(code->dtype) > 1;
-    else if (order == "<" || order == "=" || order == "|") code->big_endian = false;
-  }
-  return code;
-}
-
-std::optional<std::string> Unpickler::raw_bytes_of(const Value& v) const {
-  if (v.kind == Value::Kind::Bytes) return v.text;
-  if (v.kind == Value::Kind::Str) return utf8_to_latin1(v.text);  // Python 2 str read as latin-1
-  return std::nullopt;
-}
-
-std::vector<std::int64_t> Unpickler::shape_of(const Value& v) const {
-  if (v.kind != Value::Kind::Tuple && v.kind != Value::Kind::List) fail("array shape must be a tuple");
-  std::vector<std::int64_t> shape;
-  for (const auto& dim : v.items) {
-    if (!dim || (dim->kind != Value::Kind::Int && dim->kind != Value::Kind::Bool) || dim->as_int("shape") < 0)
-      fail("array shape must hold non-negative integers");
-    shape.push_back(dim->as_int("shape"));
-  }
-  return shape;
-}
-
-ValuePtr Unpickler::numpy_scalar(const std::vector<ValuePtr>& args) {
-  if (args.empty() || !args[0]) return nullptr;
-  const auto code = dtype_of_value(*args[0]);
-  if (!code) return nullptr;  // an unsupported dtype stays an opaque object
-  if (code->is_object) {  // the element itself, which other values may also hold
-    if (args.size() < 2 || !args[1]) return Value::none();
-    note_shared(args[1]);
-    return args[1];
-  }
-  if (args.size() < 2 || !args[1]) return nullptr;
-  const auto raw = raw_bytes_of(*args[1]);
-  if (!raw) fail("numpy scalar data must be bytes");
-  const NdArray element = array_from_raw_bytes(code->dtype, {}, reinterpret_cast<const std::uint8_t*>(raw->data()),
-                                               raw->size(), code->big_endian, false, location() + ": numpy scalar");
-  switch (element.dtype) {
-    case DType::Bool: return Value::from_bool(element.bytes[0] != 0);
-    case DType::Float16: case DType::Float32: case DType::Float64: return Value::from_float(element.to_doubles()[0]);
-    case DType::UInt64: {
-      std::uint64_t value;
-      std::memcpy(&value, element.bytes.data(), sizeof(value));
-      if (value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-        auto big = std::make_shared<Value>();
-        big->kind = Value::Kind::BigInt;
-        big->text = std::to_string(value);
-        return big;
-      }
-      return Value::from_int(static_cast<std::int64_t>(value));
-    }
-    default: {
-      const NdArray wide = element.astype(DType::Int64);
-      std::int64_t value;
-      std::memcpy(&value, wide.bytes.data(), sizeof(value));
-      return Value::from_int(value);
-    }
-  }
-}
-
-ValuePtr Unpickler::numpy_frombuffer(const std::vector<ValuePtr>& args) {
-  // _frombuffer(buffer, dtype, shape, order): protocol 5 arrays with an in-band buffer.
-  if (args.size() != 4 || !args[0] || !args[1] || !args[2] || !args[3]) return nullptr;
-  const auto code = dtype_of_value(*args[1]);
-  if (!code || code->is_object) return nullptr;
-  const auto raw = raw_bytes_of(*args[0]);
-  if (!raw) fail("numpy _frombuffer data must be a bytes-like buffer");
-  std::vector<std::int64_t> shape = shape_of(*args[2]);
-  if (args[3]->kind != Value::Kind::Str) fail("numpy _frombuffer order must be a str");
-  const bool fortran = args[3]->text == "F";
-  charge(raw->size());
-  return Value::from_array(array_from_raw_bytes(code->dtype, std::move(shape),
-                                                reinterpret_cast<const std::uint8_t*>(raw->data()), raw->size(),
-                                                code->big_endian, fortran, location() + ": numpy array"));
-}
-
-bool Unpickler::rebuild_ndarray(Value& instance, const Value& state) {
-  // ndarray.__setstate__: (version, shape, dtype, is_fortran, rawdata) or the older 4-tuple.
-  if (state.kind != Value::Kind::Tuple || (state.items.size() != 5 && state.items.size() != 4))
-    fail("numpy array state must be a 4- or 5-tuple");
-  const std::size_t first = state.items.size() - 4;
-  for (const auto& item : state.items)
-    if (!item) fail("numpy array state holds a null value");
-  const Value& shape_value = *state.items[first];
-  const Value& dtype_value = *state.items[first + 1];
-  const Value& fortran_value = *state.items[first + 2];
-  const Value& raw_value = *state.items[first + 3];
-  const auto code = dtype_of_value(dtype_value);
-  if (!code) return false;  // unsupported dtype: keep the opaque object with its state
-  std::vector<std::int64_t> shape = shape_of(shape_value);
-  const std::int64_t count = checked_numel(shape, location() + ": numpy array");
-  if (code->is_object) {
-    // Object arrays pickle their elements as a list in C order.
-    if (raw_value.kind != Value::Kind::List) fail("object array data must be a list");
-    if (static_cast<std::uint64_t>(count) != raw_value.items.size())
-      fail("object array of shape with " + std::to_string(count) + " elements holds " +
-           std::to_string(raw_value.items.size()));
-    charge_slots(raw_value.items.size());
-    std::vector<ValuePtr> elements = raw_value.items;
-    instance.object.reset();
-    instance.kind = Value::Kind::List;
-    instance.items = std::move(elements);
-    return true;
-  }
-  if (fortran_value.kind != Value::Kind::Bool && fortran_value.kind != Value::Kind::Int)
-    fail("numpy array is_fortran flag must be a bool");
-  const bool fortran = fortran_value.kind == Value::Kind::Bool ? fortran_value.boolean : fortran_value.integer != 0;
-  const auto raw = raw_bytes_of(raw_value);
-  if (!raw) fail("numpy array data must be bytes");
-  charge(raw->size());
-  auto array = std::make_shared<NdArray>(
-      array_from_raw_bytes(code->dtype, std::move(shape), reinterpret_cast<const std::uint8_t*>(raw->data()),
-                           raw->size(), code->big_endian, fortran, location() + ": numpy array"));
-  instance.object.reset();
-  instance.kind = Value::Kind::Array;
-  instance.array = std::move(array);
-  return true;
-}
-
 void Unpickler::build(const ValuePtr& instance, ValuePtr state) {
   if (instance->kind == Value::Kind::Object && instance->object) {
     check_insertion(instance);
-    const Object& o = *instance->object;
-    const bool pending_ndarray =
-        is_numpy_function(o.module, o.name, "multiarray", "_reconstruct") && !o.args.empty() && o.args[0] &&
-        o.args[0]->kind == Value::Kind::Global && o.args[0]->module == "numpy" &&
-        (o.args[0]->name == "ndarray" || o.args[0]->name == "matrix");
-    if (pending_ndarray && state && rebuild_ndarray(*instance, *state)) return;
+    if (state)
+      for (const UnpickleExtension& extension : hooks_.extensions)
+        if (extension.build && extension.build(*this, *instance, *state)) return;
     instance->object->state = std::move(state);
     return;
   }
@@ -1007,8 +783,9 @@ ValuePtr Unpickler::call_builtin(const std::string& module, const std::string& n
     return nullptr;
   }
   if (module == "_codecs" && name == "encode") return args.size() >= 2 ? bytes_from_args(args) : nullptr;
-  if (is_numpy_function(module, name, "multiarray", "scalar")) return numpy_scalar(args);
-  if (is_numpy_function(module, name, "numeric", "_frombuffer")) return numpy_frombuffer(args);
+  for (const UnpickleExtension& extension : hooks_.extensions)
+    if (extension.reduce)
+      if (ValuePtr rebuilt = extension.reduce(*this, module, name, args)) return rebuilt;
   if ((module == "copyreg" || module == "copy_reg") && allow_indirection && !args.empty() && args[0] &&
       args[0]->kind == Value::Kind::Global) {
     // Protocols 0/1 make instances through these helpers; unwrap them to the real class, once.
@@ -1202,7 +979,7 @@ ValuePtr Unpickler::run() {
       case kNewTrue: push_new(Value::from_bool(true)); break;
       case kNewFalse: push_new(Value::from_bool(false)); break;
       case kInt: {
-        const std::string_view line = trim(read_line());
+        const std::string_view line = trim(read_line(), kPickleBlanks);
         if (line.size() > kMaxIntDigits) fail("integer longer than " + std::to_string(kMaxIntDigits) + " digits");
         if (line == "00" || line == "01") {  // protocol 0 spells booleans this way
           push_new(Value::from_bool(line == "01"));
@@ -1214,7 +991,7 @@ ValuePtr Unpickler::run() {
         break;
       }
       case kLong: {
-        std::string_view line = trim(read_line());
+        std::string_view line = trim(read_line(), kPickleBlanks);
         if (!line.empty() && line.back() == 'L') line.remove_suffix(1);
         if (line.size() > kMaxIntDigits) fail("integer longer than " + std::to_string(kMaxIntDigits) + " digits");
         ValuePtr value = int_from_decimal(line);
@@ -1244,7 +1021,7 @@ ValuePtr Unpickler::run() {
         break;
       }
       case kFloat: {
-        const std::string_view line = trim(read_line());
+        const std::string_view line = trim(read_line(), kPickleBlanks);
         double value = 0.0;
         const auto result = std::from_chars(line.data(), line.data() + line.size(), value);
         if (line.empty() || result.ptr != line.data() + line.size() ||
@@ -1469,6 +1246,8 @@ ValuePtr Unpickler::run() {
 }
 
 }  // namespace
+
+void UnpickleContext::fail(const std::string& message) const { throw InputError(location() + ": " + message); }
 
 ValuePtr unpickle(const std::uint8_t* data, std::size_t size, const std::string& source, const UnpickleHooks& hooks,
                   const UnpickleLimits& limits) {

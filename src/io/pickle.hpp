@@ -11,14 +11,48 @@
 
 namespace poselift::io {
 
+// What the VM lends an extension while it rebuilds a value.
+class UnpickleContext {
+ public:
+  // "<source>: pickle <OPCODE> at byte <offset>": how messages about the current value start.
+  virtual std::string location() const = 0;
+  // Throws InputError(location() + ": " + message).
+  [[noreturn]] void fail(const std::string& message) const;
+  // Charges rebuilt bytes (payloads) / container slots to the pickle's budget (UnpickleLimits);
+  // throws InputError when the budget would be exceeded.
+  virtual void charge(std::uint64_t bytes) = 0;
+  virtual void charge_slots(std::uint64_t count) = 0;
+  // Declares that `value`, an existing value, is handed out again (it may become shared).
+  virtual void note_shared(const ValuePtr& value) = 0;
+
+ protected:
+  ~UnpickleContext() = default;
+};
+
+// Reconstruction of one family of library types (numpy's: io/numpy_pickle.hpp). Extensions are
+// tried in order, after UnpickleHooks::reduce and only for calls without keyword arguments.
+// Their errors reach the caller as they are (build them from context.location()).
+struct UnpickleExtension {
+  // REDUCE / NEWOBJ on a global: the rebuilt value, or nullptr when the call is not this
+  // extension's (the next one, then the built-in handling, gets it).
+  std::function<ValuePtr(UnpickleContext& context, const std::string& module, const std::string& name,
+                         const std::vector<ValuePtr>& args)>
+      reduce;
+  // BUILD on an opaque Object: true when `instance` was rebuilt in place from `state`; false
+  // leaves it an Object that keeps `state`.
+  std::function<bool(UnpickleContext& context, Value& instance, const Value& state)> build;
+};
+
 struct UnpickleHooks {
   // PERSID / BINPERSID: turns a persistent id into a value. Unset: the pickle is refused.
   std::function<ValuePtr(const ValuePtr& pid)> persistent_load;
   // REDUCE / NEWOBJ on a global: return the rebuilt value, or nullptr to fall back to the
-  // built-in handling (dicts, OrderedDict, numpy arrays/dtypes/scalars, else an opaque Object).
+  // extensions and then the built-in handling (dicts, OrderedDict, else an opaque Object).
   std::function<ValuePtr(const std::string& module, const std::string& name,
                          const std::vector<ValuePtr>& args)>
       reduce;
+  // Library types (numpy: with_numpy() in io/numpy_pickle.hpp adds it; poselift's readers do).
+  std::vector<UnpickleExtension> extensions;
 };
 
 struct UnpickleLimits {
@@ -41,13 +75,9 @@ inline constexpr std::uint64_t kUnpickleValueCost = sizeof(Value) + 32;
 //   dict, list, tuple, set, str, bytes, bytearray, int (incl. LONG1/LONG4 -> BigInt when it
 //   does not fit 64 bits), float, bool, None, memo, frames;
 //   collections.OrderedDict (with _metadata kept as ignored state) -> Dict;
-//   numpy.core.multiarray._reconstruct + BUILD, numpy.dtype, numpy.core.multiarray.scalar,
-//   numpy.core.numeric._frombuffer (protocol 5, in-band buffers) -> Array / scalars
-//   (numpy._core.* of NumPy 2 too; big-endian and Fortran data converted); an object-dtype
-//   ndarray -> List of its elements in C order; numpy.dtype itself stays an Object
-//   "numpy.dtype" (args + BUILD state); arrays of dtypes NdArray lacks stay opaque Objects;
 //   _codecs.encode(str, 'latin1') (protocol 2 bytes), builtins set/frozenset/bytes/bytearray;
-//   anything else -> Object (opaque), never a failure.
+//   what hooks.extensions rebuild (numpy arrays, dtypes and scalars with with_numpy());
+//   anything else -> Object (opaque, with its BUILD state), never a failure.
 // Dict keys equal in Python (1 == 1.0 == True, equal str/tuple) collapse as in a Python dict.
 // Malformed input throws InputError naming `source`, the byte offset and the opcode.
 // Sizes are checked against the bytes present before anything is allocated, and everything

@@ -8,7 +8,7 @@
 
 #include "io/error.hpp"
 #include "io/input_limits.hpp"
-#include "io/pickle.hpp"
+#include "io/numpy_pickle.hpp"
 #include "io/zip_archive.hpp"
 
 namespace poselift::io {
@@ -155,7 +155,7 @@ TorchFile parse_torch_file(const std::uint8_t* data, std::size_t size, const std
 
   TorchFile file;
   file.source = source;
-  UnpickleHooks hooks;
+  UnpickleHooks hooks = with_numpy();
   hooks.persistent_load = [&](const ValuePtr& pid) -> ValuePtr {
     const std::string what = source + ": data.pkl: persistent id";
     const auto& parts = pid->as_sequence(what);

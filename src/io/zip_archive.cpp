@@ -28,7 +28,6 @@ constexpr std::uint64_t kMaxDeflateRatio = 1032;
 // an empty archive, NumPy (rightly) does not.
 constexpr std::uint64_t kMinZipSize = 22;
 
-std::string errno_message(int error) { return std::error_code(error, std::generic_category()).message(); }
 
 std::string libzip_message(int code) {
   zip_error_t error;
@@ -364,54 +363,6 @@ void ZipWriter::publish() {
     throw InputError(impl_->path + ": cannot move the written archive into place (" + errno_message(error) + ")");
   }
   impl_->committed = true;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Whole files
-
-void write_file_atomic(const std::string& path, const std::string& data) {
-  std::string pattern = path + ".tmp.XXXXXX";
-  const int fd = ::mkstemp(pattern.data());
-  if (fd < 0) throw InputError(path + ": cannot create a file beside it (" + errno_message(errno) + ")");
-  const std::string temp_path = pattern;
-  auto fail = [&](const char* doing, int error) {
-    ::close(fd);
-    ::unlink(temp_path.c_str());
-    return InputError(path + ": cannot " + doing + " (" + errno_message(error) + ")");
-  };
-  std::size_t written = 0;
-  while (written < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + written, data.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw fail("write", errno);
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (::fchmod(fd, 0644) != 0) throw fail("set permissions", errno);  // mkstemp makes it 0600
-  if (::fsync(fd) != 0) throw fail("flush to disk", errno);
-  if (::close(fd) != 0) {
-    const int error = errno;
-    ::unlink(temp_path.c_str());
-    throw InputError(path + ": cannot close (" + errno_message(error) + ")");
-  }
-  if (::rename(temp_path.c_str(), path.c_str()) != 0) {
-    const int error = errno;
-    ::unlink(temp_path.c_str());
-    throw InputError(path + ": cannot move the written file into place (" + errno_message(error) + ")");
-  }
-}
-
-std::vector<std::uint8_t> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open (" + errno_message(errno) + ")");
-  std::error_code size_error;
-  const auto size = std::filesystem::file_size(path, size_error);
-  if (size_error) throw InputError(path + ": cannot open (" + size_error.message() + ")");
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
-  if (size && !in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size)))
-    throw InputError(path + ": cannot read " + std::to_string(size) + " bytes");
-  return bytes;
 }
 
 }  // namespace poselift::io

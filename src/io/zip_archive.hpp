@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "io/file.hpp"  // write_file_atomic, read_file: users of this header still find them here
+
 namespace poselift::io {
 
 class ZipReader {
@@ -63,8 +65,5 @@ class ZipWriter {
   std::unique_ptr<Impl> impl_;
 };
 
-// Writes `data` to `path` atomically (temporary file in the same folder, fsync, rename).
-void write_file_atomic(const std::string& path, const std::string& data);
-std::vector<std::uint8_t> read_file(const std::string& path);
 
 }  // namespace poselift::io

@@ -9,6 +9,7 @@
 #include "io/error.hpp"
 #include "mocap/text_file.hpp"
 #include "mocap/text_lines.hpp"
+#include "io/text.hpp"
 
 namespace poselift::mocap {
 
@@ -17,16 +18,11 @@ namespace {
 using detail::fail_at;
 using detail::quote_token;
 
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool parse_dof(std::string_view token, AsfDof& dof) {
   static const std::pair<const char*, AsfDof> kNames[] = {{"rx", AsfDof::RX}, {"ry", AsfDof::RY}, {"rz", AsfDof::RZ},
                                                           {"tx", AsfDof::TX}, {"ty", AsfDof::TY}, {"tz", AsfDof::TZ}};
-  const std::string name = lowercase(token);
+  const std::string name = io::to_lower(token);
   for (const auto& [text, value] : kNames)
     if (name == text) {
       dof = value;
@@ -40,7 +36,7 @@ int dof_axis(AsfDof dof) { return static_cast<int>(dof) % 3; }
 
 bool valid_axis_order(std::string_view order) {
   if (order.size() != 3) return false;
-  std::string upper = lowercase(order);
+  std::string upper = io::to_lower(order);
   std::sort(upper.begin(), upper.end());
   return upper == "xyz";
 }
@@ -72,7 +68,7 @@ class AsfParser {
       if (tokens_[0].front() == ':') {
         // Sections other than these four (:version, :name, :documentation, :skin...) carry
         // nothing that positions the skeleton and are skipped.
-        section = lowercase(tokens_[0]);
+        section = io::to_lower(tokens_[0]);
         continue;
       }
       if (section == ":units") units_line();
@@ -104,16 +100,16 @@ class AsfParser {
   }
 
   void units_line() {
-    const std::string key = lowercase(tokens_[0]);
+    const std::string key = io::to_lower(tokens_[0]);
     if (key == "length") {
       const double value = tokens_.size() == 2 ? number(1, "length") : -1.0;
       if (!(value > 0.0)) fail("units: expected 'length <positive number>'");
       skeleton_.length_unit = value;
     } else if (key == "angle") {
-      const std::string unit = tokens_.size() == 2 ? lowercase(tokens_[1]) : "";
+      const std::string unit = tokens_.size() == 2 ? io::to_lower(tokens_[1]) : "";
       if (unit == "deg" || unit == "degree" || unit == "degrees") skeleton_.degrees = true;
       else if (unit == "rad" || unit == "radian" || unit == "radians") skeleton_.degrees = false;
-      else fail("units: expected 'angle deg' or 'angle rad', found " + quote_token(detail::trim(line_of_tokens())));
+      else fail("units: expected 'angle deg' or 'angle rad', found " + quote_token(io::trim(line_of_tokens())));
     }
     // `mass` and unknown unit lines do not affect positions.
   }
@@ -125,7 +121,7 @@ class AsfParser {
   }
 
   void root_line() {
-    const std::string key = lowercase(tokens_[0]);
+    const std::string key = io::to_lower(tokens_[0]);
     if (key == "order") {
       skeleton_.root_order.clear();
       for (std::size_t i = 1; i < tokens_.size(); ++i) {
@@ -148,7 +144,7 @@ class AsfParser {
   }
 
   void bone_line() {
-    const std::string key = lowercase(tokens_[0]);
+    const std::string key = io::to_lower(tokens_[0]);
     if (!in_bone_) {
       if (key != "begin") fail("bonedata: expected 'begin', found " + quote_token(tokens_[0]));
       if (static_cast<int>(skeleton_.bones.size()) >= limits_.max_joints)
@@ -163,7 +159,7 @@ class AsfParser {
       if (!bone_has_name_) fail("bone block without a 'name'");
       if (!bone_has_direction_) fail("bone " + quote_token(bone_.name) + " has no 'direction'");
       if (!bone_has_length_) fail("bone " + quote_token(bone_.name) + " has no 'length'");
-      if (skeleton_.find_bone(bone_.name) >= 0 || lowercase(bone_.name) == "root")
+      if (skeleton_.find_bone(bone_.name) >= 0 || io::to_lower(bone_.name) == "root")
         fail("bone name " + quote_token(bone_.name) + " is used twice");
       skeleton_.bones.push_back(bone_);
       in_bone_ = false;
@@ -214,7 +210,7 @@ class AsfParser {
   }
 
   void hierarchy_line() {
-    const std::string key = lowercase(tokens_[0]);
+    const std::string key = io::to_lower(tokens_[0]);
     if (!in_hierarchy_) {
       if (key != "begin") fail("hierarchy: expected 'begin', found " + quote_token(tokens_[0]));
       if (saw_hierarchy_) fail("second hierarchy block");
@@ -402,7 +398,7 @@ SkeletalMotion parse_amc(std::string_view text, const std::string& source, const
     if (tokens.empty() || tokens[0].front() == '#') continue;
     if (tokens[0].front() == ':') {
       if (in_frame) fail_at(source, cursor.line_number(), "header keyword " + quote_token(tokens[0]) + " after the first frame");
-      const std::string keyword = lowercase(tokens[0]);
+      const std::string keyword = io::to_lower(tokens[0]);
       if (keyword == ":degrees") degrees = true;
       else if (keyword == ":radians") degrees = false;
       continue;  // :FULLY-SPECIFIED and others carry no data we need
@@ -463,7 +459,7 @@ std::string find_asf_for_amc(const std::string& amc_path) {
   std::vector<std::string> found;
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(folder, error)) {
-    const std::string name = lowercase(entry.path().filename().string());
+    const std::string name = io::to_lower(entry.path().filename().string());
     if (name.size() > 4 && (name.compare(name.size() - 4, 4, ".asf") == 0 ||
                             (name.size() > 7 && name.compare(name.size() - 7, 7, ".asf.gz") == 0)))
       found.push_back(entry.path().string());

@@ -9,6 +9,7 @@
 #include "mocap/bvh.hpp"
 #include "mocap/prepare.hpp"
 #include "mocap/text_file.hpp"
+#include "io/text.hpp"
 
 namespace poselift::mocap {
 
@@ -19,9 +20,7 @@ using Clock = std::chrono::steady_clock;
 double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 bool is_amc(const std::string& path) {
-  std::string name = std::filesystem::path(path).filename().string();
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return name.find(".amc") != std::string::npos;
+  return io::to_lower(std::filesystem::path(path).filename().string()).find(".amc") != std::string::npos;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "io/error.hpp"
 #include "mocap/text_file.hpp"
 #include "mocap/text_lines.hpp"
+#include "io/text.hpp"
 
 namespace poselift::mocap {
 
@@ -28,18 +29,12 @@ struct JointChannels {
   std::array<bool, 3> position_axes{};
 };
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
 
 bool parse_channel(std::string_view token, Channel& channel) {
   static constexpr const char* kNames[6] = {"Xposition", "Yposition", "Zposition",
                                             "Xrotation", "Yrotation", "Zrotation"};
   for (int i = 0; i < 6; ++i) {
-    if (iequals(token, kNames[i])) {
+    if (io::iequals(token, kNames[i])) {
       channel.rotation = i >= 3;
       channel.axis = i % 3;
       return true;
@@ -95,9 +90,9 @@ class BvhParser {
   // The joint name is the rest of the line (names may contain spaces); a trailing "{" opens
   // the block on the same line.
   std::string joint_name(std::string_view keyword, bool& opens_block) {
-    std::string_view rest = detail::trim(line_.substr(line_.find(keyword) + keyword.size()));
+    std::string_view rest = io::trim(line_.substr(line_.find(keyword) + keyword.size()));
     opens_block = !rest.empty() && rest.back() == '{';
-    if (opens_block) rest = detail::trim(rest.substr(0, rest.size() - 1));
+    if (opens_block) rest = io::trim(rest.substr(0, rest.size() - 1));
     if (rest.empty()) fail("expected a joint name after " + std::string(keyword));
     return std::string(rest);
   }
@@ -155,7 +150,7 @@ class BvhParser {
       } else if (keyword == "End" || keyword == "End{") {
         const bool site = keyword == "End" && tokens_.size() >= 2 &&
                           (tokens_[1] == "Site" || tokens_[1] == "Site{");
-        if (!site) fail("expected 'End Site', found " + quote_token(detail::trim(line_)));
+        if (!site) fail("expected 'End Site', found " + quote_token(io::trim(line_)));
         if (stack_.empty() || stack_.back().end_site >= 0) fail("End Site outside a joint block");
         const bool opened = tokens_.back().back() == '{';
         begin_end_site(stack_.back().joint, opened);
@@ -202,7 +197,7 @@ class BvhParser {
     if (!info.channels.empty()) fail("second CHANNELS line for joint " + quote_token(motion_.rig.joints[joint].name));
     std::int64_t count = -1;
     if (tokens_.size() < 2 || !detail::parse_int64(tokens_[1], count) || count < 0 || count > 6)
-      fail("expected 'CHANNELS n' with n from 0 to 6, found " + quote_token(detail::trim(line_)));
+      fail("expected 'CHANNELS n' with n from 0 to 6, found " + quote_token(io::trim(line_)));
     if (static_cast<std::int64_t>(tokens_.size()) - 2 != count)
       fail("CHANNELS declares " + std::to_string(count) + " channels but names " +
            std::to_string(tokens_.size() - 2));
@@ -235,7 +230,7 @@ class BvhParser {
       if (tokens_[0] == "Frames:" && tokens_.size() == 2) value = tokens_[1];
       else if (tokens_.size() == 1 && tokens_[0].rfind("Frames:", 0) == 0) value = tokens_[0].substr(7);
       if (!detail::parse_int64(value, frames) || frames < 0)
-        fail("expected 'Frames: N' with a non-negative integer, found " + quote_token(detail::trim(line_)));
+        fail("expected 'Frames: N' with a non-negative integer, found " + quote_token(io::trim(line_)));
       if (frames > limits_.max_frames)
         fail("Frames: " + std::to_string(frames) + " exceeds the limit of " + std::to_string(limits_.max_frames));
     }
@@ -246,7 +241,7 @@ class BvhParser {
       else if (tokens_.size() == 2 && tokens_[0] == "Frame" && tokens_[1].rfind("Time:", 0) == 0)
         value = tokens_[1].substr(5);
       if (!detail::parse_double(value, frame_time) || !(frame_time > 0.0))
-        fail("expected 'Frame Time: seconds' with a positive number, found " + quote_token(detail::trim(line_)));
+        fail("expected 'Frame Time: seconds' with a positive number, found " + quote_token(io::trim(line_)));
     }
     motion_.fps = fps_from_frame_time(frame_time);
     motion_.frames = frames;
@@ -273,7 +268,7 @@ class BvhParser {
           fail_at(source_, cursor_.line_number(),
                   "the file ends after " + std::to_string(f) + " of the " + std::to_string(frames) +
                       " frames declared by 'Frames:'");
-      } while (detail::trim(line).empty());
+      } while (io::trim(line).empty());
       detail::split_tokens(line, tokens_);
       if (static_cast<std::int64_t>(tokens_.size()) != total_channels_)
         fail("frame " + std::to_string(f + 1) + " has " + std::to_string(tokens_.size()) + " values, expected " +
@@ -289,7 +284,7 @@ class BvhParser {
     }
     std::string_view line;
     while (cursor_.next(line))
-      if (!detail::trim(line).empty())
+      if (!io::trim(line).empty())
         fail("unexpected content after the " + std::to_string(frames) + " frames declared by 'Frames:'");
   }
 

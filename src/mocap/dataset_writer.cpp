@@ -27,9 +27,9 @@ ValuePtr int_list(const std::vector<int>& values) {
 
 ValuePtr keypoints_metadata() {
   return Value::dict({{Value::from_str("layout_name"), Value::from_str("h36m")},
-                      {Value::from_str("num_joints"), Value::from_int(17)},
+                      {Value::from_str("num_joints"), Value::from_int(h36m::kJoints)},
                       {Value::from_str("keypoints_symmetry"),
-                       Value::list({int_list({4, 5, 6, 11, 12, 13}), int_list({1, 2, 3, 14, 15, 16})})}});
+                       Value::list({int_list(h36m::joints_left()), int_list(h36m::joints_right())})}});
 }
 
 io::NdArray world_array(const std::vector<Vec3>& positions) {
@@ -37,7 +37,7 @@ io::NdArray world_array(const std::vector<Vec3>& positions) {
   values.reserve(positions.size() * 3);
   for (const Vec3& p : positions)
     for (int k = 0; k < 3; ++k) values.push_back(static_cast<float>(p[k]));
-  return io::NdArray::from_vector<float>({static_cast<std::int64_t>(positions.size() / 17), 17, 3}, values);
+  return io::NdArray::from_vector<float>({static_cast<std::int64_t>(positions.size() / h36m::kJoints), h36m::kJoints, 3}, values);
 }
 
 }  // namespace
@@ -81,7 +81,7 @@ WrittenDataset write_pose_dataset(const PoseDataset& dataset, const std::string&
     std::vector<std::pair<ValuePtr, ValuePtr>> actions_3d, actions_gt;
     std::vector<std::vector<std::pair<ValuePtr, ValuePtr>>> actions_noisy(variants.size());
     for (const PoseAction& action : subject.actions) {
-      if (action.positions.empty() || action.positions.size() % 17 != 0)
+      if (action.positions.empty() || action.positions.size() % h36m::kJoints != 0)
         throw InputError("dataset '" + name + "': " + subject.name + " / " + action.name +
                          ": expected a non-empty (frames, 17, 3) sequence");
       for (std::size_t i = 0; i < action.positions.size(); ++i) {
@@ -90,10 +90,10 @@ WrittenDataset write_pose_dataset(const PoseDataset& dataset, const std::string&
         constexpr double kMax = std::numeric_limits<float>::max();
         if (!(std::fabs(p.x) <= kMax && std::fabs(p.y) <= kMax && std::fabs(p.z) <= kMax))
           throw InputError("dataset '" + name + "': " + subject.name + " / " + action.name + ": frame " +
-                           std::to_string(i / 17) + ", joint " + std::to_string(i % 17) +
+                           std::to_string(i / h36m::kJoints) + ", joint " + std::to_string(i % h36m::kJoints) +
                            ": position is not a finite float32 number");
       }
-      written.frames += static_cast<std::int64_t>(action.positions.size() / 17);
+      written.frames += static_cast<std::int64_t>(action.positions.size() / h36m::kJoints);
       actions_3d.emplace_back(Value::from_str(action.name), Value::from_array(world_array(action.positions)));
       std::vector<ValuePtr> views_gt;
       std::vector<std::vector<ValuePtr>> views_noisy(variants.size());

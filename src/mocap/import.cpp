@@ -11,19 +11,15 @@
 #include "mocap/asf_amc.hpp"
 #include "mocap/bvh.hpp"
 #include "mocap/quality.hpp"
+#include "io/text.hpp"
 
 namespace poselift::mocap {
 
 namespace {
 
 std::string lowercase_name(const std::string& path) {
-  std::string name = std::filesystem::path(path).filename().string();
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return name;
-}
-
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+  const std::string name = std::filesystem::path(path).filename().string();
+  return io::to_lower(name);
 }
 
 // Maps the rig's up axis to z and scales to metres: y-up (x, y, z) -> (x, -z, y), a proper
@@ -72,13 +68,13 @@ std::string format_number(double value) {
 bool is_motion_file(const std::string& path) {
   const std::string name = lowercase_name(path);
   for (const char* extension : {".bvh", ".bvh.gz", ".amc", ".amc.gz"})
-    if (ends_with(name, extension)) return true;
+    if (io::ends_with(name, extension)) return true;
   return false;
 }
 
 SkeletalMotion read_motion_file(const std::string& path, const ImportOptions& options, std::string* asf_path) {
   const std::string name = lowercase_name(path);
-  if (ends_with(name, ".amc") || ends_with(name, ".amc.gz")) {
+  if (io::ends_with(name, ".amc") || io::ends_with(name, ".amc.gz")) {
     const std::string asf = find_asf_for_amc(path);
     if (asf.empty())
       throw InputError(path + ": no skeleton file for this AMC motion (expected '<subject>.asf' beside it, e.g. "
@@ -190,8 +186,8 @@ ImportedClip import_motion(const SkeletalMotion& motion, const ImportOptions& op
     const Vec3& p = clip.positions[i];
     if (!(std::fabs(p.x) <= kMaxPositionMetres && std::fabs(p.y) <= kMaxPositionMetres &&
           std::fabs(p.z) <= kMaxPositionMetres))
-      throw InputError(motion.source + ": frame " + std::to_string(i / kH36mJoints) + ", joint " +
-                       h36m_joint_names()[i % kH36mJoints] + ": position (" + format_number(p.x) + ", " +
+      throw InputError(motion.source + ": frame " + std::to_string(i / h36m::kJoints) + ", joint " +
+                       h36m::joint_names()[i % h36m::kJoints] + ": position (" + format_number(p.x) + ", " +
                        format_number(p.y) + ", " + format_number(p.z) + ") m is not within " +
                        format_number(kMaxPositionMetres) + " m of the origin (offsets, lengths or units far too large)");
   }

@@ -49,7 +49,7 @@ struct ImportedClip {
   double metres_per_unit = 0.0;
   std::vector<Vec3> positions;  // frames x 17, metres, z-up
   double standing_height = 0.0;
-  std::array<bool, kH36mJoints> rigid_bones{};  // see rigid_h36m_bones
+  std::array<bool, h36m::kJoints> rigid_bones{};  // see rigid_h36m_bones
   std::vector<std::string> notes;              // overrides and quirks applied
 
   double duration_seconds() const { return frames > 1 ? static_cast<double>(frames - 1) / fps : 0.0; }

@@ -3,7 +3,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -20,10 +19,9 @@ namespace {
 constexpr double kReferenceLegLength = 0.897;
 constexpr double kCmuMetresPerUnit = 0.0254 / 0.45;  // CMU BVH exports keep the ASF unit (1/0.45 inch)
 
-enum Joint17 {
-  kPelvis, kRHip, kRKnee, kRAnkle, kLHip, kLKnee, kLAnkle, kSpine, kThorax, kNeck, kHeadTop,
-  kLShoulder, kLElbow, kLWrist, kRShoulder, kRElbow, kRWrist
-};
+using h36m::kHeadTop, h36m::kLAnkle, h36m::kLElbow, h36m::kLHip, h36m::kLKnee, h36m::kLShoulder, h36m::kLWrist,
+    h36m::kNeck, h36m::kPelvis, h36m::kRAnkle, h36m::kRElbow, h36m::kRHip, h36m::kRKnee, h36m::kRShoulder,
+    h36m::kRWrist, h36m::kSpine, h36m::kThorax;
 
 PointRule point(const char* name) { return {PointRule::Kind::Point, name, "", 0.5, 0.0}; }
 PointRule head_top(const char* head_joint, const char* explicit_point, double length) {
@@ -32,11 +30,11 @@ PointRule head_top(const char* head_joint, const char* explicit_point, double le
 
 // Limbs + trunk given as rig names in Human3.6M order; `head` is the head-top rule.
 JointMapping family(const char* name, std::optional<double> metres_per_unit,
-                    const std::array<const char*, kH36mJoints>& names, PointRule head) {
+                    const std::array<const char*, h36m::kJoints>& names, PointRule head) {
   JointMapping mapping;
   mapping.name = name;
   mapping.metres_per_unit = metres_per_unit;
-  for (int j = 0; j < kH36mJoints; ++j)
+  for (int j = 0; j < h36m::kJoints; ++j)
     if (j != kHeadTop) mapping.rules[static_cast<std::size_t>(j)] = point(names[static_cast<std::size_t>(j)]);
   mapping.rules[kHeadTop] = std::move(head);
   return mapping;
@@ -103,19 +101,37 @@ int explicit_head_top(const Rig& rig, const PointRule& rule) {
 
 std::string json_type(const nlohmann::json& value) { return value.type_name(); }
 
+// One JSON mapping rule for `joint` (a rig name, {"between": [a, b], "t": t} or {"estimate": head, "length": m}).
+PointRule parse_rule(const nlohmann::json& value, int joint, const std::string& what) {
+  PointRule rule;
+  if (value.is_string()) {
+    rule = PointRule{PointRule::Kind::Point, value.get<std::string>(), "", 0.5, 0.0};
+  } else if (value.is_object() && value.contains("between")) {
+    const nlohmann::json& pair = value.at("between");
+    if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string())
+      throw InputError(what + ".between: expected two rig joint names");
+    rule = PointRule{PointRule::Kind::Between, pair[0].get<std::string>(), pair[1].get<std::string>(), 0.5, 0.0};
+    if (value.contains("t")) {
+      if (!value.at("t").is_number()) throw InputError(what + ".t: expected a number");
+      rule.t = value.at("t").get<double>();
+    }
+  } else if (value.is_object() && value.contains("estimate")) {
+    if (!value.at("estimate").is_string()) throw InputError(what + ".estimate: expected the head joint's name");
+    if (joint != kHeadTop) throw InputError(what + ": 'estimate' is only available for head_top");
+    rule = PointRule{PointRule::Kind::HeadTop, value.at("estimate").get<std::string>(), "", 0.5, 0.15};
+    if (value.contains("length")) {
+      if (!value.at("length").is_number() || !(value.at("length").get<double>() > 0.0))
+        throw InputError(what + ".length: expected a positive number (metres)");
+      rule.length = value.at("length").get<double>();
+    }
+  } else {
+    throw InputError(what + ": expected a rig joint name, {\"between\": [a, b], \"t\": 0.5} or "
+                            "{\"estimate\": head joint, \"length\": metres}, found " + io::json_excerpt(value));
+  }
+  return rule;
+}
+
 }  // namespace
-
-const std::array<const char*, kH36mJoints>& h36m_joint_names() {
-  static const std::array<const char*, kH36mJoints> names = {
-      "pelvis", "r_hip",    "r_knee",     "r_ankle", "l_hip",   "l_knee",     "l_ankle", "spine",  "thorax",
-      "neck",   "head_top", "l_shoulder", "l_elbow", "l_wrist", "r_shoulder", "r_elbow", "r_wrist"};
-  return names;
-}
-
-const std::array<int, kH36mJoints>& h36m_parents() {
-  static const std::array<int, kH36mJoints> parents = {-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15};
-  return parents;
-}
 
 bool JointMapping::matches(const Rig& rig) const {
   for (const auto& rule : rules) {
@@ -179,49 +195,21 @@ JointMapping parse_joint_mapping(const std::string& json_text, const std::string
   if (!root.contains("joints") || !root.at("joints").is_object())
     throw InputError(source + ": 'joints': expected an object mapping Human3.6M joint names to rig joints");
 
-  std::map<std::string, int> index;
-  for (int j = 0; j < kH36mJoints; ++j) index[h36m_joint_names()[static_cast<std::size_t>(j)]] = j;
-  index["nose"] = kNeck;
-  index["head"] = kHeadTop;
   for (const auto& [key, value] : root.at("joints").items()) {
-    const auto found = index.find(key);
-    if (found == index.end())
+    const std::optional<int> joint = h36m::find_joint(key);
+    if (!joint)
       throw InputError(source + ": joints: unknown Human3.6M joint '" + key +
                        "' (expected pelvis, r_hip, r_knee, r_ankle, l_hip, l_knee, l_ankle, spine, thorax, neck, "
                        "head_top, l_shoulder, l_elbow, l_wrist, r_shoulder, r_elbow, r_wrist)");
     const std::string what = source + ": joints." + key;
-    PointRule rule;
-    if (value.is_string()) {
-      rule = PointRule{PointRule::Kind::Point, value.get<std::string>(), "", 0.5, 0.0};
-    } else if (value.is_object() && value.contains("between")) {
-      const nlohmann::json& pair = value.at("between");
-      if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string())
-        throw InputError(what + ".between: expected two rig joint names");
-      rule = PointRule{PointRule::Kind::Between, pair[0].get<std::string>(), pair[1].get<std::string>(), 0.5, 0.0};
-      if (value.contains("t")) {
-        if (!value.at("t").is_number()) throw InputError(what + ".t: expected a number");
-        rule.t = value.at("t").get<double>();
-      }
-    } else if (value.is_object() && value.contains("estimate")) {
-      if (!value.at("estimate").is_string()) throw InputError(what + ".estimate: expected the head joint's name");
-      if (found->second != kHeadTop) throw InputError(what + ": 'estimate' is only available for head_top");
-      rule = PointRule{PointRule::Kind::HeadTop, value.at("estimate").get<std::string>(), "", 0.5, 0.15};
-      if (value.contains("length")) {
-        if (!value.at("length").is_number() || !(value.at("length").get<double>() > 0.0))
-          throw InputError(what + ".length: expected a positive number (metres)");
-        rule.length = value.at("length").get<double>();
-      }
-    } else {
-      throw InputError(what + ": expected a rig joint name, {\"between\": [a, b], \"t\": 0.5} or "
-                              "{\"estimate\": head joint, \"length\": metres}, found " + io::json_excerpt(value));
-    }
+    PointRule rule = parse_rule(value, *joint, what);
     if (rule.a.empty()) throw InputError(what + ": empty joint name");
-    mapping.rules[static_cast<std::size_t>(found->second)] = std::move(rule);
+    mapping.rules[static_cast<std::size_t>(*joint)] = std::move(rule);
   }
-  for (int j = 0; j < kH36mJoints; ++j) {
+  for (int j = 0; j < h36m::kJoints; ++j) {
     if (j == kSpine || j == kThorax || j == kNeck) continue;
     if (!mapping.rules[static_cast<std::size_t>(j)])
-      throw InputError(source + ": joints: missing '" + h36m_joint_names()[static_cast<std::size_t>(j)] +
+      throw InputError(source + ": joints: missing '" + h36m::joint_names()[static_cast<std::size_t>(j)] +
                        "' (only spine, thorax and neck may be left out)");
   }
   return mapping;
@@ -235,20 +223,20 @@ JointMapping load_joint_mapping(const std::string& path) {
 
 std::vector<Vec3> map_to_h36m(const PointTracks& tracks, const Rig& rig, const JointMapping& mapping) {
   const std::int64_t frames = tracks.frames;
-  std::vector<Vec3> out(static_cast<std::size_t>(frames) * kH36mJoints);
-  auto at = [&](std::int64_t t, int j) -> Vec3& { return out[static_cast<std::size_t>(t) * kH36mJoints + j]; };
+  std::vector<Vec3> out(static_cast<std::size_t>(frames) * h36m::kJoints);
+  auto at = [&](std::int64_t t, int j) -> Vec3& { return out[static_cast<std::size_t>(t) * h36m::kJoints + j]; };
   auto require = [&](const std::string& name, int joint) {
     const int p = find_point(rig, name);
     if (p < 0)
       throw InputError(tracks.names.empty() ? "map_to_h36m: empty rig"
                                             : "mapping '" + mapping.name + "': " +
-                                                  h36m_joint_names()[static_cast<std::size_t>(joint)] +
+                                                  h36m::joint_names()[static_cast<std::size_t>(joint)] +
                                                   ": the rig has no joint '" + name + "'");
     return p;
   };
 
   // 1. Rig points and blends.
-  for (int j = 0; j < kH36mJoints; ++j) {
+  for (int j = 0; j < h36m::kJoints; ++j) {
     const auto& rule = mapping.rules[static_cast<std::size_t>(j)];
     if (!rule) continue;
     int a = -1, b = -1;
@@ -303,7 +291,7 @@ std::vector<Vec3> map_to_h36m(const PointTracks& tracks, const Rig& rig, const J
   return out;
 }
 
-std::array<bool, kH36mJoints> rigid_h36m_bones(const SkeletalMotion& motion, const JointMapping& mapping) {
+std::array<bool, h36m::kJoints> rigid_h36m_bones(const SkeletalMotion& motion, const JointMapping& mapping) {
   const Rig& rig = motion.rig;
   const std::size_t joints = rig.joints.size();
   // Which joints move relative to their parent during the clip.
@@ -345,9 +333,9 @@ std::array<bool, kH36mJoints> rigid_h36m_bones(const SkeletalMotion& motion, con
     return chain;  // j, parent, ..., root
   };
 
-  std::array<bool, kH36mJoints> rigid{};
-  for (int child = 1; child < kH36mJoints; ++child) {
-    const auto a = anchor_of(h36m_parents()[static_cast<std::size_t>(child)]);
+  std::array<bool, h36m::kJoints> rigid{};
+  for (int child = 1; child < h36m::kJoints; ++child) {
+    const auto a = anchor_of(h36m::parents()[static_cast<std::size_t>(child)]);
     const auto b = anchor_of(child);
     if (!a || !b) continue;
     const std::vector<int> chain_a = ancestors(a->joint), chain_b = ancestors(b->joint);

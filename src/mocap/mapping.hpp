@@ -1,8 +1,6 @@
 // Mapping a motion-capture rig onto the 17 Human3.6M joints.
 //
-// Human3.6M-17 order: 0 pelvis, 1 r hip, 2 r knee, 3 r ankle, 4 l hip, 5 l knee, 6 l ankle,
-// 7 spine, 8 thorax, 9 neck/nose, 10 head top, 11 l shoulder, 12 l elbow, 13 l wrist,
-// 14 r shoulder, 15 r elbow, 16 r wrist.
+// Human3.6M-17 order: data/h36m.hpp.
 //
 // Built-in rig families (detected from joint names, first match wins; trunk/head choices
 // explained in mapping.cpp):
@@ -37,16 +35,14 @@
 #include <string>
 #include <vector>
 
+#include "data/h36m.hpp"
 #include "mocap/motion.hpp"
 
 namespace poselift::mocap {
 
-constexpr int kH36mJoints = 17;
-
-// Names used in JSON mappings and messages, in Human3.6M-17 order.
-const std::array<const char*, kH36mJoints>& h36m_joint_names();
-// Parent of each Human3.6M-17 joint (-1 for the pelvis): the 16 bones.
-const std::array<int, kH36mJoints>& h36m_parents();
+// The Human3.6M-17 table (joint names as JSON mappings and messages spell them, parents,
+// symmetry): data/h36m.hpp.
+namespace h36m = data::h36m;
 
 struct PointRule {
   enum class Kind {
@@ -63,7 +59,7 @@ struct PointRule {
 struct JointMapping {
   std::string name;  // "bandai", "cmu-asf", ... or the JSON file name
   // One rule per Human3.6M joint; nullopt = the default estimate (thorax, spine, neck only).
-  std::array<std::optional<PointRule>, kH36mJoints> rules;
+  std::array<std::optional<PointRule>, h36m::kJoints> rules;
   // Conversion of the rig's length unit to metres when known for the family; otherwise the
   // file's own declaration (ASF) or an assumed standing height is used.
   std::optional<double> metres_per_unit;
@@ -106,6 +102,6 @@ std::vector<Vec3> map_to_h36m(const PointTracks& tracks, const Rig& rig, const J
 
 // Bones (indexed by their child joint, 1..16) whose length the rig keeps constant: both ends
 // hang, through the joint hierarchy, on a single rotating segment. Bone 0 is always false.
-std::array<bool, kH36mJoints> rigid_h36m_bones(const SkeletalMotion& motion, const JointMapping& mapping);
+std::array<bool, h36m::kJoints> rigid_h36m_bones(const SkeletalMotion& motion, const JointMapping& mapping);
 
 }  // namespace poselift::mocap

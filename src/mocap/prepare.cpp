@@ -11,6 +11,7 @@
 
 #include "io/error.hpp"
 #include "mocap/random.hpp"
+#include "io/text.hpp"
 
 namespace poselift::mocap {
 
@@ -18,15 +19,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string lowercase(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
 
 // File name without folders and without ".gz" and the format extension.
 std::string clip_stem(const std::string& path) {
   std::string name = fs::path(path).filename().string();
-  const std::string lower = lowercase(name);
+  const std::string lower = io::to_lower(name);
   for (const char* extension : {".bvh.gz", ".amc.gz", ".bvh", ".amc"}) {
     const std::string ext = extension;
     if (lower.size() > ext.size() && lower.compare(lower.size() - ext.size(), ext.size(), ext) == 0) {
@@ -38,7 +35,7 @@ std::string clip_stem(const std::string& path) {
 }
 
 std::string clip_format(const std::string& path) {
-  const std::string lower = lowercase(fs::path(path).filename().string());
+  const std::string lower = io::to_lower(fs::path(path).filename().string());
   return lower.find(".amc") != std::string::npos ? "amc" : "bvh";
 }
 
@@ -126,7 +123,7 @@ bool cmu_numbers(const std::string& stem, int& subject, int& trial) {
 }  // namespace
 
 ClipIdentity identify_clip(const std::string& path) {
-  const std::string stem = lowercase(clip_stem(path));
+  const std::string stem = io::to_lower(clip_stem(path));
   // Bandai: dataset-<N>_<motion>_<style>_<id>.
   const std::vector<std::string> parts = split(stem, '_');
   if (parts.size() == 4 && parts[0].rfind("dataset-", 0) == 0 && all_digits(parts[0].substr(8)) && !parts[1].empty() &&
@@ -146,11 +143,11 @@ ClipIdentity identify_clip(const std::string& path) {
 std::vector<std::pair<std::int64_t, std::int64_t>> wander_segments(const std::vector<Vec3>& positions,
                                                                    double max_wander, std::int64_t min_frames) {
   std::vector<std::pair<std::int64_t, std::int64_t>> segments;
-  const auto frames = static_cast<std::int64_t>(positions.size() / kH36mJoints);
+  const auto frames = static_cast<std::int64_t>(positions.size() / h36m::kJoints);
   std::int64_t begin = 0;
   double min_x = 0, max_x = 0, min_y = 0, max_y = 0;
   for (std::int64_t f = 0; f < frames; ++f) {
-    const Vec3& pelvis = positions[static_cast<std::size_t>(f) * kH36mJoints];
+    const Vec3& pelvis = positions[static_cast<std::size_t>(f) * h36m::kJoints];
     if (f == begin) {
       min_x = max_x = pelvis.x;
       min_y = max_y = pelvis.y;
@@ -172,12 +169,12 @@ std::vector<std::pair<std::int64_t, std::int64_t>> wander_segments(const std::ve
     if (last - first >= min_frames) continue;
     double lo_x = 1e300, hi_x = -1e300, lo_y = 1e300, hi_y = -1e300;
     for (std::int64_t f = first; f < last; ++f) {
-      const Vec3& pelvis = positions[static_cast<std::size_t>(f) * kH36mJoints];
+      const Vec3& pelvis = positions[static_cast<std::size_t>(f) * h36m::kJoints];
       lo_x = std::min(lo_x, pelvis.x), hi_x = std::max(hi_x, pelvis.x);
       lo_y = std::min(lo_y, pelvis.y), hi_y = std::max(hi_y, pelvis.y);
     }
     while (first > 0 && last - first < min_frames) {
-      const Vec3& pelvis = positions[static_cast<std::size_t>(first - 1) * kH36mJoints];
+      const Vec3& pelvis = positions[static_cast<std::size_t>(first - 1) * h36m::kJoints];
       const double x0 = std::min(lo_x, pelvis.x), x1 = std::max(hi_x, pelvis.x);
       const double y0 = std::min(lo_y, pelvis.y), y1 = std::max(hi_y, pelvis.y);
       if (x1 - x0 > 2.0 * max_wander || y1 - y0 > 2.0 * max_wander) break;
@@ -246,10 +243,10 @@ PrepareReport prepare_mocap_dataset(const PrepareMocapOptions& options) {
       std::fill(covered.begin() + begin, covered.begin() + end, true);
       Segment segment;
       segment.action = kept == 1 ? base : base + " " + std::to_string(kept);
-      segment.positions.assign(clip.positions.begin() + begin * kH36mJoints, clip.positions.begin() + end * kH36mJoints);
+      segment.positions.assign(clip.positions.begin() + begin * h36m::kJoints, clip.positions.begin() + end * h36m::kJoints);
       // Centre the pelvis track's bounding box on the origin (optionally turn it).
       double min_x = 1e300, max_x = -1e300, min_y = 1e300, max_y = -1e300;
-      for (std::size_t f = 0; f < segment.positions.size(); f += kH36mJoints) {
+      for (std::size_t f = 0; f < segment.positions.size(); f += h36m::kJoints) {
         min_x = std::min(min_x, segment.positions[f].x), max_x = std::max(max_x, segment.positions[f].x);
         min_y = std::min(min_y, segment.positions[f].y), max_y = std::max(max_y, segment.positions[f].y);
       }

@@ -18,14 +18,14 @@ double quantile(std::vector<double> values, double q) {
 
 BoneLengthStats bone_length_stats(const std::vector<Vec3>& positions) {
   BoneLengthStats stats;
-  const std::size_t frames = positions.size() / kH36mJoints;
+  const std::size_t frames = positions.size() / h36m::kJoints;
   if (frames == 0) return stats;
-  for (int child = 1; child < kH36mJoints; ++child) {
-    const int parent = h36m_parents()[static_cast<std::size_t>(child)];
+  for (int child = 1; child < h36m::kJoints; ++child) {
+    const int parent = h36m::parents()[static_cast<std::size_t>(child)];
     double sum = 0.0, sum_sq = 0.0;
     for (std::size_t f = 0; f < frames; ++f) {
-      const double length = norm(positions[f * kH36mJoints + static_cast<std::size_t>(child)] -
-                                 positions[f * kH36mJoints + static_cast<std::size_t>(parent)]);
+      const double length = norm(positions[f * h36m::kJoints + static_cast<std::size_t>(child)] -
+                                 positions[f * h36m::kJoints + static_cast<std::size_t>(parent)]);
       sum += length;
       sum_sq += length * length;
     }
@@ -38,12 +38,12 @@ BoneLengthStats bone_length_stats(const std::vector<Vec3>& positions) {
 }
 
 double standing_height(const std::vector<Vec3>& positions) {
-  const std::size_t frames = positions.size() / kH36mJoints;
+  const std::size_t frames = positions.size() / h36m::kJoints;
   if (frames == 0) return 0.0;
   auto median_distance = [&](auto&& first, auto&& second) {
     std::vector<double> lengths(frames);
     for (std::size_t f = 0; f < frames; ++f) {
-      const Vec3* pose = &positions[f * kH36mJoints];
+      const Vec3* pose = &positions[f * h36m::kJoints];
       lengths[f] = norm(first(pose) - second(pose));
     }
     return quantile(std::move(lengths), 0.5);
@@ -59,10 +59,10 @@ double standing_height(const std::vector<Vec3>& positions) {
 }
 
 double median_lowest_ankle_height(const std::vector<Vec3>& positions) {
-  const std::size_t frames = positions.size() / kH36mJoints;
+  const std::size_t frames = positions.size() / h36m::kJoints;
   std::vector<double> lowest(frames);
   for (std::size_t f = 0; f < frames; ++f)
-    lowest[f] = std::min(positions[f * kH36mJoints + 3].z, positions[f * kH36mJoints + 6].z);
+    lowest[f] = std::min(positions[f * h36m::kJoints + 3].z, positions[f * h36m::kJoints + 6].z);
   return quantile(std::move(lowest), 0.5);
 }
 

@@ -24,8 +24,8 @@ double quantile(std::vector<double> values, double q);
 // Per bone (indexed by child joint 1..16; entry 0 unused): mean and standard deviation of its
 // length over the frames of `positions` (frames x 17).
 struct BoneLengthStats {
-  std::array<double, kH36mJoints> mean{};
-  std::array<double, kH36mJoints> stddev{};
+  std::array<double, h36m::kJoints> mean{};
+  std::array<double, h36m::kJoints> stddev{};
 };
 BoneLengthStats bone_length_stats(const std::vector<Vec3>& positions);
 

@@ -42,8 +42,8 @@ double radians(double degrees) { return degrees * kPi / 180.0; }
 
 // Joint positions with the pelvis at the origin. Every bone is a fixed vector in the frame of
 // the segment it belongs to, so bone lengths are exact.
-std::array<Vec3, kH36mJoints> pose_joints(const BodyProportions& body, const BodyPose& pose) {
-  std::array<Vec3, kH36mJoints> joint{};
+std::array<Vec3, h36m::kJoints> pose_joints(const BodyProportions& body, const BodyPose& pose) {
+  std::array<Vec3, h36m::kJoints> joint{};
   const Quat pelvis = rz(pose.heading) * ry(pose.lean) * rx(pose.roll);
   auto leg = [&](const LegAngles& angles, double side, int hip, int knee, int ankle) {
     joint[static_cast<std::size_t>(hip)] = rotate(pelvis, Vec3{0.0, side * body.hip_width, -0.01});
@@ -432,10 +432,10 @@ std::vector<Vec3> generate_synthetic_action(const std::string& action, const Bod
   const Vec3 anchor{rng.uniform(-0.5, 0.5), rng.uniform(-0.5, 0.5), 0.0};
   const auto frames = static_cast<std::int64_t>(std::floor(seconds * fps + 1e-9)) + 1;
   std::vector<Vec3> positions;
-  positions.reserve(static_cast<std::size_t>(frames) * kH36mJoints);
+  positions.reserve(static_cast<std::size_t>(frames) * h36m::kJoints);
   for (std::int64_t f = 0; f < frames; ++f) {
     const Frame frame = function(static_cast<double>(f) / fps);
-    const std::array<Vec3, kH36mJoints> joints = pose_joints(body, frame.pose);
+    const std::array<Vec3, h36m::kJoints> joints = pose_joints(body, frame.pose);
     // Floor contact: the lower ankle at ankle height, plus any flight.
     const double lowest = std::min(joints[3].z, joints[6].z);
     Vec3 root{frame.root.x, frame.root.y, body.ankle_height - lowest + frame.flight};
@@ -488,7 +488,7 @@ SyntheticReport prepare_synthetic_dataset(const SyntheticOptions& options) {
       pose_action.name = action;
       pose_action.positions = generate_synthetic_action(action, body, options.seconds_per_action, options.fps,
                                                         derive_seed(options.seed, "synthetic/" + name + "/" + action));
-      report.frames += static_cast<std::int64_t>(pose_action.positions.size() / kH36mJoints);
+      report.frames += static_cast<std::int64_t>(pose_action.positions.size() / h36m::kJoints);
       subject.actions.push_back(std::move(pose_action));
     }
     Rng camera_rng(derive_seed(options.seed, "cameras/" + name));

@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
-#include <fstream>
 #include <vector>
 
 #include "io/error.hpp"
+#include "io/file.hpp"
 
 namespace poselift::mocap {
 
@@ -102,17 +102,7 @@ std::string gunzip(const std::uint8_t* data, std::size_t size, const std::string
 }
 
 std::string read_text_file(const std::string& path, std::size_t max_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open the file for reading");
-  in.seekg(0, std::ios::end);
-  const std::streamoff length = in.tellg();
-  if (length < 0) throw InputError(path + ": cannot determine the file size");
-  if (static_cast<std::uint64_t>(length) > max_bytes)
-    throw InputError(path + ": file of " + std::to_string(length) + " bytes exceeds the limit of " +
-                     std::to_string(max_bytes) + " bytes");
-  in.seekg(0, std::ios::beg);
-  std::string raw(static_cast<std::size_t>(length), '\0');
-  if (length > 0 && !in.read(raw.data(), length)) throw InputError(path + ": read error");
+  const std::string raw = io::read_text_file(path, max_bytes);
   const auto* bytes = reinterpret_cast<const std::uint8_t*>(raw.data());
   if (is_gzip(bytes, raw.size())) return gunzip(bytes, raw.size(), path, max_bytes);
   return raw;

@@ -38,12 +38,6 @@ class LineCursor {
 
 inline bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
 
-inline std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 inline void split_tokens(std::string_view line, std::vector<std::string_view>& tokens) {
   tokens.clear();
   std::size_t i = 0;

@@ -18,15 +18,15 @@ BoneLengths parse_bone_lengths(const std::string& name, const std::string& what)
   throw InputError(what + ": unknown bone lengths '" + name + "' (expected median or h36m)");
 }
 
-const std::array<const char*, kH36mJoints>& bvh_joint_names() {
-  static const std::array<const char*, kH36mJoints> names{
+const std::array<const char*, h36m::kJoints>& bvh_joint_names() {
+  static const std::array<const char*, h36m::kJoints> names{
       "Hips",  "RightUpLeg", "RightLeg", "RightFoot", "LeftUpLeg", "LeftLeg",     "LeftFoot",  "Spine",    "Thorax",
       "Neck",  "Head",       "LeftArm",  "LeftForeArm", "LeftHand", "RightArm", "RightForeArm", "RightHand"};
   return names;
 }
 
-const std::array<double, kH36mJoints>& h36m_average_bone_lengths() {
-  static const std::array<double, kH36mJoints> lengths{0.0,   0.133, 0.454, 0.451, 0.133, 0.454, 0.451, 0.234, 0.253,
+const std::array<double, h36m::kJoints>& h36m_average_bone_lengths() {
+  static const std::array<double, h36m::kJoints> lengths{0.0,   0.133, 0.454, 0.451, 0.133, 0.454, 0.451, 0.234, 0.253,
                                                        0.117, 0.115, 0.151, 0.279, 0.250, 0.151, 0.279, 0.250};
   return lengths;
 }
@@ -130,14 +130,14 @@ double median(std::vector<double> v) {
 std::string bvh_text(const std::vector<Pose3D>& camera_poses, const BvhOptions& options) {
   if (camera_poses.empty()) throw InputError("BVH export: no frames");
   if (!(options.fps > 0.0) || !std::isfinite(options.fps)) throw InputError("BVH export: the frame rate must be positive");
-  const auto& parents = h36m_parents();
+  const auto& parents = h36m::parents();
   // Camera space -> y up.
   std::vector<Pose3D> poses(camera_poses.size());
   for (std::size_t t = 0; t < poses.size(); ++t)
-    for (int j = 0; j < kH36mJoints; ++j) {
+    for (int j = 0; j < h36m::kJoints; ++j) {
       const Vec3& p = camera_poses[t][static_cast<std::size_t>(j)];
       if (!std::isfinite(p.x) || !std::isfinite(p.y) || !std::isfinite(p.z))
-        throw InputError(fmt::format("BVH export: frame {} joint {} is not finite", t, h36m_joint_names()[j]));
+        throw InputError(fmt::format("BVH export: frame {} joint {} is not finite", t, h36m::short_joint_names()[j]));
       poses[t][static_cast<std::size_t>(j)] = Vec3{p.x, -p.y, -p.z};
     }
   // Root-relative: the poses carry no trajectory the lifting could be trusted with.
@@ -146,16 +146,16 @@ std::string bvh_text(const std::vector<Pose3D>& camera_poses, const BvhOptions& 
     for (auto& q : p) q -= root;
   }
   // Bone lengths, indexed by child joint.
-  std::array<double, kH36mJoints> length{};
-  for (int j = 1; j < kH36mJoints; ++j) {
+  std::array<double, h36m::kJoints> length{};
+  for (int j = 1; j < h36m::kJoints; ++j) {
     std::vector<double> l;
     for (const auto& p : poses) l.push_back(mocap::norm(p[j] - p[parents[j]]));
     length[j] = median(std::move(l));
   }
   if (options.bones == BoneLengths::H36mAverage) {
     double total = 0.0, reference = 0.0;
-    for (int j = 1; j < kH36mJoints; ++j) total += length[j], reference += h36m_average_bone_lengths()[j];
-    for (int j = 1; j < kH36mJoints; ++j) length[j] = h36m_average_bone_lengths()[j] * total / reference;
+    for (int j = 1; j < h36m::kJoints; ++j) total += length[j], reference += h36m_average_bone_lengths()[j];
+    for (int j = 1; j < h36m::kJoints; ++j) length[j] = h36m_average_bone_lengths()[j] * total / reference;
   }
   std::vector<double> ankle_heights;
   for (const auto& p : poses) ankle_heights.push_back(-std::min(p[3].y, p[6].y));

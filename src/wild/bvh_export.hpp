@@ -45,13 +45,13 @@ struct BvhOptions {
   double fps = 30.0;
 };
 
-using Pose3D = std::array<mocap::Vec3, kH36mJoints>;
+using Pose3D = std::array<mocap::Vec3, h36m::kJoints>;
 
 // The BVH joint that sits at each Human3.6M joint (names in Human3.6M order).
-const std::array<const char*, kH36mJoints>& bvh_joint_names();
+const std::array<const char*, h36m::kJoints>& bvh_joint_names();
 
 // Approximate Human3.6M average bone lengths (metres), indexed by the child joint (pelvis: 0).
-const std::array<double, kH36mJoints>& h36m_average_bone_lengths();
+const std::array<double, h36m::kJoints>& h36m_average_bone_lengths();
 
 // `poses`: camera-space positions in metres (root-relative or not), one per frame. Throws
 // InputError when empty or not finite.

@@ -12,10 +12,13 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "data/value_access.hpp"
+#include "data/h36m.hpp"
+#include "data/video_keypoints.hpp"
 #include "io/error.hpp"
 #include "io/json_text.hpp"
 #include "io/npy.hpp"
+#include "io/file.hpp"
+#include "io/text.hpp"
 
 namespace poselift::wild {
 
@@ -43,8 +46,7 @@ int layout_joint_count(Layout layout) {
 }
 
 Layout parse_layout(const std::string& name, const std::string& what) {
-  std::string n;
-  for (char c : name) n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string n = io::to_lower(name);
   if (n == "coco" || n == "coco17") return Layout::Coco17;
   if (n == "coco18" || n == "openpose-coco") return Layout::Coco18;
   if (n == "body25" || n == "body_25") return Layout::Body25;
@@ -241,13 +243,9 @@ std::vector<std::string> split_csv_line(const std::string& line) {
   return cells;
 }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 double csv_number(const std::string& cell, const std::string& what) {
-  const std::string l = lower(cell);
+  const std::string l = io::to_lower(cell);
   if (cell.empty() || l == "nan" || l == "na" || l == "null") return std::numeric_limits<double>::quiet_NaN();
   const char* begin = cell.c_str();
   char* end = nullptr;
@@ -277,9 +275,9 @@ Detections parse_csv(std::string_view text, const std::string& source, const Rea
       break;
     }
   }
-  if (header.empty() || lower(header[0]) != "frame")
+  if (header.empty() || io::to_lower(header[0]) != "frame")
     throw InputError(source + ": expected a CSV header starting with 'frame' (frame[,person],x0,y0[,score0],...)");
-  const bool has_person = header.size() > 1 && (lower(header[1]) == "person" || lower(header[1]) == "track");
+  const bool has_person = header.size() > 1 && (io::to_lower(header[1]) == "person" || io::to_lower(header[1]) == "track");
   const std::size_t first = has_person ? 2 : 1;
   const std::size_t values = header.size() - first;
   std::size_t per = 0, count = 0;
@@ -325,23 +323,10 @@ Detections parse_csv(std::string_view text, const std::string& source, const Rea
 
 namespace {
 
-std::string read_whole_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open");
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (in.bad()) throw InputError(path + ": read error");
-  return s.str();
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && lower(s.substr(s.size() - suffix.size())) == suffix;
-}
-
 Detections read_openpose_folder(const std::string& folder) {
   std::vector<std::pair<std::int64_t, std::string>> files;
   for (const auto& entry : fs::directory_iterator(folder)) {
-    if (!entry.is_regular_file() || !ends_with(entry.path().string(), ".json")) continue;
+    if (!entry.is_regular_file() || !io::iends_with(entry.path().string(), ".json")) continue;
     const std::int64_t frame = trailing_number(entry.path().stem().string());
     if (frame < 0)
       throw InputError(entry.path().string() + ": OpenPose frame file without a frame number in its name");
@@ -355,54 +340,11 @@ Detections read_openpose_folder(const std::string& folder) {
                                    files[i].first));
   Detections d;
   d.source = folder;
-  for (const auto& [frame, path] : files) parse_openpose_frame(read_whole_file(path), path, frame, d);
+  for (const auto& [frame, path] : files) parse_openpose_frame(io::read_text_file(path), path, frame, d);
   return d;
 }
 
 namespace {
-
-// A dataset's 2D file (data_2d_<dataset>_<keypoints>.npz: subject -> action -> camera arrays)
-// holds no video names: --video SUBJECT/ACTION[/CAMERA] picks one sequence. Returns the chosen
-// (T, J, C) array and sets `name` to "SUBJECT/ACTION/CAMERA".
-const io::NdArray& dataset_sequence(const std::vector<std::pair<std::string, const io::Value*>>& subjects,
-                                    const std::string& path, const std::string& selection, std::string& name) {
-  std::string known;
-  for (const auto& s : subjects) known += (known.empty() ? "" : ", ") + s.first;
-  const auto first = selection.find('/');
-  if (selection.empty() || first == std::string::npos)
-    throw InputError(fmt::format("{}: a dataset's 2D keypoints (subjects {}): choose one sequence with --video "
-                                 "SUBJECT/ACTION[/CAMERA], e.g. --video {}/<action>/0",
-                                 path, known, subjects.front().first));
-  const auto second = selection.find('/', first + 1);
-  const std::string subject = selection.substr(0, first);
-  const std::string action =
-      selection.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
-  const std::string camera_text = second == std::string::npos ? "0" : selection.substr(second + 1);
-  const io::Value* actions = nullptr;
-  for (const auto& s : subjects)
-    if (s.first == subject) actions = s.second;
-  if (!actions) throw InputError(fmt::format("{}: --video {}: no subject '{}' (the file has {})", path, selection, subject, known));
-  const std::string what = fmt::format("{}: positions_2d['{}']", path, subject);
-  const auto action_items = data::detail::str_items(*actions, what);
-  const io::Value* cameras = nullptr;
-  std::string action_names;
-  for (const auto& a : action_items) {
-    action_names += (action_names.empty() ? "'" : ", '") + a.first + "'";
-    if (a.first == action) cameras = a.second;
-  }
-  if (!cameras)
-    throw InputError(fmt::format("{}: --video {}: no action '{}' (subject {} has {})", path, selection, action,
-                                 subject, action_names));
-  const auto& sequences = cameras->as_sequence(fmt::format("{}['{}']", what, action));
-  if (camera_text.empty() || camera_text.size() > 3 ||
-      !std::all_of(camera_text.begin(), camera_text.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-      std::stoul(camera_text) >= sequences.size())
-    throw InputError(fmt::format("{}: --video {}: expected a camera index from 0 to {}", path, selection,
-                                 sequences.size() - 1));
-  const std::size_t camera = std::stoul(camera_text);
-  name = fmt::format("{}/{}/{}", subject, action, camera);
-  return sequences[camera]->as_array(fmt::format("{}['{}'][{}]", what, action, camera));
-}
 
 // Frame rates of the datasets VideoPose3D names (its h36m_dataset.py and humaneva_dataset.py).
 double dataset_fps(const std::string& path) {
@@ -415,70 +357,9 @@ double dataset_fps(const std::string& path) {
 }  // namespace
 
 // VideoPose3D's data_2d_custom layout, or a dataset's 2D file (one sequence chosen by --video).
-Detections read_custom_npz(const std::string& path, const ReadOptions& options) {
-  using data::detail::str_items;
-  const io::NpzFile npz = io::read_npz(path);
-  const auto& positions = npz.at("positions_2d", path);
-  const auto& metadata = npz.at("metadata", path);
-  if (!positions.is_object() || !metadata.is_object())
-    throw InputError(path + ": positions_2d and metadata must be pickled dicts (VideoPose3D data_2d_custom layout)");
-  const auto videos = str_items(*positions.object, path + ": positions_2d");
-  if (videos.empty()) throw InputError(path + ": positions_2d has no video");
-  const bool is_dataset = videos.front().second->kind == io::Value::Kind::Dict &&
-                          !videos.front().second->find("custom", path + ": positions_2d");
-  const io::Value* video = nullptr;
-  const io::NdArray* dataset_array = nullptr;
-  std::string name;
-  if (is_dataset) {
-    dataset_array = &dataset_sequence(videos, path, options.video, name);
-  } else if (options.video.empty()) {
-    if (videos.size() > 1) {
-      std::string names;
-      for (const auto& v : videos) names += (names.empty() ? "" : ", ") + v.first;
-      throw InputError(fmt::format("{}: {} videos ({}): choose one with --video", path, videos.size(), names));
-    }
-    name = videos.front().first;
-    video = videos.front().second;
-  } else {
-    for (const auto& v : videos)
-      if (v.first == options.video) name = v.first, video = v.second;
-    if (!video) throw InputError(fmt::format("{}: positions_2d has no video '{}'", path, options.video));
-  }
-  const std::string what = is_dataset ? fmt::format("{}: --video {}", path, name)
-                                      : fmt::format("{}: positions_2d['{}']", path, name);
-  const io::NdArray& a = [&]() -> const io::NdArray& {
-    if (dataset_array) return *dataset_array;
-    const auto& seqs = video->at("custom", what).as_sequence(what + "['custom']");
-    if (seqs.empty()) throw InputError(what + "['custom']: empty list");
-    return seqs.front()->as_array(what + "['custom'][0]");
-  }();
-  if (a.shape.size() != 3 || a.shape[2] < 2)
-    throw InputError(fmt::format("{}: expected a (T, J, 2) array, found {}", what, a.shape_string()));
-  // A dataset's own joints are Human3.6M's when it has 17 (VideoPose3D's h36m files).
-  Layout layout = is_dataset && a.shape[1] == 17 ? Layout::H36m17 : Layout::Coco17;
-  const io::Value& meta = *metadata.object;
-  if (auto ln = meta.find("layout_name", path + ": metadata"); ln && !ln->is_none()) {
-    layout = parse_layout(ln->as_str(path + ": metadata['layout_name']"), path + ": metadata['layout_name']");
-  }
-  if (options.layout != "auto") layout = parse_layout(options.layout, "--layout");
-  if (a.shape[1] != layout_joint_count(layout))
-    throw InputError(fmt::format("{}: {} joints, but layout {} has {}", what, a.shape[1], layout_name(layout),
-                                 layout_joint_count(layout)));
-  Detections d;
-  d.source = path;
-  d.layout = layout;
-  if (is_dataset) d.fps = dataset_fps(path);
-  if (auto vm = meta.find("video_metadata", path + ": metadata"); vm && !vm->is_none()) {
-    if (auto info = vm->find(name, path + ": metadata['video_metadata']")) {
-      const std::string w = fmt::format("{}: metadata['video_metadata']['{}']", path, name);
-      const auto width = data::detail::integer_of(info->at("w", w), w + "['w']");
-      const auto height = data::detail::integer_of(info->at("h", w), w + "['h']");
-      if (width <= 0 || height <= 0 || width > 1'000'000 || height > 1'000'000)
-        throw InputError(fmt::format("{}: implausible image size {}x{}", w, width, height));
-      d.width = static_cast<int>(width);
-      d.height = static_cast<int>(height);
-    }
-  }
+// One person per frame from a (T, J, C) array; non-finite points are missing.
+std::vector<Frame> sequence_frames(const io::NdArray& a) {
+  std::vector<Frame> frames;
   const auto values = a.to_doubles();
   const std::int64_t T = a.shape[0], J = a.shape[1], C = a.shape[2];
   for (std::int64_t t = 0; t < T; ++t) {
@@ -498,11 +379,38 @@ Detections read_custom_npz(const std::string& path, const ReadOptions& options) 
       any = any || ok;
     }
     if (any) f.people.push_back(std::move(p));
-    d.frames.push_back(std::move(f));
+    frames.push_back(std::move(f));
   }
-  return d;
+  return frames;
 }
 
+
+Detections read_custom_npz(const std::string& path, const ReadOptions& options) {
+  const data::Sequence2d sequence = data::read_2d_sequence(path, options.video);
+  const io::NdArray& a = *sequence.keypoints;
+  const std::string& what = sequence.what;
+  // A dataset's own joints are Human3.6M's when it has 17 (VideoPose3D's h36m files).
+  Layout layout = sequence.is_dataset && a.shape[1] == data::h36m::kJoints ? Layout::H36m17 : Layout::Coco17;
+  if (const auto name = data::metadata_layout_name(sequence)) layout = parse_layout(*name, path + ": metadata['layout_name']");
+  if (options.layout != "auto") layout = parse_layout(options.layout, "--layout");
+  if (a.shape[1] != layout_joint_count(layout))
+    throw InputError(fmt::format("{}: {} joints, but layout {} has {}", what, a.shape[1], layout_name(layout),
+                                 layout_joint_count(layout)));
+  Detections d;
+  d.source = path;
+  d.layout = layout;
+  if (sequence.is_dataset) d.fps = dataset_fps(path);
+  if (const auto size = data::video_size(sequence)) {
+    const auto [width, height] = *size;
+    if (width <= 0 || height <= 0 || width > 1'000'000 || height > 1'000'000)
+      throw InputError(fmt::format("{}: metadata['video_metadata']['{}']: implausible image size {}x{}", path,
+                                   sequence.name, width, height));
+    d.width = static_cast<int>(width);
+    d.height = static_cast<int>(height);
+  }
+  d.frames = sequence_frames(a);
+  return d;
+}
 }  // namespace
 
 Detections read_detections(const std::string& path, const ReadOptions& options) {
@@ -510,11 +418,11 @@ Detections read_detections(const std::string& path, const ReadOptions& options) 
   std::string format = options.format;
   if (format == "auto") {
     if (fs::is_directory(path)) format = "openpose";
-    else if (ends_with(path, ".npz")) format = "npz";
-    else if (ends_with(path, ".csv")) format = "csv";
-    else if (ends_with(path, ".json")) {
+    else if (io::iends_with(path, ".npz")) format = "npz";
+    else if (io::iends_with(path, ".csv")) format = "csv";
+    else if (io::iends_with(path, ".json")) {
       // An OpenPose frame is an object with "people"; COCO results are a list.
-      const std::string text = read_whole_file(path);
+      const std::string text = io::read_text_file(path);
       const auto p = text.find_first_not_of(" \t\r\n");
       format = (p != std::string::npos && text[p] == '{' && text.find("\"people\"") != std::string::npos) ? "openpose"
                                                                                                          : "coco";
@@ -524,15 +432,15 @@ Detections read_detections(const std::string& path, const ReadOptions& options) 
     }
   }
   Detections d;
-  if (format == "coco") d = parse_coco_json(read_whole_file(path), path, options);
-  else if (format == "csv") d = parse_csv(read_whole_file(path), path, options);
+  if (format == "coco") d = parse_coco_json(io::read_text_file(path), path, options);
+  else if (format == "csv") d = parse_csv(io::read_text_file(path), path, options);
   else if (format == "npz") d = read_custom_npz(path, options);
   else if (format == "openpose") {
     if (fs::is_directory(path)) d = read_openpose_folder(path);
     else {
       d.source = path;
       const std::int64_t frame = trailing_number(fs::path(path).stem().string());
-      parse_openpose_frame(read_whole_file(path), path, frame < 0 ? 0 : frame, d);
+      parse_openpose_frame(io::read_text_file(path), path, frame < 0 ? 0 : frame, d);
     }
     if (options.layout != "auto") {
       const Layout forced = parse_layout(options.layout, "--layout");

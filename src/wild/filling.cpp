@@ -22,7 +22,7 @@ Sequence2D fill_track(const Track& track, const std::vector<std::int64_t>& all_f
   std::size_t k = 0;
   for (std::size_t t = 0; t < T && k < track.frames.size(); ++t) {
     if (s.frames[t] != track.frames[k]) continue;
-    for (int j = 0; j < kH36mJoints; ++j) {
+    for (int j = 0; j < h36m::kJoints; ++j) {
       Keypoint p = track.poses[k][static_cast<std::size_t>(j)];
       if (p[2] < options.min_confidence || p[2] <= 0.0f) p = {0.0f, 0.0f, 0.0f};
       s.poses[t][static_cast<std::size_t>(j)] = p;
@@ -32,20 +32,20 @@ Sequence2D fill_track(const Track& track, const std::vector<std::int64_t>& all_f
   std::size_t valid = 0;
   for (const auto& pose : s.poses)
     for (const auto& p : pose) valid += p[2] > 0.0f;
-  s.valid_fraction = double(valid) / double(T * kH36mJoints);
+  s.valid_fraction = double(valid) / double(T * h36m::kJoints);
   if (s.valid_fraction < options.min_valid_fraction)
     throw InputError(fmt::format("{}: only {:.0f}% of its joints over {} frames are detected with confidence >= {} "
                                  "(at least {:.0f}% needed): the person is mostly hidden or outside the image",
                                  what, 100 * s.valid_fraction, T, options.min_confidence,
                                  100 * options.min_valid_fraction));
-  for (int j = 0; j < kH36mJoints; ++j) {
+  for (int j = 0; j < h36m::kJoints; ++j) {
     const auto J = static_cast<std::size_t>(j);
     std::vector<std::size_t> seen;
     for (std::size_t t = 0; t < T; ++t)
       if (s.poses[t][J][2] > 0.0f) seen.push_back(t);
     if (seen.empty())
       throw InputError(fmt::format("{}: joint {} is never detected with confidence >= {} in its {} frames", what,
-                                   h36m_joint_names()[J], options.min_confidence, T));
+                                   h36m::short_joint_names()[J], options.min_confidence, T));
     for (std::size_t t = 0; t < T; ++t) {
       if (s.poses[t][J][2] > 0.0f) continue;
       const auto next = std::lower_bound(seen.begin(), seen.end(), t);

@@ -5,18 +5,6 @@
 
 namespace poselift::wild {
 
-const std::array<const char*, kH36mJoints>& h36m_joint_names() {
-  static const std::array<const char*, kH36mJoints> names{
-      "pelvis", "r_hip",  "r_knee", "r_ankle",    "l_hip",   "l_knee",  "l_ankle",    "spine",  "thorax",
-      "neck",   "head",   "l_shoulder", "l_elbow", "l_wrist", "r_shoulder", "r_elbow", "r_wrist"};
-  return names;
-}
-
-const std::array<int, kH36mJoints>& h36m_parents() {
-  static const std::array<int, kH36mJoints> parents{-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15};
-  return parents;
-}
-
 namespace {
 
 // Where each named point sits in a detector layout (-1: the layout has no such point).
@@ -61,7 +49,7 @@ H36mPose to_h36m(const std::vector<Keypoint>& keypoints, Layout layout, float mi
     return k[2] >= min_confidence && k[2] > 0.0f ? k : missing();
   };
   if (layout == Layout::H36m17) {
-    for (int j = 0; j < kH36mJoints; ++j) out[static_cast<std::size_t>(j)] = at(j);
+    for (int j = 0; j < h36m::kJoints; ++j) out[static_cast<std::size_t>(j)] = at(j);
     return out;
   }
   const Indices& ix = layout == Layout::Coco17 ? kCoco17 : (layout == Layout::Coco18 ? kCoco18 : kBody25);

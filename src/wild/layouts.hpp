@@ -19,17 +19,21 @@
 #include <string>
 #include <vector>
 
+#include "data/h36m.hpp"
 #include "wild/detections.hpp"
 
 namespace poselift::wild {
 
-constexpr int kH36mJoints = 17;
+// The Human3.6M-17 table: data/h36m.hpp (names as `infer` writes them:
+// data::h36m::short_joint_names()).
+namespace h36m = data::h36m;
+
+inline constexpr int kH36mJoints = h36m::kJoints;
 using H36mPose = std::array<Keypoint, kH36mJoints>;
 
-// Joint names in Human3.6M-17 order (pelvis, r_hip, ..., r_wrist).
-const std::array<const char*, kH36mJoints>& h36m_joint_names();
-// Parents in the same order (-1 for the pelvis): data::h36m_skeleton_17()'s hierarchy.
-const std::array<int, kH36mJoints>& h36m_parents();
+// Forwarding names kept for wild/export.cpp and src/engine until they use data::h36m directly.
+inline const std::array<const char*, kH36mJoints>& h36m_joint_names() { return h36m::short_joint_names(); }
+inline const std::array<int, kH36mJoints>& h36m_parents() { return h36m::parents(); }
 
 // `keypoints` in `layout` (layout_joint_count entries) -> Human3.6M-17. Missing joints get
 // confidence 0 and coordinates (0, 0).

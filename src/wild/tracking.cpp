@@ -27,7 +27,7 @@ double pose_size(const H36mPose& pose) {
 double pose_cost(const H36mPose& track_pose, const H36mPose& detection) {
   double sum = 0.0;
   int n = 0;
-  for (int j = 0; j < kH36mJoints; ++j) {
+  for (int j = 0; j < h36m::kJoints; ++j) {
     const auto& a = track_pose[static_cast<std::size_t>(j)];
     const auto& b = detection[static_cast<std::size_t>(j)];
     if (a[2] <= 0.0f || b[2] <= 0.0f) continue;

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "data/h36m.hpp"
 #include "data/skeleton.hpp"
 #include "io/error.hpp"
 
@@ -20,6 +21,26 @@ TEST(DataSkeleton, Human36mReductionGivesTheKnown17JointSkeleton) {
   EXPECT_EQ(skeleton.parents(), (std::vector<int>{-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15}));
   EXPECT_EQ(skeleton.joints_left(), (std::vector<int>{4, 5, 6, 11, 12, 13}));
   EXPECT_EQ(skeleton.joints_right(), (std::vector<int>{1, 2, 3, 14, 15, 16}));
+}
+
+TEST(DataSkeleton, TheHuman36mTableIsThe32JointReduction) {
+  const Skeleton skeleton = h36m_skeleton_17();
+  ASSERT_EQ(skeleton.num_joints(), h36m::kJoints);
+  EXPECT_EQ(skeleton.parents(), std::vector<int>(h36m::parents().begin(), h36m::parents().end()));
+  EXPECT_EQ(skeleton.joints_left(), h36m::joints_left());
+  EXPECT_EQ(skeleton.joints_right(), h36m::joints_right());
+  EXPECT_EQ(h36m::joint_names().size(), static_cast<std::size_t>(h36m::kJoints));
+  EXPECT_STREQ(h36m::joint_names()[h36m::kHeadTop], "head_top");
+  EXPECT_STREQ(h36m::short_joint_names()[h36m::kHeadTop], "head");
+  for (int j = 0; j < h36m::kJoints; ++j) {
+    EXPECT_EQ(h36m::find_joint(h36m::joint_names()[static_cast<std::size_t>(j)]), j);
+    EXPECT_EQ(h36m::find_joint(h36m::short_joint_names()[static_cast<std::size_t>(j)]), j);
+    if (j != h36m::kHeadTop) {
+      EXPECT_STREQ(h36m::joint_names()[static_cast<std::size_t>(j)], h36m::short_joint_names()[static_cast<std::size_t>(j)]);
+    }
+  }
+  EXPECT_EQ(h36m::find_joint("nose"), h36m::kNeck);
+  EXPECT_FALSE(h36m::find_joint("tail"));
 }
 
 TEST(DataSkeleton, ReductionReturnsTheKeptOriginalJoints) {

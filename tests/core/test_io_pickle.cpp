@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "io/numpy_pickle.hpp"
 #include "io/pickle.hpp"
 #include "test_io_support.hpp"
 
@@ -11,12 +12,13 @@ namespace {
 using namespace testing;
 
 ValuePtr load(const std::string& bytes, const UnpickleHooks& hooks = {}, const UnpickleLimits& limits = {}) {
-  return unpickle(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "test.pkl", hooks, limits);
+  return unpickle(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "test.pkl", with_numpy(hooks),
+                  limits);
 }
 
 ValuePtr load_file(const std::string& path, const UnpickleHooks& hooks = {}) {
   const auto bytes = file_bytes(path);
-  return unpickle(bytes.data(), bytes.size(), path, hooks);
+  return unpickle(bytes.data(), bytes.size(), path, with_numpy(hooks));
 }
 
 std::vector<std::int64_t> ints_of(const Value& v) {

@@ -37,8 +37,8 @@ TEST(MocapMapping, DetectsEachBuiltInFamilyFromJointNames) {
     EXPECT_EQ(mapping->name, family);
   }
   EXPECT_EQ(detect_mapping(rig_with({"Hips", "Chest", "Head"})), nullptr);
-  EXPECT_EQ(h36m_parents()[10], 9);
-  EXPECT_STREQ(h36m_joint_names()[13], "l_wrist");
+  EXPECT_EQ(h36m::parents()[10], 9);
+  EXPECT_STREQ(h36m::joint_names()[13], "l_wrist");
 }
 
 const char* kJsonMapping = R"({

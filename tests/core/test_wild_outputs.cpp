@@ -24,7 +24,7 @@ namespace {
 // Rigid-bone poses: Human3.6M-average bones in a standing rest pose, each bone turned by a
 // smooth random rotation per frame, the pelvis anywhere (camera space: y down).
 std::vector<Pose3D> rigid_motion(int frames, unsigned seed) {
-  const auto& parents = h36m_parents();
+  const auto& parents = h36m::parents();
   const auto& length = h36m_average_bone_lengths();
   const std::array<Vec3, 17> rest{Vec3{0, 0, 0}, {-1, 0, 0}, {0, 1, 0}, {0, 1, 0}, {1, 0, 0},  {0, 1, 0},
                                   {0, 1, 0},     {0, -1, 0}, {0, -1, 0}, {0, -1, 0.3}, {0, -1, 0}, {1, 0, 0},
@@ -100,7 +100,7 @@ TEST(WildBvh, Human36mProportionsKeepDirectionsAndTotalLength) {
   BvhOptions options;
   options.bones = BoneLengths::H36mAverage;
   const auto back = read_back(bvh_text(poses, options));
-  const auto& parents = h36m_parents();
+  const auto& parents = h36m::parents();
   double total = 0.0, reference = 0.0, exported = 0.0;
   for (int j = 1; j < 17; ++j) total += mocap::norm(poses[0][j] - poses[0][parents[j]]), reference += h36m_average_bone_lengths()[j];
   for (int j = 1; j < 17; ++j) exported += mocap::norm(back[0][j] - back[0][parents[j]]);
