@@ -383,3 +383,30 @@ TEST(FastPath, SpatialFeaturesOfAFrameDoNotDependOnItsBatch) {
         << count << " from frame " << first << ": " << max_abs_diff(part, all.slice(0, first, first + count));
   }
 }
+
+TEST(FastSettings, ScopesRestoreThePrecisionAndStopTheTally) {
+  ASSERT_EQ(model::inference_precision(), model::Precision::float32);
+  {
+    model::PrecisionScope outer(model::Precision::int8);
+    EXPECT_EQ(model::inference_precision(), model::Precision::int8);
+    {
+      model::PrecisionScope inner(model::Precision::float32);
+      EXPECT_EQ(model::inference_precision(), model::Precision::float32);
+    }
+    EXPECT_EQ(model::inference_precision(), model::Precision::int8);
+  }
+  EXPECT_EQ(model::inference_precision(), model::Precision::float32);
+
+  torch::NoGradGuard no_grad;
+  const auto x = torch::randn({8, 16}), weight = torch::randn({4, 16}), bias = torch::randn({4});
+  model::fast::GemmTally tally;
+  {
+    model::fast::GemmTallyScope tallying;
+    model::fast::linear(x, weight, bias);
+    tally = tallying.tally();
+  }
+  EXPECT_DOUBLE_EQ(tally.flops, 2.0 * 8 * 4 * 16);
+  model::fast::linear(x, weight, bias);  // not counted: no scope
+  model::fast::GemmTallyScope fresh;
+  EXPECT_EQ(fresh.tally().flops, 0.0);
+}
