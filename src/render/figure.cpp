@@ -104,22 +104,23 @@ std::array<double, 2> FigureRenderer::image_to_panel(double x, double y) const {
   return {left + x * scale, top + y * scale};
 }
 
-void FigureRenderer::draw(std::int64_t t, const Image* background, Image& out) const {
-  if (out.width != width() || out.height != height()) out = Image(width(), height());
-  auto surface = surface_for(out);
-  ContextPtr context(cairo_create(surface.get()), cairo_destroy);
-  cairo_t* c = context.get();
-  cairo_set_source_rgb(c, 1, 1, 1);
-  cairo_paint(c);
-  const PanelLayout layout(panel_);
-  const double line = std::max(1.5, panel_ / 180.0);
-  const double title_size = panel_ * 0.045;
-  cairo_set_line_cap(c, CAIRO_LINE_CAP_ROUND);
+namespace {
 
-  // ---- 2D input ----
-  centred_text(c, "Input", panel_ / 2.0, layout.title * 0.75, title_size);
-  const auto top_left = image_to_panel(0, 0);
-  const auto bottom_right = image_to_panel(input_.viewport_width, input_.viewport_height);
+// What the panels of one frame share.
+struct FrameStyle {
+  PanelLayout layout;
+  double line, title_size;
+};
+
+// The 2D input panel: the background (or grey), the keypoints and, for skeleton layouts, bones.
+void draw_input_panel(cairo_t* c, const FigureRenderer& figure, const FigureInput& input, std::int64_t t,
+                      const Image* background, const FrameStyle& style) {
+  const int panel = figure.panel();
+  const PanelLayout& layout = style.layout;
+  const double line = style.line, title_size = style.title_size;
+  centred_text(c, "Input", panel / 2.0, layout.title * 0.75, title_size);
+  const auto top_left = figure.image_to_panel(0, 0);
+  const auto bottom_right = figure.image_to_panel(input.viewport_width, input.viewport_height);
   cairo_save(c);
   cairo_rectangle(c, top_left[0], top_left[1], bottom_right[0] - top_left[0], bottom_right[1] - top_left[1]);
   cairo_clip(c);
@@ -136,81 +137,101 @@ void FigureRenderer::draw(std::int64_t t, const Image* background, Image& out) c
     cairo_paint(c);
   }
   cairo_restore(c);
-  const float* kp = input_.keypoints.data() + t * input_.keypoint_count * 2;
-  if (input_.keypoint_bones && input_.keypoint_count == input_.joints) {
+  const float* kp = input.keypoints.data() + t * input.keypoint_count * 2;
+  if (input.keypoint_bones && input.keypoint_count == input.joints) {
     cairo_set_source_rgb(c, 1.0, 0.75, 0.8);  // pink, as the original
     cairo_set_line_width(c, line * 0.8);
-    for (int j = 0; j < input_.joints; ++j) {
-      const int parent = input_.parents[j];
+    for (int j = 0; j < input.joints; ++j) {
+      const int parent = input.parents[j];
       if (parent < 0) continue;
-      const auto a = image_to_panel(kp[j * 2], kp[j * 2 + 1]);
-      const auto b = image_to_panel(kp[parent * 2], kp[parent * 2 + 1]);
+      const auto a = figure.image_to_panel(kp[j * 2], kp[j * 2 + 1]);
+      const auto b = figure.image_to_panel(kp[parent * 2], kp[parent * 2 + 1]);
       cairo_move_to(c, a[0], a[1]);
       cairo_line_to(c, b[0], b[1]);
       cairo_stroke(c);
     }
   }
-  for (int j = 0; j < input_.keypoint_count; ++j) {
-    const auto p = image_to_panel(kp[j * 2], kp[j * 2 + 1]);
+  for (int j = 0; j < input.keypoint_count; ++j) {
+    const auto p = figure.image_to_panel(kp[j * 2], kp[j * 2 + 1]);
     cairo_arc(c, p[0], p[1], line * 1.4, 0, 2 * kPi);
-    if (contains(input_.keypoints_right, j)) cairo_set_source_rgb(c, 1, 0, 0);
+    if (contains(input.keypoints_right, j)) cairo_set_source_rgb(c, 1, 0, 0);
     else cairo_set_source_rgb(c, 0, 0, 0);
     cairo_fill_preserve(c);
     cairo_set_source_rgb(c, 1, 1, 1);
     cairo_set_line_width(c, 1);
     cairo_stroke(c);
   }
+}
 
-  // ---- 3D panels ----
-  const double half = input_.radius / 2;
-  for (int n = 0; n < static_cast<int>(input_.tracks.size()); ++n) {
-    const double x0 = panel_ * (n + 1);
-    centred_text(c, input_.tracks[n].title, x0 + panel_ / 2.0, layout.title * 0.75, title_size);
-    cairo_save(c);
-    cairo_rectangle(c, x0, layout.area_top, panel_, layout.area_height);
-    cairo_clip(c);
-    const float* pose = input_.tracks[n].positions.data() + t * input_.joints * 3;
-    const double cx = pose[0], cy = pose[1];
-    auto segment = [&](std::array<double, 3> a, std::array<double, 3> b) {
-      const auto pa = project(n, t, a), pb = project(n, t, b);
-      cairo_move_to(c, pa[0], pa[1]);
-      cairo_line_to(c, pb[0], pb[1]);
-    };
-    // Ground grid at z = 0: lines on fixed world coordinates, so it slides as the body travels.
-    const double step = 0.25;
-    cairo_set_line_width(c, 1);
-    cairo_set_source_rgb(c, 0.82, 0.82, 0.82);
-    for (double g = std::ceil((cx - half) / step) * step; g <= cx + half + 1e-9; g += step)
-      segment({g, cy - half, 0}, {g, cy + half, 0});
-    for (double g = std::ceil((cy - half) / step) * step; g <= cy + half + 1e-9; g += step)
-      segment({cx - half, g, 0}, {cx + half, g, 0});
-    cairo_stroke(c);
-    cairo_set_source_rgb(c, 0.6, 0.6, 0.6);
-    segment({cx - half, cy - half, 0}, {cx + half, cy - half, 0});
-    segment({cx + half, cy - half, 0}, {cx + half, cy + half, 0});
-    segment({cx + half, cy + half, 0}, {cx - half, cy + half, 0});
-    segment({cx - half, cy + half, 0}, {cx - half, cy - half, 0});
-    cairo_stroke(c);
+// 3D panel `n`: the ground grid around the root and the skeleton.
+void draw_pose_panel(cairo_t* c, const FigureRenderer& figure, const FigureInput& input, int n, std::int64_t t,
+                     const FrameStyle& style) {
+  const int panel = figure.panel();
+  const PanelLayout& layout = style.layout;
+  const double line = style.line, title_size = style.title_size;
+  const double half = input.radius / 2;
+  const double x0 = panel * (n + 1);
+  centred_text(c, input.tracks[n].title, x0 + panel / 2.0, layout.title * 0.75, title_size);
+  cairo_save(c);
+  cairo_rectangle(c, x0, layout.area_top, panel, layout.area_height);
+  cairo_clip(c);
+  const float* pose = input.tracks[n].positions.data() + t * input.joints * 3;
+  const double cx = pose[0], cy = pose[1];
+  auto segment = [&](std::array<double, 3> a, std::array<double, 3> b) {
+    const auto pa = figure.project(n, t, a), pb = figure.project(n, t, b);
+    cairo_move_to(c, pa[0], pa[1]);
+    cairo_line_to(c, pb[0], pb[1]);
+  };
+  // Ground grid at z = 0: lines on fixed world coordinates, so it slides as the body travels.
+  const double step = 0.25;
+  cairo_set_line_width(c, 1);
+  cairo_set_source_rgb(c, 0.82, 0.82, 0.82);
+  for (double g = std::ceil((cx - half) / step) * step; g <= cx + half + 1e-9; g += step)
+    segment({g, cy - half, 0}, {g, cy + half, 0});
+  for (double g = std::ceil((cy - half) / step) * step; g <= cy + half + 1e-9; g += step)
+    segment({cx - half, g, 0}, {cx + half, g, 0});
+  cairo_stroke(c);
+  cairo_set_source_rgb(c, 0.6, 0.6, 0.6);
+  segment({cx - half, cy - half, 0}, {cx + half, cy - half, 0});
+  segment({cx + half, cy - half, 0}, {cx + half, cy + half, 0});
+  segment({cx + half, cy + half, 0}, {cx - half, cy + half, 0});
+  segment({cx - half, cy + half, 0}, {cx - half, cy - half, 0});
+  cairo_stroke(c);
 
-    cairo_set_line_width(c, line);
-    for (int j = 0; j < input_.joints; ++j) {
-      const int parent = input_.parents[j];
-      if (parent < 0) continue;
-      if (contains(input_.joints_right, j)) cairo_set_source_rgb(c, 1, 0, 0);
-      else cairo_set_source_rgb(c, 0, 0, 0);
-      segment({pose[j * 3], pose[j * 3 + 1], pose[j * 3 + 2]},
-              {pose[parent * 3], pose[parent * 3 + 1], pose[parent * 3 + 2]});
-      cairo_stroke(c);
-    }
-    for (int j = 0; j < input_.joints; ++j) {
-      const auto p = project(n, t, {pose[j * 3], pose[j * 3 + 1], pose[j * 3 + 2]});
-      if (contains(input_.joints_right, j)) cairo_set_source_rgb(c, 1, 0, 0);
-      else cairo_set_source_rgb(c, 0, 0, 0);
-      cairo_arc(c, p[0], p[1], line * 1.1, 0, 2 * kPi);
-      cairo_fill(c);
-    }
-    cairo_restore(c);
+  cairo_set_line_width(c, line);
+  for (int j = 0; j < input.joints; ++j) {
+    const int parent = input.parents[j];
+    if (parent < 0) continue;
+    if (contains(input.joints_right, j)) cairo_set_source_rgb(c, 1, 0, 0);
+    else cairo_set_source_rgb(c, 0, 0, 0);
+    segment({pose[j * 3], pose[j * 3 + 1], pose[j * 3 + 2]},
+            {pose[parent * 3], pose[parent * 3 + 1], pose[parent * 3 + 2]});
+    cairo_stroke(c);
   }
+  for (int j = 0; j < input.joints; ++j) {
+    const auto p = figure.project(n, t, {pose[j * 3], pose[j * 3 + 1], pose[j * 3 + 2]});
+    if (contains(input.joints_right, j)) cairo_set_source_rgb(c, 1, 0, 0);
+    else cairo_set_source_rgb(c, 0, 0, 0);
+    cairo_arc(c, p[0], p[1], line * 1.1, 0, 2 * kPi);
+    cairo_fill(c);
+  }
+  cairo_restore(c);
+}
+
+}  // namespace
+
+void FigureRenderer::draw(std::int64_t t, const Image* background, Image& out) const {
+  if (out.width != width() || out.height != height()) out = Image(width(), height());
+  auto surface = surface_for(out);
+  ContextPtr context(cairo_create(surface.get()), cairo_destroy);
+  cairo_t* c = context.get();
+  cairo_set_source_rgb(c, 1, 1, 1);
+  cairo_paint(c);
+  const FrameStyle style{PanelLayout(panel_), std::max(1.5, panel_ / 180.0), panel_ * 0.045};
+  cairo_set_line_cap(c, CAIRO_LINE_CAP_ROUND);
+
+  draw_input_panel(c, *this, input_, t, background, style);
+  for (int n = 0; n < static_cast<int>(input_.tracks.size()); ++n) draw_pose_panel(c, *this, input_, n, t, style);
   cairo_surface_flush(surface.get());
 }
 

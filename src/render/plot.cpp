@@ -24,10 +24,15 @@ double tick_step(double span, int target) {
   return 10 * magnitude;
 }
 
-}  // namespace
+// The data's range (padded 5% in y) mapped onto the plot's frame in pixels.
+struct PlotArea {
+  double x0, x1, y0, y1;
+  double left, right, top, bottom;
+  double px(double x) const { return left + (x - x0) / (x1 - x0) * (right - left); }
+  double py(double y) const { return bottom - (y - y0) / (y1 - y0) * (bottom - top); }
+};
 
-void write_line_plot(const std::string& path, const std::vector<PlotSeries>& series, const std::string& x_label,
-                     const std::string& y_label, int width, int height) {
+PlotArea plot_area(const std::vector<PlotSeries>& series, int width, int height) {
   double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
   for (const auto& s : series)
     for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
@@ -43,54 +48,48 @@ void write_line_plot(const std::string& path, const std::vector<PlotSeries>& ser
   const double pad_y = 0.05 * (y1 - y0);
   y0 -= pad_y;
   y1 += pad_y;
+  return {x0, x1, y0, y1, 80, width - 20.0, 20, height - 60.0};
+}
 
-  std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> surface(
-      cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height), cairo_surface_destroy);
-  std::unique_ptr<cairo_t, decltype(&cairo_destroy)> cr(cairo_create(surface.get()), cairo_destroy);
-  cairo_t* c = cr.get();
-  cairo_set_source_rgb(c, 1, 1, 1);
-  cairo_paint(c);
-
-  const double left = 80, right = width - 20, top = 20, bottom = height - 60;
-  auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * (right - left); };
-  auto py = [&](double y) { return bottom - (y - y0) / (y1 - y0) * (bottom - top); };
-
+// Grid, tick labels, frame and axis labels.
+void draw_axes(cairo_t* c, const PlotArea& a, const std::string& x_label, const std::string& y_label, int height) {
   cairo_select_font_face(c, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size(c, 13);
   cairo_set_line_width(c, 1);
-  // Grid and tick labels.
-  const double ys = tick_step(y1 - y0, 6), xs = tick_step(x1 - x0, 8);
-  for (double y = std::ceil(y0 / ys) * ys; y <= y1; y += ys) {
+  const double ys = tick_step(a.y1 - a.y0, 6), xs = tick_step(a.x1 - a.x0, 8);
+  for (double y = std::ceil(a.y0 / ys) * ys; y <= a.y1; y += ys) {
     cairo_set_source_rgb(c, 0.9, 0.9, 0.9);
-    cairo_move_to(c, left, py(y));
-    cairo_line_to(c, right, py(y));
+    cairo_move_to(c, a.left, a.py(y));
+    cairo_line_to(c, a.right, a.py(y));
     cairo_stroke(c);
     cairo_set_source_rgb(c, 0.2, 0.2, 0.2);
     const std::string label = fmt::format("{:g}", y);
-    cairo_move_to(c, 8, py(y) + 4);
+    cairo_move_to(c, 8, a.py(y) + 4);
     cairo_show_text(c, label.c_str());
   }
-  for (double x = std::ceil(x0 / xs) * xs; x <= x1; x += xs) {
+  for (double x = std::ceil(a.x0 / xs) * xs; x <= a.x1; x += xs) {
     cairo_set_source_rgb(c, 0.9, 0.9, 0.9);
-    cairo_move_to(c, px(x), top);
-    cairo_line_to(c, px(x), bottom);
+    cairo_move_to(c, a.px(x), a.top);
+    cairo_line_to(c, a.px(x), a.bottom);
     cairo_stroke(c);
     cairo_set_source_rgb(c, 0.2, 0.2, 0.2);
     const std::string label = fmt::format("{:g}", x);
-    cairo_move_to(c, px(x) - 6, bottom + 18);
+    cairo_move_to(c, a.px(x) - 6, a.bottom + 18);
     cairo_show_text(c, label.c_str());
   }
   cairo_set_source_rgb(c, 0, 0, 0);
-  cairo_rectangle(c, left, top, right - left, bottom - top);
+  cairo_rectangle(c, a.left, a.top, a.right - a.left, a.bottom - a.top);
   cairo_stroke(c);
-  cairo_move_to(c, (left + right) / 2 - 20, height - 15);
+  cairo_move_to(c, (a.left + a.right) / 2 - 20, height - 15);
   cairo_show_text(c, x_label.c_str());
-  cairo_move_to(c, left + 6, top + 16);
+  cairo_move_to(c, a.left + 6, a.top + 16);
   cairo_show_text(c, y_label.c_str());
+}
 
-  // Series and legend.
+// The series (gaps at non-finite values) and their legend.
+void draw_series(cairo_t* c, const PlotArea& a, const std::vector<PlotSeries>& series) {
   cairo_set_line_width(c, 2);
-  double legend_y = top + 36;
+  double legend_y = a.top + 36;
   for (const auto& s : series) {
     cairo_set_source_rgb(c, s.r, s.g, s.b);
     const double dash[] = {6.0, 4.0};
@@ -101,19 +100,34 @@ void write_line_plot(const std::string& path, const std::vector<PlotSeries>& ser
         pen_down = false;
         continue;
       }
-      if (pen_down) cairo_line_to(c, px(s.x[i]), py(s.y[i]));
-      else cairo_move_to(c, px(s.x[i]), py(s.y[i]));
+      if (pen_down) cairo_line_to(c, a.px(s.x[i]), a.py(s.y[i]));
+      else cairo_move_to(c, a.px(s.x[i]), a.py(s.y[i]));
       pen_down = true;
     }
     cairo_stroke(c);
-    cairo_move_to(c, right - 190, legend_y);
-    cairo_line_to(c, right - 160, legend_y);
+    cairo_move_to(c, a.right - 190, legend_y);
+    cairo_line_to(c, a.right - 160, legend_y);
     cairo_stroke(c);
     cairo_set_dash(c, nullptr, 0, 0);
-    cairo_move_to(c, right - 152, legend_y + 4);
+    cairo_move_to(c, a.right - 152, legend_y + 4);
     cairo_show_text(c, s.label.c_str());
     legend_y += 18;
   }
+}
+
+}  // namespace
+
+void write_line_plot(const std::string& path, const std::vector<PlotSeries>& series, const std::string& x_label,
+                     const std::string& y_label, int width, int height) {
+  const PlotArea area = plot_area(series, width, height);
+  std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> surface(
+      cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height), cairo_surface_destroy);
+  std::unique_ptr<cairo_t, decltype(&cairo_destroy)> cr(cairo_create(surface.get()), cairo_destroy);
+  cairo_t* c = cr.get();
+  cairo_set_source_rgb(c, 1, 1, 1);
+  cairo_paint(c);
+  draw_axes(c, area, x_label, y_label, height);
+  draw_series(c, area, series);
 
   const std::string temp = path + ".tmp";
   if (cairo_surface_write_to_png(surface.get(), temp.c_str()) != CAIRO_STATUS_SUCCESS) {

@@ -137,6 +137,11 @@ struct VideoWriter::Impl {
     throw InputError(fmt::format("{}: {} ({})", path, what, av_error(code)));
   }
 
+  // The encoder and the stream of the container (open), at `fps` frames per second.
+  void open_encoder(const AVCodec* codec, AVPixelFormat pixel_format, double fps, int bitrate_kbps);
+  // The encoder's frame and the BGR0 source frame, and the scaler between them for MP4.
+  void allocate_frames(AVPixelFormat pixel_format);
+
   // Sends one frame (nullptr flushes) and writes every packet the encoder has ready.
   void encode(AVFrame* input) {
     int ret = avcodec_send_frame(encoder, input);
@@ -152,6 +157,58 @@ struct VideoWriter::Impl {
     }
   }
 };
+
+void VideoWriter::Impl::open_encoder(const AVCodec* codec, AVPixelFormat pixel_format, double fps, int bitrate_kbps) {
+  stream = avformat_new_stream(muxer, nullptr);
+  encoder = avcodec_alloc_context3(codec);
+  if (!stream || !encoder) throw std::bad_alloc();
+  // GIF delays are whole centiseconds; other rates get a rational close to fps.
+  const AVRational rate = av_d2q(fps, 100000);
+  encoder->width = width;
+  encoder->height = height;
+  encoder->pix_fmt = pixel_format;
+  encoder->time_base = av_inv_q(rate);
+  encoder->framerate = rate;
+  if (format == VideoFormat::Mp4) {
+    encoder->bit_rate = static_cast<std::int64_t>(bitrate_kbps) * 1000;
+    encoder->gop_size = 12 * std::max(1, static_cast<int>(std::lround(fps / 12)));
+    av_opt_set(encoder->priv_data, "preset", "veryfast", 0);  // unknown options are ignored
+  }
+  if (muxer->oformat->flags & AVFMT_GLOBALHEADER) encoder->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  int ret = avcodec_open2(encoder, codec, nullptr);
+  if (ret < 0) fail(fmt::format("cannot open the {} encoder", codec->name), ret);
+  ret = avcodec_parameters_from_context(stream->codecpar, encoder);
+  if (ret < 0) fail("cannot set up the video stream", ret);
+  stream->time_base = encoder->time_base;
+  stream->avg_frame_rate = rate;
+
+  ret = avio_open(&muxer->pb, temp_path.c_str(), AVIO_FLAG_WRITE);
+  if (ret < 0) fail("cannot open for writing", ret);
+  ret = avformat_write_header(muxer, nullptr);
+  if (ret < 0) fail("cannot write the container header", ret);
+}
+
+void VideoWriter::Impl::allocate_frames(AVPixelFormat pixel_format) {
+  if (format == VideoFormat::Mp4) {
+    scaler = sws_getContext(width, height, AV_PIX_FMT_BGR0, width, height, pixel_format, SWS_BILINEAR, nullptr,
+                            nullptr, nullptr);
+    if (!scaler) throw std::bad_alloc();
+  }
+  frame = av_frame_alloc();
+  source = av_frame_alloc();
+  packet = av_packet_alloc();
+  if (!frame || !source || !packet) throw std::bad_alloc();
+  frame->format = pixel_format;
+  frame->width = width;
+  frame->height = height;
+  int ret = av_frame_get_buffer(frame, 0);
+  if (ret < 0) fail("cannot allocate a video frame", ret);
+  source->format = AV_PIX_FMT_BGR0;
+  source->width = width;
+  source->height = height;
+  ret = av_frame_get_buffer(source, 0);
+  if (ret < 0) fail("cannot allocate a video frame", ret);
+}
 
 VideoWriter::VideoWriter(const std::string& path, int width, int height, double fps, int bitrate_kbps)
     : impl_(std::make_unique<Impl>()) {
@@ -190,53 +247,8 @@ VideoWriter::VideoWriter(const std::string& path, int width, int height, double 
     throw InputError(fmt::format("{}: this FFmpeg build has no {} encoder", path,
                                  m.format == VideoFormat::Mp4 ? "H.264" : "GIF"));
 
-  m.stream = avformat_new_stream(m.muxer, nullptr);
-  m.encoder = avcodec_alloc_context3(codec);
-  if (!m.stream || !m.encoder) throw std::bad_alloc();
-  // GIF delays are whole centiseconds; other rates get a rational close to fps.
-  const AVRational rate = av_d2q(fps, 100000);
-  m.encoder->width = width;
-  m.encoder->height = height;
-  m.encoder->pix_fmt = pixel_format;
-  m.encoder->time_base = av_inv_q(rate);
-  m.encoder->framerate = rate;
-  if (m.format == VideoFormat::Mp4) {
-    m.encoder->bit_rate = static_cast<std::int64_t>(bitrate_kbps) * 1000;
-    m.encoder->gop_size = 12 * std::max(1, static_cast<int>(std::lround(fps / 12)));
-    av_opt_set(m.encoder->priv_data, "preset", "veryfast", 0);  // unknown options are ignored
-  }
-  if (m.muxer->oformat->flags & AVFMT_GLOBALHEADER) m.encoder->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-  ret = avcodec_open2(m.encoder, codec, nullptr);
-  if (ret < 0) m.fail(fmt::format("cannot open the {} encoder", codec->name), ret);
-  ret = avcodec_parameters_from_context(m.stream->codecpar, m.encoder);
-  if (ret < 0) m.fail("cannot set up the video stream", ret);
-  m.stream->time_base = m.encoder->time_base;
-  m.stream->avg_frame_rate = rate;
-
-  ret = avio_open(&m.muxer->pb, m.temp_path.c_str(), AVIO_FLAG_WRITE);
-  if (ret < 0) m.fail("cannot open for writing", ret);
-  ret = avformat_write_header(m.muxer, nullptr);
-  if (ret < 0) m.fail("cannot write the container header", ret);
-
-  if (m.format == VideoFormat::Mp4) {
-    m.scaler = sws_getContext(width, height, AV_PIX_FMT_BGR0, width, height, pixel_format, SWS_BILINEAR, nullptr,
-                              nullptr, nullptr);
-    if (!m.scaler) throw std::bad_alloc();
-  }
-  m.frame = av_frame_alloc();
-  m.source = av_frame_alloc();
-  m.packet = av_packet_alloc();
-  if (!m.frame || !m.source || !m.packet) throw std::bad_alloc();
-  m.frame->format = pixel_format;
-  m.frame->width = width;
-  m.frame->height = height;
-  ret = av_frame_get_buffer(m.frame, 0);
-  if (ret < 0) m.fail("cannot allocate a video frame", ret);
-  m.source->format = AV_PIX_FMT_BGR0;
-  m.source->width = width;
-  m.source->height = height;
-  ret = av_frame_get_buffer(m.source, 0);
-  if (ret < 0) m.fail("cannot allocate a video frame", ret);
+  m.open_encoder(codec, pixel_format, fps, bitrate_kbps);
+  m.allocate_frames(pixel_format);
 }
 
 VideoWriter::~VideoWriter() = default;

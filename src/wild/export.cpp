@@ -119,3 +119,59 @@ void write_lifted(const std::string& path, const LiftedSequence& s, const Export
 }
 
 }  // namespace poselift::wild
+
+namespace poselift::wild {
+
+namespace {
+
+// Member `name` of `npz`, numeric, of `shape` (-1: any length); `expected` describes it in errors.
+const io::NdArray& numeric_member(const io::NpzFile& npz, const std::string& path, const std::string& name,
+                                  const std::vector<std::int64_t>& shape, const std::string& expected) {
+  if (!npz.contains(name))
+    throw InputError(fmt::format("{}: missing member '{}' (expected {})", path, name, expected));
+  const io::NpyContent& content = npz.at(name, path);
+  bool ok = !content.is_object() && content.array.shape.size() == shape.size();
+  for (std::size_t i = 0; ok && i < shape.size(); ++i)
+    ok = shape[i] < 0 || content.array.shape[i] == shape[i];
+  if (!ok || content.array.dtype == io::DType::Bool)
+    throw InputError(fmt::format("{}: member '{}' should be {}, found {}", path, name, expected,
+                                 content.is_object() ? std::string("an object array")
+                                                     : io::dtype_name(content.array.dtype) + " " +
+                                                           content.array.shape_string()));
+  return content.array;
+}
+
+}  // namespace
+
+LiftedSequence read_lifted_npz(const std::string& path) {
+  if (!fs::exists(path)) throw InputError(path + ": no such file");
+  const io::NpzFile npz = io::read_npz(path);
+  const auto& positions = numeric_member(npz, path, "positions_3d", {-1, kH36mJoints, 3}, "float32 (T, 17, 3)");
+  const std::int64_t T = positions.shape[0];
+  const auto& keypoints =
+      numeric_member(npz, path, "keypoints_2d", {T, kH36mJoints, 2}, fmt::format("({}, 17, 2)", T));
+  const auto& frames = numeric_member(npz, path, "frames", {T}, fmt::format("int64 ({},)", T));
+  const auto& image_size = numeric_member(npz, path, "image_size", {2}, "int64 (2,) [width, height]");
+  const auto size = image_size.to_doubles();
+  if (!(size[0] >= 1 && size[1] >= 1 && size[0] < 1e5 && size[1] < 1e5))
+    throw InputError(fmt::format("{}: member 'image_size' should be a positive [width, height], found [{}, {}]", path,
+                                 size[0], size[1]));
+  std::vector<float> scores;
+  if (npz.contains("scores"))
+    scores = numeric_member(npz, path, "scores", {T, kH36mJoints}, fmt::format("float32 ({}, 17)", T)).to_floats();
+  LiftedSequence s;
+  s.positions = positions.to_floats();
+  s.width = static_cast<int>(size[0]);
+  s.height = static_cast<int>(size[1]);
+  for (double f : frames.to_doubles()) s.input.frames.push_back(static_cast<std::int64_t>(f));
+  const std::vector<float> xy = keypoints.to_floats();
+  s.input.poses.resize(static_cast<std::size_t>(T));
+  for (std::size_t t = 0; t < s.input.poses.size(); ++t)
+    for (std::size_t k = 0; k < kH36mJoints; ++k) {
+      const std::size_t i = t * kH36mJoints + k;
+      s.input.poses[t][k] = {xy[2 * i], xy[2 * i + 1], scores.empty() ? 0.0f : scores[i]};
+    }
+  return s;
+}
+
+}  // namespace poselift::wild

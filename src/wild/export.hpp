@@ -38,6 +38,11 @@ struct ExportOptions {
 
 void write_lifted(const std::string& path, const LiftedSequence& sequence, const ExportOptions& options = {});
 
+// An .npz that write_lifted wrote, read back: positions_3d, keypoints_2d, frames and image_size
+// are required (any numeric dtype of the shapes above), scores optional (0 where absent).
+// InputError naming the path and the member when the file is missing or a member is wrong.
+LiftedSequence read_lifted_npz(const std::string& path);
+
 // "<stem>.track<K><ext>" beside `path` (out/video.npz, 2 -> out/video.track2.npz).
 std::string track_path(const std::string& path, std::size_t track);
 

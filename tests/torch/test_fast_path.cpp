@@ -243,11 +243,12 @@ TEST(Int8, LinearStaysWithinTheQuantisationBound) {
   auto bias = torch::randn({N});
   auto residual = torch::randn({M, N});
   auto check = [&](const char* what) {
-    model::set_inference_precision(model::Precision::float32);
-    const auto exact = model::fast::linear(x, weight, bias, residual).to(torch::kFloat64);
-    model::set_inference_precision(model::Precision::int8);
-    const auto quantised = model::fast::linear(x, weight, bias, residual).to(torch::kFloat64);
-    model::set_inference_precision(model::Precision::float32);
+    auto linear_in = [&](model::Precision precision) {
+      model::PrecisionScope scope(precision);
+      return model::fast::linear(x, weight, bias, residual).to(torch::kFloat64);
+    };
+    const auto exact = linear_in(model::Precision::float32);
+    const auto quantised = linear_in(model::Precision::int8);
     // Rounding to the grids of step sx (row of x) and sw (row of W) moves each term x_k w_k by at
     // most |x_k| sw/2 + |w_k| sx/2 + sx sw/4.
     const auto xd = x.to(torch::kFloat64), wd = weight.to(torch::kFloat64);
@@ -381,4 +382,31 @@ TEST(FastPath, SpatialFeaturesOfAFrameDoNotDependOnItsBatch) {
     EXPECT_TRUE(torch::equal(part, all.slice(0, first, first + count)))
         << count << " from frame " << first << ": " << max_abs_diff(part, all.slice(0, first, first + count));
   }
+}
+
+TEST(FastSettings, ScopesRestoreThePrecisionAndStopTheTally) {
+  ASSERT_EQ(model::inference_precision(), model::Precision::float32);
+  {
+    model::PrecisionScope outer(model::Precision::int8);
+    EXPECT_EQ(model::inference_precision(), model::Precision::int8);
+    {
+      model::PrecisionScope inner(model::Precision::float32);
+      EXPECT_EQ(model::inference_precision(), model::Precision::float32);
+    }
+    EXPECT_EQ(model::inference_precision(), model::Precision::int8);
+  }
+  EXPECT_EQ(model::inference_precision(), model::Precision::float32);
+
+  torch::NoGradGuard no_grad;
+  const auto x = torch::randn({8, 16}), weight = torch::randn({4, 16}), bias = torch::randn({4});
+  model::fast::GemmTally tally;
+  {
+    model::fast::GemmTallyScope tallying;
+    model::fast::linear(x, weight, bias);
+    tally = tallying.tally();
+  }
+  EXPECT_DOUBLE_EQ(tally.flops, 2.0 * 8 * 4 * 16);
+  model::fast::linear(x, weight, bias);  // not counted: no scope
+  model::fast::GemmTallyScope fresh;
+  EXPECT_EQ(fresh.tally().flops, 0.0);
 }

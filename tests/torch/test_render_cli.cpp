@@ -1,5 +1,5 @@
 // The render command: infer results to GIF + HTML, bad input (exit 2, no partial output), and
-// the seed's --render on data the project makes (prepare synthetic) with --viz-export.
+// the original's --render on data the project makes (prepare synthetic) with --viz-export.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -102,9 +102,9 @@ TEST(RenderCli, BadInputExitsTwoWithoutOutput) {
   }
 }
 
-TEST(RenderCli, SeedRenderOnProjectDataExportsThePrediction) {
+TEST(RenderCli, OriginalRenderOnProjectDataExportsThePrediction) {
   // Data and checkpoint the project makes itself: `prepare synthetic` and a 9-frame PoseFormer.
-  const auto dir = test::temp_dir("render_seed");
+  const auto dir = test::temp_dir("render_original");
   const std::string data = dir + "/data";
   std::string out;
   ASSERT_EQ(test::run_command(cli() + " prepare synthetic --out " + data + " --seconds 2", &out), 0) << out;

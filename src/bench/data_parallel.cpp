@@ -1,12 +1,22 @@
+#include "bench/data_parallel.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <chrono>
+#include <memory>
+#include <thread>
 
-#include "engine/distributed.hpp"
+#include "bench/path_comparison.hpp"
+#include "bench/suite.hpp"
+#include "bench/tables.hpp"
 #include "model/poseformer.hpp"
+#include "report/report.hpp"
 
-namespace poselift::engine {
+namespace poselift::bench {
 
 DataParallelFigures measure_training_steps(const model::PoseFormerConfig& config, int global_batch, double seconds,
-                                           Communicator* comm) {
+                                           engine::Communicator* comm) {
   const int world = comm ? comm->size() : 1, rank = comm ? comm->rank() : 0;
   const int share = global_batch / world + (rank < global_batch % world ? 1 : 0);
   torch::manual_seed(7 + rank);
@@ -72,4 +82,39 @@ DataParallelFigures measure_training_steps(const model::PoseFormerConfig& config
   return f;
 }
 
-}  // namespace poselift::engine
+namespace {
+
+// One rank of a measurement that `bench dist` started: measures with the world of the
+// environment; rank 0 returns its table row, the others nothing.
+std::string data_parallel_rank(const model::PoseFormerConfig& config, int global_batch, double seconds) {
+  const engine::WorldInfo world = engine::world_from_environment();
+  std::unique_ptr<engine::Communicator> comm;
+  if (world.distributed())
+    comm = std::make_unique<engine::Communicator>(world, torch::kCPU, engine::CommunicatorOptions{});
+  const auto figures = bench::measure_training_steps(config, global_batch, seconds, comm.get());
+  return world.rank == 0 ? data_parallel_row(figures) : std::string();
+}
+
+}  // namespace
+
+int run_data_parallel_benchmark(const BenchOptions& o, const BenchHooks& hooks) {
+  const model::PoseFormerConfig config = bench_config(o);
+  if (o.as_rank) {  // one rank of a measurement started below
+    const std::string row = data_parallel_rank(config, o.dist_batch, o.seconds);
+    if (!row.empty()) report::line(row);
+    return 0;
+  }
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  report::line(fmt::format("data-parallel training steps: PoseFormer {}, {} parameters ({:.2f} MB of float32 "
+                           "gradients), {} frames per step over all processes, {} cores, c10d backends: {}",
+                           config.describe(), model::count_parameters(config),
+                           model::count_parameters(config) * 4 / 1e6, o.dist_batch, cores,
+                           engine::distributed_backends()));
+  report::line(data_parallel_header());
+  int status = 0;
+  for (int n : o.processes) status = std::max(status, hooks.launch_ranks(n));
+  report::line("each rank sends and receives about 2(N-1)/N x the gradient MB per step in Gloo's ring all-reduce");
+  return status;
+}
+
+}  // namespace poselift::bench
