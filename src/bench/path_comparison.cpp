@@ -10,6 +10,8 @@
 
 #include "bench/suite.hpp"
 #include "bench/tables.hpp"
+#include "data/h36m.hpp"
+#include "engine/infer.hpp"
 #include "engine/predict.hpp"
 #include "report/report.hpp"
 #include "runtime/blas.hpp"
@@ -142,9 +144,8 @@ PathFigures compare_sequence_evaluation(const model::PoseFormerConfig& config, i
   net->eval();
   torch::NoGradGuard no_grad;
   auto keypoints = torch::rand({frames, config.num_joints, config.in_chans}) * 2 - 1;
-  // Human3.6M-17's flip symmetry (left 4,5,6,11,12,13; right 1,2,3,14,15,16).
-  engine::FlipSymmetry symmetry{{4, 5, 6, 11, 12, 13}, {1, 2, 3, 14, 15, 16}, {4, 5, 6, 11, 12, 13}, {1, 2, 3, 14, 15, 16}};
-  if (config.num_joints != 17) symmetry = {};
+  engine::FlipSymmetry symmetry = engine::h36m_symmetry();
+  if (config.num_joints != data::h36m::kJoints) symmetry = {};
   engine::PredictOptions options;
   auto run = [&](model::Implementation impl) {
     return [&, impl] {

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "data/dataset.hpp"
+#include "data/h36m.hpp"
 #include "data/keypoints.hpp"
 #include "engine/evaluate.hpp"
 #include "engine/predict.hpp"
@@ -87,13 +88,12 @@ RenderOptions checked_options(const RenderOptions& given) {
 // An `infer` result: camera-space positions shown upright, seen from the camera.
 render::FigureInput figure_from_result(const RenderOptions& o) {
   const wild::LiftedSequence result = wild::read_lifted_npz(o.input);
-  const auto skeleton = data::h36m_skeleton_17();
   render::FigureInput figure;
-  figure.parents = skeleton.parents();
-  figure.joints_right = skeleton.joints_right();
-  figure.keypoints_right = skeleton.joints_right();
+  figure.parents.assign(data::h36m::parents().begin(), data::h36m::parents().end());
+  figure.joints_right = data::h36m::joints_right();
+  figure.keypoints_right = data::h36m::joints_right();
   figure.frames = static_cast<std::int64_t>(result.input.frames.size());
-  figure.joints = figure.keypoint_count = wild::kH36mJoints;
+  figure.joints = figure.keypoint_count = data::h36m::kJoints;
   for (const auto& pose : result.input.poses)
     for (const auto& k : pose) figure.keypoints.push_back(k[0]), figure.keypoints.push_back(k[1]);
   figure.viewport_width = result.width;

@@ -2,12 +2,13 @@
 
 #include <fmt/format.h>
 
-#include <cctype>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "io/error.hpp"
 #include "io/npy.hpp"
+#include "io/file.hpp"
+#include "io/text.hpp"
 #include "io/zip_archive.hpp"
 
 namespace poselift::wild {
@@ -15,8 +16,7 @@ namespace poselift::wild {
 namespace fs = std::filesystem;
 
 OutputFormat output_format(const std::string& path) {
-  std::string ext = fs::path(path).extension().string();
-  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string ext = io::to_lower(fs::path(path).extension().string());
   if (ext == ".npz") return OutputFormat::Npz;
   if (ext == ".npy") return OutputFormat::Npy;
   if (ext == ".json") return OutputFormat::Json;
@@ -34,16 +34,16 @@ namespace {
 
 io::NdArray positions_array(const LiftedSequence& s) {
   const auto T = static_cast<std::int64_t>(s.input.frames.size());
-  return io::NdArray::from_vector<float>({T, kH36mJoints, 3}, s.positions);
+  return io::NdArray::from_vector<float>({T, h36m::kJoints, 3}, s.positions);
 }
 
 }  // namespace
 
 void write_lifted(const std::string& path, const LiftedSequence& s, const ExportOptions& options) {
   const std::size_t T = s.input.frames.size();
-  if (s.positions.size() != T * kH36mJoints * 3 || s.input.poses.size() != T)
+  if (s.positions.size() != T * h36m::kJoints * 3 || s.input.poses.size() != T)
     throw std::logic_error("write_lifted: positions and input have different lengths");
-  const auto& names = h36m_joint_names();
+  const auto& names = h36m::short_joint_names();
   switch (output_format(path)) {
     case OutputFormat::Npz: {
       std::vector<float> xy, scores;
@@ -52,8 +52,8 @@ void write_lifted(const std::string& path, const LiftedSequence& s, const Export
       const auto t = static_cast<std::int64_t>(T);
       std::vector<io::NpzMember> members;
       members.push_back({"positions_3d", positions_array(s), nullptr});
-      members.push_back({"keypoints_2d", io::NdArray::from_vector<float>({t, kH36mJoints, 2}, xy), nullptr});
-      members.push_back({"scores", io::NdArray::from_vector<float>({t, kH36mJoints}, scores), nullptr});
+      members.push_back({"keypoints_2d", io::NdArray::from_vector<float>({t, h36m::kJoints, 2}, xy), nullptr});
+      members.push_back({"scores", io::NdArray::from_vector<float>({t, h36m::kJoints}, scores), nullptr});
       members.push_back({"frames", io::NdArray::from_vector<std::int64_t>({t}, s.input.frames), nullptr});
       members.push_back({"image_size",
                          io::NdArray::from_vector<std::int64_t>({2}, std::vector<std::int64_t>{s.width, s.height}),
@@ -68,7 +68,7 @@ void write_lifted(const std::string& path, const LiftedSequence& s, const Export
       nlohmann::json j;
       j["format"] = "poselift-infer";
       j["joint_names"] = std::vector<std::string>(names.begin(), names.end());
-      j["parents"] = std::vector<int>(h36m_parents().begin(), h36m_parents().end());
+      j["parents"] = std::vector<int>(h36m::parents().begin(), h36m::parents().end());
       j["fps"] = options.bvh.fps;
       j["image_size"] = {s.width, s.height};
       j["units"] = "metres";
@@ -80,8 +80,8 @@ void write_lifted(const std::string& path, const LiftedSequence& s, const Export
         auto& p3 = f["positions_3d"] = nlohmann::json::array();
         auto& p2 = f["keypoints_2d"] = nlohmann::json::array();
         auto& sc = f["scores"] = nlohmann::json::array();
-        for (int k = 0; k < kH36mJoints; ++k) {
-          const float* p = &s.positions[(t * kH36mJoints + static_cast<std::size_t>(k)) * 3];
+        for (int k = 0; k < h36m::kJoints; ++k) {
+          const float* p = &s.positions[(t * h36m::kJoints + static_cast<std::size_t>(k)) * 3];
           p3.push_back({p[0], p[1], p[2]});
           const auto& kp = s.input.poses[t][static_cast<std::size_t>(k)];
           p2.push_back({kp[0], kp[1]});
@@ -98,8 +98,8 @@ void write_lifted(const std::string& path, const LiftedSequence& s, const Export
       out += "\n";
       for (std::size_t t = 0; t < T; ++t) {
         out += std::to_string(s.input.frames[t]);
-        for (std::size_t k = 0; k < kH36mJoints * 3; ++k)
-          out += fmt::format(",{:.6f}", s.positions[t * kH36mJoints * 3 + k]);
+        for (std::size_t k = 0; k < h36m::kJoints * 3; ++k)
+          out += fmt::format(",{:.6f}", s.positions[t * h36m::kJoints * 3 + k]);
         out += "\n";
       }
       io::write_file_atomic(path, out);
@@ -108,8 +108,8 @@ void write_lifted(const std::string& path, const LiftedSequence& s, const Export
     case OutputFormat::Bvh: {
       std::vector<Pose3D> poses(T);
       for (std::size_t t = 0; t < T; ++t)
-        for (std::size_t k = 0; k < kH36mJoints; ++k) {
-          const float* p = &s.positions[(t * kH36mJoints + k) * 3];
+        for (std::size_t k = 0; k < h36m::kJoints; ++k) {
+          const float* p = &s.positions[(t * h36m::kJoints + k) * 3];
           poses[t][k] = mocap::Vec3{p[0], p[1], p[2]};
         }
       io::write_file_atomic(path, bvh_text(poses, options.bvh));
@@ -146,10 +146,10 @@ const io::NdArray& numeric_member(const io::NpzFile& npz, const std::string& pat
 LiftedSequence read_lifted_npz(const std::string& path) {
   if (!fs::exists(path)) throw InputError(path + ": no such file");
   const io::NpzFile npz = io::read_npz(path);
-  const auto& positions = numeric_member(npz, path, "positions_3d", {-1, kH36mJoints, 3}, "float32 (T, 17, 3)");
+  const auto& positions = numeric_member(npz, path, "positions_3d", {-1, h36m::kJoints, 3}, "float32 (T, 17, 3)");
   const std::int64_t T = positions.shape[0];
   const auto& keypoints =
-      numeric_member(npz, path, "keypoints_2d", {T, kH36mJoints, 2}, fmt::format("({}, 17, 2)", T));
+      numeric_member(npz, path, "keypoints_2d", {T, h36m::kJoints, 2}, fmt::format("({}, 17, 2)", T));
   const auto& frames = numeric_member(npz, path, "frames", {T}, fmt::format("int64 ({},)", T));
   const auto& image_size = numeric_member(npz, path, "image_size", {2}, "int64 (2,) [width, height]");
   const auto size = image_size.to_doubles();
@@ -158,7 +158,7 @@ LiftedSequence read_lifted_npz(const std::string& path) {
                                  size[0], size[1]));
   std::vector<float> scores;
   if (npz.contains("scores"))
-    scores = numeric_member(npz, path, "scores", {T, kH36mJoints}, fmt::format("float32 ({}, 17)", T)).to_floats();
+    scores = numeric_member(npz, path, "scores", {T, h36m::kJoints}, fmt::format("float32 ({}, 17)", T)).to_floats();
   LiftedSequence s;
   s.positions = positions.to_floats();
   s.width = static_cast<int>(size[0]);
@@ -167,8 +167,8 @@ LiftedSequence read_lifted_npz(const std::string& path) {
   const std::vector<float> xy = keypoints.to_floats();
   s.input.poses.resize(static_cast<std::size_t>(T));
   for (std::size_t t = 0; t < s.input.poses.size(); ++t)
-    for (std::size_t k = 0; k < kH36mJoints; ++k) {
-      const std::size_t i = t * kH36mJoints + k;
+    for (std::size_t k = 0; k < h36m::kJoints; ++k) {
+      const std::size_t i = t * h36m::kJoints + k;
       s.input.poses[t][k] = {xy[2 * i], xy[2 * i + 1], scores.empty() ? 0.0f : scores[i]};
     }
   return s;
