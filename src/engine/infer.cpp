@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "data/camera.hpp"
+#include "engine/model_loading.hpp"
 #include "engine/runtime.hpp"
 #include "io/error.hpp"
 #include "io/output_path.hpp"
@@ -62,31 +63,36 @@ std::vector<std::int64_t> frame_list(const wild::Detections& d) {
   return frames;
 }
 
-}  // namespace
-
-InferResult run_inference(const InferOptions& o, const torch::Device& device) {
-  // Everything that can be checked cheaply is checked before the model runs.
-  const wild::OutputFormat format = wild::output_format(o.output);
-  const std::string output = io::checked_output_path(o.output, {o.input, o.checkpoint}, "--out");
+// The settings checked before any file is read (the flags named).
+void validate_infer_options(const InferOptions& o) {
   if (o.width < 0 || o.height < 0 || o.width > 1'000'000 || o.height > 1'000'000)
     throw InputError(fmt::format("--width/--height: expected a size in pixels, found {}x{}", o.width, o.height));
   const double fps = o.output_options.bvh.fps;
   if (!(fps >= 0.0) || fps > 1e6)  // 0: not given
     throw InputError(fmt::format("--fps: expected a positive frame rate, found {}", fps));
-  if (o.predict.max_batch <= 0)
-    throw InputError(fmt::format("--batch-size: expected a positive number, found {}", o.predict.max_batch));
   if (!(o.fill.min_valid_fraction >= 0.0 && o.fill.min_valid_fraction <= 1.0))
     throw InputError(fmt::format("--min-valid: expected a fraction in [0, 1], found {}", o.fill.min_valid_fraction));
   if (!(o.tracking.min_confidence >= 0.0f))
     throw InputError(fmt::format("--min-confidence: expected a non-negative number, found {}", o.tracking.min_confidence));
-  bool all = o.person == "all";
-  std::size_t person = 0;
-  if (!all) {
+  if (o.person != "all") {
     const std::string& p = o.person;
     if (p.empty() || p.size() > 6 || !std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; }))
       throw InputError("--person: expected a track number (0, 1, ...) or 'all', found '" + p + "'");
-    person = std::stoul(p);
   }
+}
+
+}  // namespace
+
+InferResult run_inference(const InferOptions& o) {
+  validate_predict_options(o.predict);
+  const torch::Device device = configure_runtime(o.runtime);
+  // Everything that can be checked cheaply is checked before the model runs.
+  const wild::OutputFormat format = wild::output_format(o.output);
+  const std::string checkpoint = resolve_checkpoint_path(o.checkpoint);
+  const std::string output = io::checked_output_path(o.output, {o.input, checkpoint}, "--out");
+  validate_infer_options(o);
+  const bool all = o.person == "all";
+  const std::size_t person = all ? 0 : std::stoul(o.person);
   const wild::Detections detections = wild::read_detections(o.input, o.read);
   const int width = o.width > 0 ? o.width : detections.width;
   const int height = o.height > 0 ? o.height : detections.height;
@@ -129,19 +135,17 @@ InferResult run_inference(const InferOptions& o, const torch::Device& device) {
     throw InputError(o.input + ": no track can be lifted:" + reasons);
   }
 
-  model::PoseFormer net = model::load_poseformer(o.checkpoint, o.heads, o.strict);
+  model::PoseFormer net = load_for_inference(checkpoint, o.model, device);
   const auto& config = net->config();
   if (config.num_joints != wild::kH36mJoints || config.in_chans != 2)
     throw InputError(fmt::format("{}: the model takes {} joints x {} channels; infer needs a Human3.6M-17 model "
                                  "on 2D input",
-                                 o.checkpoint, config.num_joints, config.in_chans));
-  net->to(device);
-  net->eval();
+                                 checkpoint, config.num_joints, config.in_chans));
 
   std::vector<std::pair<std::string, wild::LiftedSequence>> outputs;
   for (auto& [k, seq] : sequences) {
     wild::LiftedSequence lifted;
-    const torch::Tensor positions = lift_sequence(net, seq, width, height, o.predict, device, o.progress);
+    const torch::Tensor positions = lift_sequence(net, seq, width, height, o.predict, device, o.runtime.progress);
     lifted.positions.assign(positions.data_ptr<float>(), positions.data_ptr<float>() + positions.numel());
     lifted.input = std::move(seq);
     lifted.width = width;
