@@ -431,7 +431,11 @@ TEST(CliInputs, TrainingStateRoundTrips) {
   t.epoch_frames = 99;
   const auto value = model::encode_training_state(t);
   EXPECT_EQ(value->at("format", "test").as_int("format"), model::kTrainingStateFormat);
-  const auto back = model::decode_training_state(*value, "test.bin");
+  // Through a file, as training writes and resuming reads it.
+  const std::string path = write_small_checkpoint(test::temp_dir("cli_state_round_trip") + "/state.bin", value);
+  const auto ck = model::read_checkpoint(path);
+  ASSERT_TRUE(ck.training);
+  const model::TrainingState& back = *ck.training;
   EXPECT_EQ(back.num_heads, 4);
   EXPECT_EQ(back.drop_path_rate, 0.25);
   EXPECT_TRUE(torch::equal(back.torch_rng_state, t.torch_rng_state));
