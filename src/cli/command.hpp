@@ -26,10 +26,19 @@ std::vector<Command> add_prepare_commands(CLI::App& app);  // prepare synthetic,
 Command add_render_command(CLI::App& app);
 Command add_infer_command(CLI::App& app);
 
-// Flag blocks shared by several commands.
+// Flag blocks shared by several commands: each flag is defined (and range-checked) once here.
 void add_data_options(CLI::App& cmd, engine::DataOptions& data);
+// -f, --heads, --non-strict.
 void add_model_options(CLI::App& cmd, engine::ModelOptions& model);
+// --heads, --non-strict: commands that take the frame count from the checkpoint alone.
+void add_loading_options(CLI::App& cmd, engine::ModelOptions& model);
 void add_runtime_options(CLI::App& cmd, engine::RuntimeOptions& runtime);
+// --no-test-time-augmentation and, with `batch`, -b/--batch-size (windows per forward pass).
+void add_predict_options(CLI::App& cmd, engine::PredictOptions& predict, bool batch = true);
+// -c/--checkpoint PATH and --evaluate/--checkpoint-file FILE, the same in every command that
+// reads a checkpoint (engine::resolve_checkpoint_path); `evaluate` requires the file, as the
+// original's --evaluate mode does.
+void add_checkpoint_options(CLI::App& cmd, engine::CheckpointOptions& checkpoint, bool file_required = false);
 const char* heads_help();
 
 // What a checkpoint knows wins over defaults: -f and --heads count as given only when typed.

@@ -5,8 +5,6 @@
 
 #include "cli/command.hpp"
 #include "engine/infer.hpp"
-#include "engine/runtime.hpp"
-#include "io/error.hpp"
 
 namespace poselift::cli {
 
@@ -14,17 +12,13 @@ namespace {
 
 struct InferFlags {
   engine::InferOptions infer;
-  engine::RuntimeOptions runtime;
   std::string infer_bones = "median";
 };
 
 int run_infer(const InferFlags& o) {
   engine::InferOptions options = o.infer;
   options.output_options.bvh.bones = wild::parse_bone_lengths(o.infer_bones, "--bvh-bones");
-  options.progress = o.runtime.progress;
-  if (options.predict.max_batch <= 0) throw InputError("--batch-size: expected a positive number");
-  const torch::Device device = engine::configure_runtime(o.runtime);
-  const auto result = engine::run_inference(options, device);
+  const auto result = engine::run_inference(options);
   for (const auto& note : result.notes) fmt::print(stderr, "poselift infer: {}\n", note);
   fmt::print("{} track{} in {}; lifted {} frames\n", result.tracks, result.tracks == 1 ? "" : "s", options.input,
              result.frames);
@@ -39,7 +33,7 @@ Command add_infer_command(CLI::App& app) {
   auto* infer = app.add_subcommand("infer", "Lift a detector's 2D keypoints of your own video to 3D");
   {
     auto& i = o->infer;
-    infer->add_option("--checkpoint", i.checkpoint, "PoseFormer checkpoint (Human3.6M-17 joints)")->required();
+    add_checkpoint_options(*infer, i.checkpoint);  // a PoseFormer checkpoint of Human3.6M-17 joints
     infer->add_option("--input", i.input,
                       "COCO keypoint results .json, OpenPose folder or frame .json, VideoPose3D custom .npz, or .csv")
         ->required();
@@ -65,16 +59,12 @@ Command add_infer_command(CLI::App& app) {
                       "frame rate written to .bvh and .json (default: the input's where it says, else 30)");
     infer->add_option("--bvh-bones", o->infer_bones, "BVH bone lengths: median (of the sequence) or h36m (proportions)")
         ->capture_default_str();
-    infer->add_option("--heads", i.heads, heads_help())->capture_default_str();
-    infer->add_flag("!--non-strict", i.strict, "load the checkpoint partially");
-    infer->add_flag("!--no-test-time-augmentation", i.predict.test_time_augmentation, "disable flip augmentation");
-    infer->add_option("-b,--batch-size", i.predict.max_batch, "windows per forward pass")
-        ->capture_default_str()
-        ->check(CLI::Range(1, 1 << 20));
-    add_runtime_options(*infer, o->runtime);
+    add_loading_options(*infer, i.model);
+    add_predict_options(*infer, i.predict);
+    add_runtime_options(*infer, i.runtime);
   }
   return {infer, [o, infer] {
-            if (infer->count("--heads") == 0) o->infer.heads = 0;
+            forget_untyped_model_flags(*infer, o->infer.model);
             if (infer->count("--fps") == 0) o->infer.output_options.bvh.fps = 0;
             return run_infer(*o);
           }};

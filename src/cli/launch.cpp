@@ -28,7 +28,7 @@ namespace {
 
 
 // This process's own arguments, read back from the kernel so the workers run exactly the same
-// command (seed-style flags included).
+// command (the original's single-dash flags included).
 std::vector<std::string> own_arguments() {
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
   const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

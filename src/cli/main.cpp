@@ -1,5 +1,5 @@
-// poselift command line: a thin layer mapping flags (including the seed's
-// run_poseformer.py flags) onto the library.
+// poselift command line: a thin layer mapping flags (including the original run_poseformer.py's
+// flags) onto the library.
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
@@ -7,7 +7,7 @@
 #include <iostream>
 
 #include "cli/command.hpp"
-#include "cli/seed_args.hpp"
+#include "cli/original_args.hpp"
 #include "cli/terminal.hpp"
 #include "cli/usage_errors.hpp"
 #include "engine/runtime.hpp"
@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   poselift::runtime::keep_freed_memory_in_process();
   cli::install_terminal_sink();
   CLI::App app{"poselift: 3D human pose lifting with PoseFormer, natively in C++.\n"
-               "The seed's command lines work with `python run_poseformer.py` replaced by `poselift`."};
+               "The original PoseFormer's command lines work with `python run_poseformer.py` replaced by `poselift`."};
   app.name("poselift");
   app.set_version_flag("--version", std::string("poselift ") + POSELIFT_VERSION);
   app.require_subcommand(1);
@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
   std::vector<std::string> names;
   for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; })) names.push_back(sub->get_name());
-  args = cli::translate_seed_arguments(args, names);
+  args = cli::translate_original_arguments(args, names);
   std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
 
   try {

@@ -51,9 +51,32 @@ void add_model_options(CLI::App& cmd, engine::ModelOptions& m) {
                  "input frames per prediction (odd; -frame); a checkpoint's own count wins (a warning when -f "
                  "disagrees)")
       ->capture_default_str();
+  add_loading_options(cmd, m);
+}
+
+void add_loading_options(CLI::App& cmd, engine::ModelOptions& m) {
   cmd.add_option("--heads", m.heads, heads_help())->capture_default_str();
   cmd.add_flag("!--non-strict", m.strict_load,
                "load checkpoints partially, warning about skipped keys (default: strict)");
+}
+
+void add_predict_options(CLI::App& cmd, engine::PredictOptions& p, bool batch) {
+  cmd.add_flag("!--no-test-time-augmentation", p.test_time_augmentation,
+               "disable flip test-time augmentation (-no-tta)");
+  if (batch)
+    cmd.add_option("-b,--batch-size", p.max_batch, "windows per forward pass (bounds memory; the input runs in such chunks)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1 << 20));
+}
+
+void add_checkpoint_options(CLI::App& cmd, engine::CheckpointOptions& c, bool file_required) {
+  cmd.add_option("-c,--checkpoint", c.dir,
+                 file_required ? "checkpoint folder"
+                               : "checkpoint folder, or a checkpoint file itself (then --checkpoint-file is not needed)")
+      ->capture_default_str();
+  auto* file = cmd.add_option("--evaluate,--checkpoint-file", c.file,
+                              "checkpoint file in the -c folder, or a path used as given when only that exists");
+  if (file_required) file->required();
 }
 
 void add_runtime_options(CLI::App& cmd, engine::RuntimeOptions& r) {
@@ -76,7 +99,7 @@ void add_runtime_options(CLI::App& cmd, engine::RuntimeOptions& r) {
 
 void forget_untyped_model_flags(CLI::App& cmd, engine::ModelOptions& model) {
   if (cmd.count("--heads") == 0) model.heads = 0;
-  if (cmd.get_option_no_throw("-f") != nullptr && cmd.count("-f") == 0) model.frames = 0;
+  if (cmd.get_option_no_throw("-f") == nullptr || cmd.count("-f") == 0) model.frames = 0;
 }
 
 }  // namespace poselift::cli

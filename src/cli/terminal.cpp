@@ -25,7 +25,7 @@ std::string format_duration(double seconds) {
   return fmt::format("{:02}:{:02}", s / 60, s % 60);
 }
 
-// Below one unit a second the rate reads as seconds per unit ("0.0 batches/s" said nothing).
+// Below one unit a second the rate reads as seconds per unit (a rate of "0.0 batches/s" says nothing).
 std::string rate_text(const report::ProgressUpdate& u) {
   if (u.done <= 0 || u.elapsed_seconds <= 0) return "-- " + u.unit + "/s";
   const double rate = u.done / u.elapsed_seconds;

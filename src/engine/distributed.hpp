@@ -96,26 +96,3 @@ double weights_checksum(const std::vector<torch::Tensor>& tensors);
 std::vector<int> balance_items(const std::vector<std::int64_t>& weights, int ranks);
 
 }  // namespace poselift::engine
-
-namespace poselift::model {
-struct PoseFormerConfig;
-}
-
-namespace poselift::engine {
-
-struct DataParallelFigures {
-  int processes = 1, threads = 1, global_batch = 0, steps = 0;
-  double steps_per_second = 0, frames_per_second = 0;
-  double communication_ms_per_step = 0;    // time inside the gradient all-reduce
-  std::int64_t gradient_bytes_per_step = 0;  // payload all-reduced per step by each rank
-  std::int64_t other_bytes_per_step = 0;     // loss, frame count and stop flag
-  std::int64_t buckets = 0;
-};
-
-// Training steps (forward, MPJPE backward, gradient all-reduce, AdamW) of a randomly initialised
-// PoseFormer on random windows for about `seconds`, `global_batch` frames per step split over the
-// ranks; `comm` null for one process. Every rank returns the same figures.
-DataParallelFigures measure_training_steps(const model::PoseFormerConfig& config, int global_batch, double seconds,
-                                           Communicator* comm);
-
-}  // namespace poselift::engine

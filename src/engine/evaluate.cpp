@@ -5,10 +5,16 @@
 #include <cmath>
 #include <cstdlib>
 
+#include <sstream>
+
 #include "data/selection.hpp"
-#include "metrics/pose_errors.hpp"
+#include "engine/model_loading.hpp"
 #include "engine/runtime.hpp"
+#include "io/file.hpp"
 #include "io/error.hpp"
+#include "io/output_path.hpp"
+#include "io/zip_archive.hpp"
+#include "metrics/pose_errors.hpp"
 #include "model/checkpoint.hpp"
 #include "report/report.hpp"
 
@@ -19,6 +25,12 @@ namespace {
 io::NdArray float_array(const torch::Tensor& t) { return model::to_ndarray(t.to(torch::kFloat32).contiguous()); }
 
 }  // namespace
+
+std::string python_list(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", '" : "'") + items[i] + "'";
+  return out + "]";
+}
 
 std::string python_float(double value) {
   if (std::isnan(value)) return "nan";
@@ -44,7 +56,7 @@ FlipSymmetry flip_symmetry(const data::MocapDataset& dataset, const data::Keypoi
 }
 
 Evaluator::Evaluator(model::PoseFormer& model, const data::MocapDataset& dataset, const data::Keypoints& keypoints,
-                     FlipSymmetry symmetry, EvaluateOptions options, torch::Device device)
+                     FlipSymmetry symmetry, EvaluatorOptions options, torch::Device device)
     : model_(model),
       dataset_(dataset),
       keypoints_(keypoints),
@@ -221,6 +233,80 @@ nlohmann::json blocks_to_json(const std::vector<EvaluationBlock>& blocks) {
     out.push_back(j);
   }
   return out;
+}
+
+PoseData load_pose_data(const DataOptions& options, bool report_lines) {
+  auto say = [&](const std::string& text) {
+    if (report_lines) report::line(text);
+  };
+  PoseData d;
+  say("Loading dataset...");
+  d.dataset = data::load_dataset(options.dataset, options.data_dir, options.keypoints);
+  say("Preparing data...");
+  say("Loading 2D detections...");
+  d.keypoints = data::load_keypoints(d.dataset, options.data_dir, options.keypoints);
+  d.selection = parse_data_selection(options);
+  if (!d.selection.action_filter.empty()) say("Selected actions: " + python_list(d.selection.action_filter));
+  return d;
+}
+
+EvaluatorOptions evaluator_options(const DataSelection& selection, const PredictOptions& predict, bool progress) {
+  EvaluatorOptions options;
+  options.subjects = selection.subjects_test;
+  options.action_filter = selection.action_filter;
+  options.downsample = selection.downsample;
+  options.predict = predict;
+  options.progress = progress;
+  return options;
+}
+
+std::vector<EvaluationBlock> report_evaluation(Evaluator& evaluator, bool by_subject) {
+  report::line("Evaluating...");
+  auto blocks = evaluator.run(by_subject);
+  for (const auto& block : blocks) {
+    if (by_subject) report::line("Evaluating on subject " + block.subject);
+    std::istringstream text(format_block(block));
+    for (std::string line; std::getline(text, line);) report::line(line);
+    if (by_subject) report::line("");
+  }
+  return blocks;
+}
+
+namespace {
+
+void write_evaluation_json(const std::string& path, const EvaluateOptions& o, const std::string& checkpoint,
+                           int frames, const std::vector<EvaluationBlock>& blocks) {
+  nlohmann::json j;
+  j["checkpoint"] = checkpoint;
+  j["dataset"] = o.data.dataset;
+  j["keypoints"] = o.data.keypoints;
+  j["frames"] = frames;
+  j["test_time_augmentation"] = o.predict.test_time_augmentation;
+  j["blocks"] = blocks_to_json(blocks);
+  io::write_file_atomic(path, j.dump(2) + "\n");
+}
+
+}  // namespace
+
+EvaluateResult run_evaluate(const EvaluateOptions& o) {
+  validate_predict_options(o.predict);
+  const torch::Device device = configure_runtime(o.runtime);
+  const PoseData d = load_pose_data(o.data);
+  EvaluateResult result;
+  result.checkpoint = resolve_checkpoint_path(o.checkpoint);
+  const std::string& path = result.checkpoint;
+  const std::string json_path =
+      o.json_out.empty() ? "" : io::checked_output_path(o.json_out, {path, d.dataset.source, d.keypoints.source}, "--json");
+  auto net = load_for_inference(path, o.model, device, {d.keypoints.metadata.num_joints, d.keypoints.source});
+  report::line(fmt::format("INFO: Receptive field: {} frames", net->config().num_frames));
+  report::line(fmt::format("INFO: Trainable parameter count: {}", net->parameter_count()));
+  report::line("Loading checkpoint " + path);
+  Evaluator evaluator(net, d.dataset, d.keypoints, flip_symmetry(d.dataset, d.keypoints),
+                      evaluator_options(d.selection, o.predict, o.runtime.progress), device);
+  report::line(fmt::format("INFO: Testing on {} frames", evaluator.test_frames()));
+  result.blocks = report_evaluation(evaluator, o.by_subject);
+  if (!json_path.empty()) write_evaluation_json(json_path, o, path, net->config().num_frames, result.blocks);
+  return result;
 }
 
 }  // namespace poselift::engine

@@ -32,7 +32,7 @@ struct EvaluationBlock {
   double mean_mpjpe = 0, mean_p_mpjpe = 0, mean_n_mpjpe = 0, mean_mpjve = 0;
 };
 
-struct EvaluateOptions {
+struct EvaluatorOptions {
   std::vector<std::string> subjects;       // test subjects
   std::vector<std::string> action_filter;  // prefixes; empty = all
   int downsample = 1;
@@ -49,7 +49,7 @@ struct SequenceErrors {
 class Evaluator {
  public:
   Evaluator(model::PoseFormer& model, const data::MocapDataset& dataset, const data::Keypoints& keypoints,
-            FlipSymmetry symmetry, EvaluateOptions options, torch::Device device);
+            FlipSymmetry symmetry, EvaluatorOptions options, torch::Device device);
 
   // Frames of the test sequences (the original's "Testing on N frames").
   std::int64_t test_frames() const;
@@ -66,7 +66,7 @@ class Evaluator {
   const data::MocapDataset& dataset_;
   const data::Keypoints& keypoints_;
   FlipSymmetry symmetry_;
-  EvaluateOptions options_;
+  EvaluatorOptions options_;
   torch::Device device_;
   std::map<std::pair<std::string, std::string>, SequenceErrors> cache_;  // (subject, action)
 };
@@ -74,10 +74,49 @@ class Evaluator {
 // Left/right keypoints from the 2D file's metadata, left/right joints from the skeleton.
 FlipSymmetry flip_symmetry(const data::MocapDataset& dataset, const data::Keypoints& keypoints);
 
+// The dataset and 2D keypoints a command works on, loaded once, with its parsed selection.
+struct PoseData {
+  data::MocapDataset dataset;
+  data::Keypoints keypoints;
+  DataSelection selection;
+};
+// Loads -d/-k from --data-dir, reporting the original's lines ("Loading dataset...", ...,
+// "Selected actions: [...]") through report::line when `report_lines`.
+PoseData load_pose_data(const DataOptions& options, bool report_lines = true);
+
+// The evaluation of the test subjects of `selection`.
+EvaluatorOptions evaluator_options(const DataSelection& selection, const PredictOptions& predict, bool progress);
+
+// Runs the evaluation, reporting "Evaluating..." and every block as the original prints them
+// (report::line).
+std::vector<EvaluationBlock> report_evaluation(Evaluator& evaluator, bool by_subject);
+
+// `poselift evaluate`: a checkpoint's errors under the Human3.6M protocols.
+struct EvaluateOptions {
+  DataOptions data;
+  ModelOptions model;
+  RuntimeOptions runtime;
+  PredictOptions predict;
+  CheckpointOptions checkpoint;
+  bool by_subject = false;
+  std::string json_out;  // also write the figures as JSON (empty: no)
+};
+
+struct EvaluateResult {
+  std::string checkpoint;  // the file evaluated
+  std::vector<EvaluationBlock> blocks;
+};
+
+// The whole command, reporting the original's lines through report::line. Bad input ->
+// InputError before any output file is written.
+EvaluateResult run_evaluate(const EvaluateOptions& options);
+
 // The original's printed lines for one block ("----Walking----", "Protocol #1 Error (MPJPE): ...").
 std::string format_block(const EvaluationBlock& block);
 nlohmann::json blocks_to_json(const std::vector<EvaluationBlock>& blocks);
 
+// Python's repr() of a list of strings.
+std::string python_list(const std::vector<std::string>& items);
 // Python's repr() of a float (shortest round trip, ".0" kept), and print(round(x, digits)).
 std::string python_float(double value);
 std::string python_round(double value, int digits);

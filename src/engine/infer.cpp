@@ -5,6 +5,8 @@
 #include <algorithm>
 
 #include "data/camera.hpp"
+#include "data/h36m.hpp"
+#include "engine/model_loading.hpp"
 #include "engine/runtime.hpp"
 #include "io/error.hpp"
 #include "io/output_path.hpp"
@@ -15,8 +17,10 @@ namespace poselift::engine {
 
 FlipSymmetry h36m_symmetry() {
   FlipSymmetry s;
-  s.kps_left = s.joints_left = {4, 5, 6, 11, 12, 13};
-  s.kps_right = s.joints_right = {1, 2, 3, 14, 15, 16};
+  const auto& left = data::h36m::joints_left();
+  const auto& right = data::h36m::joints_right();
+  s.kps_left = s.joints_left = {left.begin(), left.end()};
+  s.kps_right = s.joints_right = {right.begin(), right.end()};
   return s;
 }
 
@@ -24,13 +28,13 @@ torch::Tensor lift_sequence(model::PoseFormer& model, const wild::Sequence2D& se
                             const PredictOptions& options, const torch::Device& device, bool progress) {
   const auto T = static_cast<std::int64_t>(sequence.frames.size());
   std::vector<float> pixels;
-  pixels.reserve(static_cast<std::size_t>(T) * wild::kH36mJoints * 2);
+  pixels.reserve(static_cast<std::size_t>(T) * data::h36m::kJoints * 2);
   for (const auto& pose : sequence.poses)
     for (const auto& k : pose) pixels.push_back(k[0]), pixels.push_back(k[1]);
   // The model's input: VideoPose3D's screen normalisation (x in [-1, 1], aspect kept).
   const io::NdArray normalized = data::normalize_screen_coordinates(
-      io::NdArray::from_vector<float>({T, wild::kH36mJoints, 2}, pixels), width, height);
-  const auto input = torch::from_blob(const_cast<float*>(normalized.data<float>()), {T, wild::kH36mJoints, 2},
+      io::NdArray::from_vector<float>({T, data::h36m::kJoints, 2}, pixels), width, height);
+  const auto input = torch::from_blob(const_cast<float*>(normalized.data<float>()), {T, data::h36m::kJoints, 2},
                                       torch::kFloat32)
                          .clone();
   // Chunks with `pad` frames of context on each side give exactly the whole-sequence result:
@@ -62,31 +66,36 @@ std::vector<std::int64_t> frame_list(const wild::Detections& d) {
   return frames;
 }
 
-}  // namespace
-
-InferResult run_inference(const InferOptions& o, const torch::Device& device) {
-  // Everything that can be checked cheaply is checked before the model runs.
-  const wild::OutputFormat format = wild::output_format(o.output);
-  const std::string output = io::checked_output_path(o.output, {o.input, o.checkpoint}, "--out");
+// The settings checked before any file is read (the flags named).
+void validate_infer_options(const InferOptions& o) {
   if (o.width < 0 || o.height < 0 || o.width > 1'000'000 || o.height > 1'000'000)
     throw InputError(fmt::format("--width/--height: expected a size in pixels, found {}x{}", o.width, o.height));
   const double fps = o.output_options.bvh.fps;
   if (!(fps >= 0.0) || fps > 1e6)  // 0: not given
     throw InputError(fmt::format("--fps: expected a positive frame rate, found {}", fps));
-  if (o.predict.max_batch <= 0)
-    throw InputError(fmt::format("--batch-size: expected a positive number, found {}", o.predict.max_batch));
   if (!(o.fill.min_valid_fraction >= 0.0 && o.fill.min_valid_fraction <= 1.0))
     throw InputError(fmt::format("--min-valid: expected a fraction in [0, 1], found {}", o.fill.min_valid_fraction));
   if (!(o.tracking.min_confidence >= 0.0f))
     throw InputError(fmt::format("--min-confidence: expected a non-negative number, found {}", o.tracking.min_confidence));
-  bool all = o.person == "all";
-  std::size_t person = 0;
-  if (!all) {
+  if (o.person != "all") {
     const std::string& p = o.person;
     if (p.empty() || p.size() > 6 || !std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; }))
       throw InputError("--person: expected a track number (0, 1, ...) or 'all', found '" + p + "'");
-    person = std::stoul(p);
   }
+}
+
+}  // namespace
+
+InferResult run_inference(const InferOptions& o) {
+  validate_predict_options(o.predict);
+  const torch::Device device = configure_runtime(o.runtime);
+  // Everything that can be checked cheaply is checked before the model runs.
+  const wild::OutputFormat format = wild::output_format(o.output);
+  const std::string checkpoint = resolve_checkpoint_path(o.checkpoint);
+  const std::string output = io::checked_output_path(o.output, {o.input, checkpoint}, "--out");
+  validate_infer_options(o);
+  const bool all = o.person == "all";
+  const std::size_t person = all ? 0 : std::stoul(o.person);
   const wild::Detections detections = wild::read_detections(o.input, o.read);
   const int width = o.width > 0 ? o.width : detections.width;
   const int height = o.height > 0 ? o.height : detections.height;
@@ -129,19 +138,17 @@ InferResult run_inference(const InferOptions& o, const torch::Device& device) {
     throw InputError(o.input + ": no track can be lifted:" + reasons);
   }
 
-  model::PoseFormer net = model::load_poseformer(o.checkpoint, o.heads, o.strict);
+  model::PoseFormer net = load_for_inference(checkpoint, o.model, device);
   const auto& config = net->config();
-  if (config.num_joints != wild::kH36mJoints || config.in_chans != 2)
+  if (config.num_joints != data::h36m::kJoints || config.in_chans != 2)
     throw InputError(fmt::format("{}: the model takes {} joints x {} channels; infer needs a Human3.6M-17 model "
                                  "on 2D input",
-                                 o.checkpoint, config.num_joints, config.in_chans));
-  net->to(device);
-  net->eval();
+                                 checkpoint, config.num_joints, config.in_chans));
 
   std::vector<std::pair<std::string, wild::LiftedSequence>> outputs;
   for (auto& [k, seq] : sequences) {
     wild::LiftedSequence lifted;
-    const torch::Tensor positions = lift_sequence(net, seq, width, height, o.predict, device, o.progress);
+    const torch::Tensor positions = lift_sequence(net, seq, width, height, o.predict, device, o.runtime.progress);
     lifted.positions.assign(positions.data_ptr<float>(), positions.data_ptr<float>() + positions.numel());
     lifted.input = std::move(seq);
     lifted.width = width;

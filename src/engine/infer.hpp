@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/options.hpp"
 #include "engine/predict.hpp"
 #include "model/poseformer.hpp"
 #include "wild/detections.hpp"
@@ -22,9 +23,10 @@ namespace poselift::engine {
 constexpr double kAssumedVideoFps = 30.0;
 
 struct InferOptions {
-  std::string checkpoint, input, output;
-  int heads = 0;        // for checkpoints that do not record it (0: PoseFormer's default)
-  bool strict = true;
+  CheckpointOptions checkpoint;  // a Human3.6M-17 PoseFormer checkpoint
+  ModelOptions model;            // heads (for checkpoints that do not record them; 0: PoseFormer's default), strictness
+  RuntimeOptions runtime;
+  std::string input, output;
   int width = 0, height = 0;  // image size; 0 = from the input file
   std::string person = "0";   // track index, or "all"
   wild::ReadOptions read;
@@ -32,7 +34,6 @@ struct InferOptions {
   wild::FillOptions fill;
   wild::ExportOptions output_options;
   PredictOptions predict;
-  bool progress = true;
 };
 
 struct InferResult {
@@ -42,7 +43,7 @@ struct InferResult {
   std::int64_t frames = 0;           // frames lifted, summed over the written tracks
 };
 
-// The Human3.6M-17 flip symmetry (left 4,5,6,11,12,13; right 1,2,3,14,15,16).
+// The Human3.6M-17 flip symmetry (data/h36m.hpp) for keypoints and joints alike.
 FlipSymmetry h36m_symmetry();
 
 // One filled track -> (T, 17, 3) root-relative camera-space metres, float32 on the CPU.
@@ -50,6 +51,6 @@ torch::Tensor lift_sequence(model::PoseFormer& model, const wild::Sequence2D& se
                             const PredictOptions& options, const torch::Device& device, bool progress);
 
 // The whole command. Bad input -> InputError before any output file is written.
-InferResult run_inference(const InferOptions& options, const torch::Device& device);
+InferResult run_inference(const InferOptions& options);
 
 }  // namespace poselift::engine

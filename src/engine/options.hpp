@@ -1,5 +1,6 @@
-// Settings of a poselift run. Defaults follow the seed's published configuration; the CLI
-// maps the seed's flags (run_poseformer.py) onto these fields.
+// Settings of a poselift run, in blocks that the commands share. Defaults follow PoseFormer's
+// published configuration; the CLI maps the original run_poseformer.py's flags onto these
+// fields. Each setting lives in one block and is validated once, by the block's function.
 #pragma once
 
 #include <cstdint>
@@ -20,11 +21,20 @@ struct DataOptions {
   int downsample = 1;                            // --downsample
 };
 
+// DataOptions parsed once: the subject lists and the action filter as values.
+struct DataSelection {
+  std::vector<std::string> subjects_train, subjects_test;
+  std::vector<std::string> action_filter;  // prefixes; empty = every action
+  double subset = 1.0;
+  int downsample = 1;
+};
+DataSelection parse_data_selection(const DataOptions& options);
+
 struct ModelOptions {
-  int frames = 81;            // -f / --number-of-frames
+  int frames = 81;            // -f / --number-of-frames (0: the checkpoint's)
   int embed_dim_ratio = 32;   // --width
   int depth = 4;              // --depth
-  int heads = 8;              // --heads (not stored in checkpoints)
+  int heads = 8;              // --heads (0: the checkpoint's, else PoseFormer's default)
   double mlp_ratio = 2.0;
   double drop_path = 0.1;     // stochastic depth of the training model
   bool strict_load = true;    // --non-strict clears it
@@ -33,9 +43,31 @@ struct ModelOptions {
 struct RuntimeOptions {
   std::string device = "auto";  // --device cpu|cuda|auto (auto: cuda when available)
   int threads = 0;              // --threads (0: LibTorch's default)
-  bool progress = true;         // progress bars on stderr
+  bool progress = true;         // progress bars on stderr (--no-progress clears it)
   std::string implementation = "fast";  // --impl fast|reference (PoseFormer code path)
   std::string precision = "float32";    // --precision float32|int8 (fast path inference)
 };
+
+// How a model predicts whole sequences or windows.
+struct PredictOptions {
+  bool test_time_augmentation = true;  // --no-test-time-augmentation clears it
+  std::int64_t max_batch = 1024;  // -b: windows per temporal forward pass, flipped ones included (bounds memory)
+};
+// Throws InputError naming `flag` unless the batch is positive.
+void validate_predict_options(const PredictOptions& options, const std::string& flag = "--batch-size");
+
+// Which checkpoint a command reads: the same two flags in every command.
+//   -c/--checkpoint PATH: the checkpoint folder, or a checkpoint file;
+//   --checkpoint-file/--evaluate FILE: a file in that folder, or FILE as given when only that exists.
+struct CheckpointOptions {
+  std::string dir = "checkpoint";
+  std::string file;
+};
+
+// -c DIR joined with FILE (os.path.join), or FILE as given when only that exists.
+std::string checkpoint_file_path(const std::string& dir, const std::string& file);
+// The checkpoint file `options` names: with FILE as above, without it -c itself when that is a
+// file. Throws InputError when there is none.
+std::string resolve_checkpoint_path(const CheckpointOptions& options);
 
 }  // namespace poselift::engine

@@ -1,5 +1,15 @@
 #include "engine/predict.hpp"
 
+#include <fmt/format.h>
+
+#include "engine/model_loading.hpp"
+#include "engine/runtime.hpp"
+#include "io/error.hpp"
+#include "io/npy.hpp"
+#include "io/output_path.hpp"
+#include "model/checkpoint.hpp"
+#include "report/report.hpp"
+
 namespace poselift::engine {
 
 torch::Tensor flip_poses(const torch::Tensor& poses, const std::vector<std::int64_t>& left,
@@ -142,4 +152,52 @@ std::vector<torch::Tensor> predict_sequences(model::PoseFormer& model, const std
   return results;
 }
 
+namespace {
+
+// The input windows as a float32 tensor, checked against the model.
+torch::Tensor forward_input(const std::string& path, const model::PoseFormerConfig& c) {
+  io::NpyContent input = io::read_npy(path);
+  if (input.is_object() || input.array.shape.size() != 4 || input.array.shape[1] != c.num_frames ||
+      input.array.shape[2] != c.num_joints || input.array.shape[3] != c.in_chans)
+    throw InputError(fmt::format("{}: expected a (B, {}, {}, {}) numeric array for this checkpoint, found {}", path,
+                                 c.num_frames, c.num_joints, c.in_chans,
+                                 input.is_object() ? std::string("an object array") : input.array.shape_string()));
+  auto x = model::to_tensor(input.array.astype(io::DType::Float32));
+  const auto finite = torch::isfinite(x).view({x.size(0), -1}).all(1);
+  if (!finite.all().item<bool>()) {
+    const auto window = torch::nonzero(finite.logical_not())[0][0].item<std::int64_t>();
+    throw InputError(fmt::format("{}: window {} holds a NaN or infinite coordinate; expected finite 2D keypoints",
+                                 path, window));
+  }
+  return x;
+}
+
+}  // namespace
+
+ForwardResult run_forward(const ForwardOptions& o) {
+  validate_predict_options(o.predict);
+  const torch::Device device = configure_runtime(o.runtime);
+  const std::string checkpoint = resolve_checkpoint_path(o.checkpoint);
+  const std::string out_path = io::checked_output_path(o.output, {o.input, checkpoint}, "--out");
+  auto net = load_for_inference(checkpoint, o.model, device);
+  const auto& c = net->config();
+  const torch::Tensor x = forward_input(o.input, c);
+  // Chunks of -b windows: memory stays bounded whatever the input's size.
+  torch::NoGradGuard no_grad;
+  const std::int64_t windows = x.size(0), chunk = o.predict.max_batch;
+  std::vector<torch::Tensor> parts;
+  report::Progress bar("forward", windows, "windows", o.runtime.progress && windows > chunk);
+  for (std::int64_t s = 0; s < windows; s += chunk) {
+    const std::int64_t e = std::min(windows, s + chunk);
+    parts.push_back(net->forward(x.slice(0, s, e).to(device)).to(torch::kCPU));
+    bar.advance(e - s);
+  }
+  bar.finish();
+  const auto y = windows > 0 ? torch::cat(parts, 0) : torch::zeros({0, 1, c.num_joints, 3});
+  const io::NdArray result = model::to_ndarray(y);
+  io::write_npy(out_path, result);
+  return {result.shape_string(), windows};
+}
+
 }  // namespace poselift::engine
+

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/options.hpp"
 #include "model/poseformer.hpp"
 
 namespace poselift::engine {
@@ -20,11 +21,6 @@ struct FlipSymmetry {
 // Mirrors poses horizontally: x negated, left/right indices swapped. `poses` (..., J, C).
 torch::Tensor flip_poses(const torch::Tensor& poses, const std::vector<std::int64_t>& left,
                          const std::vector<std::int64_t>& right);
-
-struct PredictOptions {
-  bool test_time_augmentation = true;
-  std::int64_t max_batch = 1024;  // windows per temporal forward pass, flipped ones included (bounds memory)
-};
 
 // `keypoints` (T, J, 2) normalised screen coordinates -> (T, J, 3) root-relative camera-space
 // positions in metres. The model must be in eval mode.
@@ -41,4 +37,23 @@ std::vector<torch::Tensor> predict_sequences(model::PoseFormer& model, const std
                                              const FlipSymmetry& symmetry, const PredictOptions& options,
                                              const torch::Device& device);
 
+// `poselift forward`: a checkpoint run on (B, F, J, 2) windows from a .npy file, written as
+// (B, 1, J, 3) float32 .npy.
+struct ForwardOptions {
+  CheckpointOptions checkpoint;
+  ModelOptions model;    // heads and strictness
+  RuntimeOptions runtime;
+  PredictOptions predict;  // max_batch: the windows of one forward pass
+  std::string input, output;
+};
+
+struct ForwardResult {
+  std::string output_shape;  // "(B, 1, J, 3)"
+  std::int64_t windows = 0;
+};
+
+// Bad input -> InputError before the output is written.
+ForwardResult run_forward(const ForwardOptions& options);
+
 }  // namespace poselift::engine
+

@@ -10,6 +10,8 @@
 #include "data/h36m.hpp"
 #include "data/keypoints.hpp"
 #include "engine/evaluate.hpp"
+#include "engine/model_loading.hpp"
+#include "engine/options.hpp"
 #include "engine/predict.hpp"
 #include "engine/runtime.hpp"
 #include "io/error.hpp"
@@ -28,37 +30,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The checkpoint: -c DIR with --evaluate FILE (the original's way), or -c FILE.
-// TODO(merge): the engine's shared checkpoint resolution replaces this.
+// The checkpoint: -c DIR with --evaluate FILE (the original's way), or -c FILE; an `infer`
+// result needs none.
 std::string checkpoint_path(const RenderOptions& o) {
-  if (o.evaluate_file.empty()) {
-    if (fs::is_regular_file(o.checkpoint_dir)) return o.checkpoint_dir;
+  if (o.evaluate_file.empty() && !fs::is_regular_file(o.checkpoint_dir))
     throw InputError("render: name the checkpoint with -c DIR --evaluate FILE or --checkpoint FILE (or render an "
                      "infer result with --input FILE.npz)");
-  }
-  const std::string joined = (fs::path(o.checkpoint_dir) / o.evaluate_file).string();
-  if (fs::exists(joined) || !fs::exists(o.evaluate_file)) {
-    if (!fs::exists(joined)) throw InputError(joined + ": checkpoint not found (--evaluate is relative to -c)");
-    return joined;
-  }
-  return o.evaluate_file;
-}
-
-// Loads the checkpoint for inference on `device` and checks that it fits the 2D keypoints.
-// TODO(merge): the engine's shared "load a checkpoint for inference" replaces this.
-model::PoseFormer load_for_inference(const RenderOptions& o, const std::string& path, int num_joints,
-                                     const std::string& source, const torch::Device& device) {
-  auto net = model::load_poseformer(path, o.model.heads, o.model.strict_load);
-  const auto& config = net->config();
-  if (o.model.frames > 0 && config.num_frames != o.model.frames)
-    report::warn(fmt::format("{} takes {} frames per prediction: -f {} is ignored", path, config.num_frames,
-                             o.model.frames));
-  if (config.num_joints != num_joints)
-    throw InputError(fmt::format("{}: the checkpoint has {} joints but {} has {}", path, config.num_joints, source,
-                                 num_joints));
-  net->to(device);
-  net->eval();
-  return net;
+  return resolve_checkpoint_path({o.checkpoint_dir, o.evaluate_file});
 }
 
 // Output paths checked against the inputs (a symbolic link's target is written, the link kept),
@@ -128,7 +106,7 @@ PredictedSequence predict_dataset_sequence(const RenderOptions& o) {
     throw InputError(fmt::format("{}: --viz-camera {} is out of range: {} {} has {} cameras", s.keypoints.source,
                                  o.camera, o.subject, o.action, action_keypoints.cameras.size()));
   s.input_2d = data::xy_channels(action_keypoints.cameras[o.camera]);
-  auto net = load_for_inference(o, path, s.keypoints.metadata.num_joints, s.keypoints.source, device);
+  auto net = load_for_inference(path, o.model, device, {s.keypoints.metadata.num_joints, s.keypoints.source});
   report::line(fmt::format("Rendering {} {} camera {} ({} frames)...", o.subject, o.action, o.camera,
                            s.input_2d.shape[0]));
   PredictOptions predict;

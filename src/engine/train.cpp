@@ -10,7 +10,9 @@
 
 #include "data/selection.hpp"
 #include "engine/evaluate.hpp"
+#include "engine/model_loading.hpp"
 #include "engine/runtime.hpp"
+#include "io/file.hpp"
 #include "io/error.hpp"
 #include "io/torch_file.hpp"
 #include "io/zip_archive.hpp"
@@ -180,7 +182,6 @@ void validate_train_options(const TrainOptions& o) {
   at_least("--checkpoint-frequency", o.checkpoint_frequency, 0, " (0: only the last epoch)");
   at_least("--max-batches", o.max_batches_per_epoch, 0, " (0: all)");
   at_least("--check-every", o.check_every, 0, " (0: at epoch ends only)");
-  at_least("evaluation batch", o.eval_batch, 1);
   positive_finite("-lr/--learning-rate", o.learning_rate);
   positive_finite("-lrd/--lr-decay", o.lr_decay);
   if (!std::isfinite(o.weight_decay) || o.weight_decay < 0)
@@ -188,7 +189,7 @@ void validate_train_options(const TrainOptions& o) {
   if (o.checkpoint_dir.empty()) throw InputError("-c/--checkpoint: expected a folder name, got an empty one");
 }
 
-// ---------------------------------------------------------------- training loop
+// ---------------------------------------------------------------- training state
 
 namespace {
 
@@ -203,8 +204,6 @@ void set_torch_rng_state(const torch::Tensor& state) {
   std::lock_guard<std::mutex> lock(gen.mutex());
   gen.set_state(state);
 }
-
-io::ValuePtr str(const std::string& s) { return io::Value::from_str(s); }
 
 // Where training stands inside an epoch (all zero at an epoch boundary).
 struct EpochPosition {
@@ -224,57 +223,94 @@ struct TrainState {
   std::vector<EpochRecord> history;
 };
 
-io::ValuePtr history_value(const std::vector<EpochRecord>& history) {
-  std::vector<io::ValuePtr> rows;
-  for (const auto& r : history)
-    rows.push_back(io::Value::list({io::Value::from_int(r.epoch), io::Value::from_float(r.minutes),
-                                    io::Value::from_float(r.lr), io::Value::from_float(r.loss_train),
-                                    io::Value::from_float(r.loss_train_eval), io::Value::from_float(r.loss_valid)}));
-  return io::Value::list(std::move(rows));
-}
-
-std::vector<EpochRecord> history_from_value(const io::Value& v, const std::string& what) {
-  std::vector<EpochRecord> out;
-  for (const auto& row : v.as_sequence(what)) {
-    const auto& cells = row->as_sequence(what);
-    if (cells.size() != 6) throw InputError(what + ": expected rows of 6 values");
-    EpochRecord r;
-    r.epoch = static_cast<int>(cells[0]->as_int(what));
-    r.minutes = cells[1]->as_float(what);
-    r.lr = cells[2]->as_float(what);
-    r.loss_train = cells[3]->as_float(what);
-    r.loss_train_eval = cells[4]->as_float(what);
-    r.loss_valid = cells[5]->as_float(what);
-    out.push_back(r);
-  }
-  return out;
-}
-
+// The original's checkpoint dict with poselift's entries (model::encode_training_state).
 void save_checkpoint(const std::string& path, const TrainState& state, model::PoseFormer& net,
                      torch::optim::AdamW& optimizer) {
   const auto& c = net->config();
-  std::vector<std::pair<io::ValuePtr, io::ValuePtr>> extra = {
-      {str("format"), io::Value::from_int(1)},
-      {str("num_heads"), io::Value::from_int(c.num_heads)},
-      {str("drop_path_rate"), io::Value::from_float(c.drop_path_rate)},
-      {str("torch_rng_state"), io::make_tensor_value(model::to_ndarray(torch_rng_state()))},
-      {str("min_loss"), io::Value::from_float(state.min_loss)},
-      {str("history"), history_value(state.history)},
-      {str("batch_index"), io::Value::from_int(state.position.next_batch)},
-      {str("epoch_chunk_index"), io::Value::from_int(state.position.next_chunk)},
-      {str("epoch_loss_sum"), io::Value::from_float(state.position.loss_sum)},
-      {str("epoch_frames"), io::Value::from_int(state.position.frames)},
-      {str("epoch_random_state"),
-       state.position.rng_before_shuffle ? state.position.rng_before_shuffle->to_value() : io::Value::none()},
-  };
+  model::TrainingState t;
+  t.num_heads = c.num_heads;
+  t.drop_path_rate = c.drop_path_rate;
+  t.torch_rng_state = torch_rng_state();
+  t.min_loss = state.min_loss;
+  t.history = state.history;
+  t.batch_index = state.position.next_batch;
+  t.epoch_chunk_index = state.position.next_chunk;
+  t.epoch_loss_sum = state.position.loss_sum;
+  t.epoch_frames = state.position.frames;
+  if (state.position.rng_before_shuffle) t.epoch_random_state = state.position.rng_before_shuffle->to_value();
   model::CheckpointContents contents;
   contents.epoch = state.epoch;
   contents.lr = state.lr;
   contents.random_state = state.rng.to_value();
   contents.optimizer = &optimizer;
   contents.model = net.get();
-  contents.extra = io::Value::dict(std::move(extra));
+  contents.extra = model::encode_training_state(t);
   model::write_checkpoint(path, contents);
+}
+
+// The resumed configuration: the shapes and stored entries of the checkpoint win over the flags.
+model::PoseFormerConfig resumed_config(model::PoseFormerConfig config, const model::Checkpoint& ck) {
+  const auto saved = model::infer_config(ck.model_state, config.num_heads, ck.source, flag_hints().heads);
+  if (saved.num_frames != config.num_frames)
+    throw InputError(fmt::format("{}: the checkpoint takes {} frames but -f is {}", ck.source, saved.num_frames,
+                                 config.num_frames));
+  if (ck.training && ck.training->num_heads) config.num_heads = *ck.training->num_heads;
+  if (ck.training && ck.training->drop_path_rate) config.drop_path_rate = *ck.training->drop_path_rate;
+  config.embed_dim_ratio = saved.embed_dim_ratio;
+  config.depth = saved.depth;
+  config.mlp_ratio = saved.mlp_ratio;
+  config.num_joints = saved.num_joints;
+  return config;
+}
+
+// A damaged or foreign file must not train epochs -4..5 or start past the examples.
+void check_resumed_state(const TrainState& state, torch::optim::AdamW& optimizer, const std::string& path,
+                         std::int64_t num_chunks) {
+  if (state.epoch < 0)
+    throw InputError(fmt::format("{}: 'epoch' is {}: expected the number of completed epochs (0 or more)", path,
+                                 state.epoch));
+  if (!std::isfinite(state.lr) || state.lr <= 0)
+    throw InputError(fmt::format("{}: 'lr' is {}: expected a finite learning rate above 0", path, state.lr));
+  for (const auto& group : optimizer.param_groups())
+    if (const double lr = static_cast<const torch::optim::AdamWOptions&>(group.options()).lr();
+        !std::isfinite(lr) || lr <= 0)
+      throw InputError(fmt::format("{}: the optimizer's learning rate is {}: expected a finite number above 0", path,
+                                   lr));
+  if (state.position.next_chunk < 0 || state.position.next_chunk > num_chunks || state.position.next_batch < 0 ||
+      state.position.frames < 0)
+    throw InputError(fmt::format("{}: its position inside epoch {} (example {}, batch {}) does not fit this "
+                                 "training set of {} examples: resume with the data options it was written with",
+                                 path, state.epoch + 1, state.position.next_chunk, state.position.next_batch,
+                                 num_chunks));
+}
+
+// Restores `state`, the optimizer and LibTorch's generator from a resumed checkpoint.
+void restore_state(TrainState& state, torch::optim::AdamW& optimizer, const model::Checkpoint& ck,
+                   const TrainOptions& opt, std::int64_t num_chunks, const std::function<void(const std::string&)>& say) {
+  const std::string& path = ck.source;
+  state.epoch = ck.epoch.value_or(0);
+  if (ck.optimizer) {
+    model::load_adamw_state(optimizer, *ck.optimizer, path);
+    if (ck.random_state) state.rng = data::NumpyRandomState::from_value(*ck.random_state, path + ": random_state");
+  } else {
+    say("WARNING: this checkpoint does not contain an optimizer state. The optimizer will be reinitialized.");
+  }
+  if (ck.lr) state.lr = *ck.lr;
+  if (const auto& t = ck.training) {
+    if (t->torch_rng_state.defined()) set_torch_rng_state(t->torch_rng_state);
+    if (t->min_loss) state.min_loss = *t->min_loss;
+    if (t->history) state.history = *t->history;
+    if (t->batch_index) state.position.next_batch = *t->batch_index;
+    if (t->epoch_chunk_index) state.position.next_chunk = *t->epoch_chunk_index;
+    else  // a file without the chunk position: the same batch size assumed
+      state.position.next_chunk = state.position.next_batch * std::max(1, opt.batch_size / opt.stride);
+    if (t->epoch_loss_sum) state.position.loss_sum = *t->epoch_loss_sum;
+    if (t->epoch_frames) state.position.frames = *t->epoch_frames;
+    if (t->epoch_random_state)
+      state.position.rng_before_shuffle =
+          data::NumpyRandomState::from_value(*t->epoch_random_state, path + ": poselift['epoch_random_state']");
+  }
+  check_resumed_state(state, optimizer, path, num_chunks);
 }
 
 void export_curves(const std::string& dir, const std::vector<EpochRecord>& history) {
@@ -294,13 +330,350 @@ void export_curves(const std::string& dir, const std::vector<EpochRecord>& histo
   render::write_line_plot(dir + "/loss_3d.png", {train, train_eval, valid}, "Epoch", "MPJPE (mm)");
 }
 
-std::string checkpoint_path(const std::string& dir, const std::string& name) {
-  const std::string joined = (fs::path(dir) / name).string();
-  if (fs::exists(joined) || !fs::exists(name)) return joined;
-  return name;
+std::int64_t frame_count(const std::vector<io::NdArray>& sequences) {
+  std::int64_t frames = 0;
+  for (const auto& s : sequences) frames += s.shape.empty() ? 0 : s.shape[0];
+  return frames;
+}
+
+// ---------------------------------------------------------------- examples
+
+// The validation and training sequences of a run.
+struct TrainingData {
+  data::FetchedSequences valid, train;
+  FlipSymmetry symmetry;
+};
+
+TrainingData fetch_training_data(const TrainSetup& setup) {
+  const auto& dataset = *setup.dataset;
+  const auto& keypoints = *setup.keypoints;
+  TrainingData d;
+  d.symmetry = flip_symmetry(dataset, keypoints);
+  data::FetchOptions valid_fetch;
+  valid_fetch.action_filter = setup.data.action_filter;
+  valid_fetch.downsample = setup.data.downsample;
+  d.valid = data::fetch(dataset, keypoints, setup.data.subjects_test, valid_fetch);
+  data::FetchOptions train_fetch = valid_fetch;
+  train_fetch.subset = setup.data.subset;
+  d.train = data::fetch(dataset, keypoints, setup.data.subjects_train, train_fetch);
+  if (d.train.poses_3d.size() != d.train.poses_2d.size())
+    throw InputError("training subjects " + fmt::format("{}", fmt::join(setup.data.subjects_train, ",")) +
+                     " have no 3D ground truth in " + dataset.source);
+  return d;
+}
+
+// ---------------------------------------------------------------- training loop
+
+// The epochs of one run: steps, the per-epoch evaluation, checkpoints, and the agreement of all
+// ranks on when to stop.
+class TrainingLoop {
+ public:
+  TrainingLoop(const TrainSetup& setup, model::PoseFormer& net, torch::optim::AdamW& optimizer, TrainState& state,
+               const TrainingExamples& examples, const TrainingData& data)
+      : setup_(setup),
+        opt_(setup.train),
+        net_(net),
+        optimizer_(optimizer),
+        state_(state),
+        examples_(examples),
+        data_(data),
+        comm_(setup.comm),
+        world_(comm_ ? comm_->size() : 1),
+        rank_(comm_ ? comm_->rank() : 0),
+        parameters_(net->parameters()),
+        chunks_per_rank_(std::max(1, opt_.batch_size / opt_.stride)),
+        chunks_per_step_(chunks_per_rank_ * world_),
+        interrupted_path_((fs::path(opt_.checkpoint_dir) / "interrupted.bin").string()) {
+    // A step takes the next `chunks_per_step_` chunks of the epoch's order; rank r trains on the
+    // r-th `chunks_per_rank_` of them (the last step of an epoch may leave some ranks fewer or none).
+    epoch_chunks_ = examples.num_chunks();
+    if (opt_.max_batches_per_epoch > 0)
+      epoch_chunks_ = std::min(epoch_chunks_, opt_.max_batches_per_epoch * chunks_per_step_);
+    num_batches_ = (epoch_chunks_ + chunks_per_step_ - 1) / chunks_per_step_;
+    eval_predict_ = setup.evaluation;
+    train_eval_predict_ = eval_predict_;
+    train_eval_predict_.test_time_augmentation = false;
+  }
+
+  bool lead() const { return rank_ == 0; }  // only rank 0 reports and writes checkpoints and curves
+
+  void say(const std::string& text) const {
+    if (!lead()) return;
+    if (setup_.observer.line) setup_.observer.line(text);
+    else report::line(text);
+  }
+
+  TrainResult run(model::PoseFormer* trained_out) {
+    while (state_.epoch < opt_.epochs) {
+      const auto start_time = std::chrono::steady_clock::now();
+      if (auto stopped = train_steps()) return *stopped;
+      EpochRecord record;
+      record.epoch = static_cast<int>(state_.epoch + 1);
+      record.lr = state_.lr;
+      record.loss_train = state_.position.loss_sum / std::max<std::int64_t>(1, state_.position.frames);
+      if (!opt_.no_eval)
+        if (auto stopped = evaluate_epoch(record)) return *stopped;
+      record.minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count() / 60.0;
+      report_epoch(record);
+      end_epoch(record);
+      // After the last epoch too: the final evaluation is skipped.
+      if (agree_stop())
+        return interrupted(state_.epoch < opt_.epochs
+                               ? fmt::format("after epoch {}", state_.epoch)
+                               : fmt::format("after the last epoch ({}; the final evaluation was skipped)",
+                                             state_.epoch));
+    }
+    result_.history = state_.history;
+    if (trained_out) *trained_out = net_;
+    return finish();
+  }
+
+ private:
+  void report_epoch(const EpochRecord& record) {
+    state_.history.push_back(record);
+    if (!lead()) return;
+    if (setup_.observer.epoch) setup_.observer.epoch(record, !opt_.no_eval);
+    else say(format_epoch_line(record, !opt_.no_eval));
+  }
+
+  // All ranks must agree to stop: a signal may reach only some of them (several hosts). `values`
+  // (when given) are summed over the ranks in the same reduction.
+  bool agree_stop(std::vector<double>* values = nullptr) {
+    if (!comm_) return runtime::stop_request().load() != 0;
+    std::vector<double> reduced = values ? *values : std::vector<double>{};
+    reduced.push_back(static_cast<double>(runtime::stop_request().load()));
+    reduced = comm_->allreduce_sum(reduced);
+    const double signal = reduced.back();
+    reduced.pop_back();
+    if (values) *values = reduced;
+    if (signal > 0 && runtime::stop_request().load() == 0) runtime::stop_request().store(SIGTERM);
+    return signal > 0;
+  }
+
+  void check_same_weights(const std::string& when) {
+    if (!comm_) return;
+    const auto [lo, hi] = comm_->allreduce_min_max({weights_checksum(parameters_)});
+    if (lo[0] != hi[0])
+      throw DistributedError(fmt::format("the ranks' weights differ {} (checksums {} to {}): a rank computed "
+                                         "differently (non-deterministic hardware or a bug); stopping",
+                                         when, lo[0], hi[0]));
+  }
+
+  void write(const std::string& path) {
+    if (lead()) save_checkpoint(path, state_, net_, optimizer_);
+    result_.last_checkpoint = path;
+    if (comm_) comm_->set_last_checkpoint(path);  // named in its errors
+  }
+
+  // Nobody leaves while another rank may still be inside a collective.
+  TrainResult finish() {
+    if (comm_) comm_->barrier();
+    return result_;
+  }
+
+  TrainResult stopped(TrainOutcome outcome, std::string message) {
+    result_.outcome = outcome;
+    result_.message = std::move(message);
+    result_.history = state_.history;
+    return finish();
+  }
+
+  TrainResult interrupted(const std::string& when) {
+    write(interrupted_path_);
+    return stopped(TrainOutcome::Interrupted,
+                   fmt::format("interrupted by signal {} {}: wrote the resumable checkpoint {} (continue with -r {})",
+                               runtime::stop_request().load(), when, interrupted_path_, interrupted_path_));
+  }
+
+  // One optimizer step on the chunks [begin, end) of `order` (this rank's share); returns the
+  // step's summed per-frame MPJPE and frame count over all ranks, and whether they agreed to stop.
+  struct Step {
+    double loss_sum = 0;
+    std::int64_t frames = 0;
+    bool stop = false;
+    bool finite = true;
+  };
+  Step step(const std::vector<std::int64_t>& order, std::int64_t begin, std::int64_t end) {
+    const std::int64_t mine_begin = std::min(end, begin + rank_ * chunks_per_rank_);
+    const std::int64_t mine_end = std::min(end, mine_begin + chunks_per_rank_);
+    optimizer_.zero_grad();
+    torch::Tensor loss;
+    Step s;
+    std::int64_t local_frames = 0;
+    if (mine_end > mine_begin) {
+      auto [inputs, targets] = examples_.batch(order, mine_begin, mine_end);
+      inputs = inputs.to(setup_.device);
+      targets = targets.to(setup_.device);
+      auto predicted = net_->forward(inputs);
+      loss = (predicted - targets).norm(2, -1).mean();
+      local_frames = inputs.size(0);
+      s.loss_sum = local_frames * loss.item<double>();
+    }
+    s.frames = local_frames;
+    if (comm_) {
+      std::vector<double> sums = {s.loss_sum, static_cast<double>(local_frames)};
+      s.stop = agree_stop(&sums);
+      s.loss_sum = sums[0];
+      s.frames = static_cast<std::int64_t>(sums[1]);
+    }
+    if (!std::isfinite(s.loss_sum)) {
+      s.finite = false;
+      return s;
+    }
+    if (loss.defined()) loss.backward();
+    // Each rank's mean-loss gradient weighted by its share of the step's frames: the sum
+    // over ranks is the gradient of the mean over all of them, even for uneven last steps
+    // (equal shares: the 1/world_size average of DistributedDataParallel).
+    if (comm_) comm_->allreduce_gradients(parameters_, static_cast<double>(local_frames) / s.frames);
+    optimizer_.step();
+    if (!comm_) s.stop = agree_stop();
+    return s;
+  }
+
+  // The steps of the current epoch from where it stands; a result when the run stops there.
+  std::optional<TrainResult> train_steps() {
+    // Every epoch permutes the same fixed example list (the original's
+    // `self.random.permutation(self.pairs)`). Resuming inside an epoch replays its shuffle from
+    // the generator state saved before it.
+    if (state_.position.rng_before_shuffle) state_.rng = *state_.position.rng_before_shuffle;
+    state_.position.rng_before_shuffle = state_.rng;
+    const auto order = state_.rng.permutation(examples_.num_chunks());
+    net_->train();
+    report::Progress progress(fmt::format("epoch {}/{}", state_.epoch + 1, opt_.epochs), num_batches_, "batches",
+                              setup_.progress && lead());
+    progress.advance(state_.position.next_chunk / chunks_per_step_);
+    for (std::int64_t begin = state_.position.next_chunk; begin < epoch_chunks_; begin += chunks_per_step_) {
+      const std::int64_t end = std::min(epoch_chunks_, begin + chunks_per_step_);
+      const Step s = step(order, begin, end);
+      if (!s.finite) {
+        progress.finish();
+        return stopped(TrainOutcome::Diverged,
+                       fmt::format("training stopped: the loss became {} at epoch {} batch {}; {}",
+                                   s.loss_sum / std::max<std::int64_t>(1, s.frames), state_.epoch + 1,
+                                   begin / chunks_per_step_ + 1,
+                                   result_.last_checkpoint.empty()
+                                       ? std::string("no checkpoint was written in this run")
+                                       : "the last good checkpoint is " + result_.last_checkpoint));
+      }
+      state_.position.loss_sum += s.loss_sum;
+      state_.position.frames += s.frames;
+      state_.position.next_chunk = end;
+      state_.position.next_batch = begin / chunks_per_step_ + 1;
+      ++steps_run_;
+      if (comm_ && opt_.check_every > 0 && steps_run_ % opt_.check_every == 0)
+        check_same_weights(fmt::format("after step {}", steps_run_));
+      progress.advance(1, fmt::format("loss {:.2f} mm", state_.position.loss_sum / state_.position.frames * 1000));
+      if (s.stop) {
+        // After the epoch's last step too: the checkpoint then resumes with its evaluation.
+        progress.finish("interrupted");
+        return interrupted(fmt::format("during epoch {}", state_.epoch + 1));
+      }
+    }
+    progress.finish();
+    return std::nullopt;
+  }
+
+  // Rank 0's share of the evaluated frames (all of them in one process).
+  std::int64_t evaluated_frames() const {
+    if (!comm_) return frame_count(data_.valid.poses_2d) + frame_count(data_.train.poses_2d);
+    std::int64_t shown = 0;
+    for (const auto* set : {&data_.valid, &data_.train}) {
+      std::vector<std::int64_t> lengths;
+      for (const auto& p : set->poses_2d) lengths.push_back(p.shape.empty() ? 0 : p.shape[0]);
+      const auto owner = balance_items(lengths, world_);
+      for (std::size_t i = 0; i < lengths.size(); ++i)
+        if (owner[i] == rank_) shown += lengths[i];
+    }
+    return shown;
+  }
+
+  // The validation and training losses of the epoch; the stop request is answered between parts
+  // of a batch of windows each.
+  std::optional<TrainResult> evaluate_epoch(EpochRecord& record) {
+    report::Progress progress(fmt::format("evaluating epoch {}", record.epoch), evaluated_frames(), "frames",
+                              setup_.progress && lead());
+    const auto stop = [this] { return agree_stop(); };
+    const auto valid_loss = sequences_mpjpe_until(net_, data_.valid.poses_2d, data_.valid.poses_3d, data_.symmetry,
+                                                  eval_predict_, setup_.device, comm_, &progress, stop);
+    const auto train_loss = valid_loss ? sequences_mpjpe_until(net_, data_.train.poses_2d, data_.train.poses_3d,
+                                                               data_.symmetry, train_eval_predict_, setup_.device,
+                                                               comm_, &progress, stop)
+                                       : std::nullopt;
+    if (!valid_loss || !train_loss) {
+      progress.finish("interrupted");
+      return interrupted(fmt::format("during the evaluation of epoch {}", record.epoch));
+    }
+    progress.finish();
+    record.loss_valid = *valid_loss;
+    record.loss_train_eval = *train_loss;
+    return std::nullopt;
+  }
+
+  // The learning rate decay, the epoch's checkpoints and curves.
+  void end_epoch(const EpochRecord& record) {
+    state_.lr *= opt_.lr_decay;
+    for (auto& group : optimizer_.param_groups()) {
+      auto& o = static_cast<torch::optim::AdamWOptions&>(group.options());
+      o.lr(o.lr() * opt_.lr_decay);
+    }
+    state_.epoch += 1;
+    state_.position = EpochPosition{};
+    check_same_weights(fmt::format("at the end of epoch {}", state_.epoch));
+    // The original's cadence, plus the last epoch: a run shorter than the frequency (or with
+    // --no-eval, which writes no best_epoch.bin) would otherwise keep no trained weights.
+    if ((opt_.checkpoint_frequency > 0 && state_.epoch % opt_.checkpoint_frequency == 0) ||
+        state_.epoch == opt_.epochs) {
+      const std::string path = (fs::path(opt_.checkpoint_dir) / fmt::format("epoch_{}.bin", state_.epoch)).string();
+      say("Saving checkpoint to " + path);
+      write(path);
+    }
+    if (!opt_.no_eval && record.loss_valid * 1000 < state_.min_loss) {
+      state_.min_loss = record.loss_valid * 1000;
+      say("save best checkpoint");
+      write((fs::path(opt_.checkpoint_dir) / "best_epoch.bin").string());
+    }
+    if (opt_.export_training_curves && lead()) export_curves(opt_.checkpoint_dir, state_.history);
+  }
+
+  const TrainSetup& setup_;
+  const TrainOptions& opt_;
+  model::PoseFormer& net_;
+  torch::optim::AdamW& optimizer_;
+  TrainState& state_;
+  const TrainingExamples& examples_;
+  const TrainingData& data_;
+  Communicator* comm_;
+  int world_, rank_;
+  std::vector<torch::Tensor> parameters_;
+  std::int64_t chunks_per_rank_, chunks_per_step_, epoch_chunks_ = 0, num_batches_ = 0;
+  PredictOptions eval_predict_, train_eval_predict_;
+  std::string interrupted_path_;
+  TrainResult result_;
+  std::int64_t steps_run_ = 0;
+};
+
+// Every rank starts from rank 0's weights whatever its own initialisation or file was, and
+// draws its own stochastic depth (rank 0 keeps the single-process stream), derived from the
+// shuffling seed and the position so that a run is reproducible.
+void share_start(Communicator& comm, model::PoseFormer& net, const TrainState& state, const TrainOptions& opt) {
+  std::vector<torch::Tensor> shared = net->parameters();
+  for (const auto& b : net->buffers()) shared.push_back(b);
+  comm.broadcast(shared);
+  if (comm.rank() > 0)
+    torch::manual_seed(static_cast<std::uint64_t>(opt.seed) * 1000003ull +
+                       static_cast<std::uint64_t>(comm.rank()) * 7919ull +
+                       static_cast<std::uint64_t>(state.epoch) * 104729ull +
+                       static_cast<std::uint64_t>(state.position.next_chunk));
 }
 
 }  // namespace
+
+std::string format_epoch_line(const EpochRecord& r, bool evaluated) {
+  if (!evaluated)
+    return fmt::format("[{}] time {:.2f} lr {:.6f} 3d_train {:.6f}", r.epoch, r.minutes, r.lr, r.loss_train * 1000);
+  return fmt::format("[{}] time {:.2f} lr {:.6f} 3d_train {:.6f} 3d_eval {:.6f} 3d_valid {:.6f}", r.epoch, r.minutes,
+                     r.lr, r.loss_train * 1000, r.loss_train_eval * 1000, r.loss_valid * 1000);
+}
 
 model::PoseFormerConfig training_model_config(const ModelOptions& options, int num_joints) {
   model::PoseFormerConfig config;
@@ -317,339 +690,120 @@ model::PoseFormerConfig training_model_config(const ModelOptions& options, int n
 TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained_out) {
   const auto& opt = setup.train;
   validate_train_options(opt);
-  const auto& dataset = *setup.dataset;
-  const auto& keypoints = *setup.keypoints;
-  TrainResult result;
+  validate_predict_options(setup.evaluation, "evaluation batch");
+  const bool lead = !setup.comm || setup.comm->rank() == 0;
+  const auto say = [&](const std::string& text) {
+    if (!lead) return;
+    if (setup.observer.line) setup.observer.line(text);
+    else report::line(text);
+  };
+  const TrainingData data = fetch_training_data(setup);
 
-  const FlipSymmetry symmetry = flip_symmetry(dataset, keypoints);
-
-  data::FetchOptions valid_fetch;
-  valid_fetch.action_filter = data::parse_action_filter(setup.data.actions);
-  valid_fetch.downsample = setup.data.downsample;
-  auto valid = data::fetch(dataset, keypoints, data::split_comma_list(setup.data.subjects_test), valid_fetch);
-  data::FetchOptions train_fetch = valid_fetch;
-  train_fetch.subset = setup.data.subset;
-  auto train = data::fetch(dataset, keypoints, data::split_comma_list(setup.data.subjects_train), train_fetch);
-  if (train.poses_3d.size() != train.poses_2d.size())
-    throw InputError("training subjects " + setup.data.subjects_train + " have no 3D ground truth in " +
-                     dataset.source);
-
-  model::PoseFormerConfig config = training_model_config(setup.model, keypoints.metadata.num_joints);
-
-  TrainState state;
-  state.lr = opt.learning_rate;
-  state.rng = data::NumpyRandomState(opt.seed);
+  model::PoseFormerConfig config = training_model_config(setup.model, setup.keypoints->metadata.num_joints);
   std::optional<model::Checkpoint> resumed;
-  std::string resume_path;
   if (!opt.resume.empty()) {
-    resume_path = checkpoint_path(opt.checkpoint_dir, opt.resume);
-    if (!fs::exists(resume_path)) throw InputError(resume_path + ": checkpoint to resume not found");
-    resumed = model::read_checkpoint(resume_path);
-    const auto saved = model::infer_config(resumed->model_state, config.num_heads, resume_path);
-    if (saved.num_frames != config.num_frames)
-      throw InputError(fmt::format("{}: the checkpoint takes {} frames but -f is {}", resume_path, saved.num_frames,
-                                   config.num_frames));
-    if (resumed->extra) {
-      if (auto heads = resumed->extra->find("num_heads", resume_path)) config.num_heads = heads->as_int("num_heads");
-      if (auto rate = resumed->extra->find("drop_path_rate", resume_path))
-        config.drop_path_rate = rate->as_float("drop_path_rate");
-    }
-    config.embed_dim_ratio = saved.embed_dim_ratio;
-    config.depth = saved.depth;
-    config.mlp_ratio = saved.mlp_ratio;
-    config.num_joints = saved.num_joints;
+    const std::string path = checkpoint_file_path(opt.checkpoint_dir, opt.resume);
+    if (!fs::exists(path)) throw InputError(path + ": checkpoint to resume not found");
+    resumed = model::read_checkpoint(path);
+    config = resumed_config(config, *resumed);
   }
 
   model::PoseFormer net(config);
   net->to(setup.device);
-  std::printf("INFO: Receptive field: %d frames\n", config.num_frames);
-  std::printf("INFO: Trainable parameter count: %lld\n", static_cast<long long>(net->parameter_count()));
+  say(fmt::format("INFO: Receptive field: {} frames", config.num_frames));
+  say(fmt::format("INFO: Trainable parameter count: {}", net->parameter_count()));
   torch::optim::AdamW optimizer(net->parameters(),
                                 torch::optim::AdamWOptions(opt.learning_rate).weight_decay(opt.weight_decay));
   if (resumed) {
-    std::printf("Loading checkpoint %s\n", resume_path.c_str());
-    model::load_state_dict(*net, resumed->model_state, setup.model.strict_load, resume_path);
+    say("Loading checkpoint " + resumed->source);
+    model::load_state_dict(*net, resumed->model_state, setup.model.strict_load, resumed->source, flag_hints().strict);
   }
-  std::int64_t test_frames = 0;
-  for (const auto& s : valid.poses_2d) test_frames += s.shape.empty() ? 0 : s.shape[0];
-  std::printf("INFO: Testing on %lld frames\n", static_cast<long long>(test_frames));
+  say(fmt::format("INFO: Testing on {} frames", frame_count(data.valid.poses_2d)));
+  TrainingExamples examples(data.train.poses_2d, data.train.poses_3d, config.num_frames, opt.stride,
+                            opt.data_augmentation, data.symmetry);
+  say(fmt::format("INFO: Training on {} frames", examples.num_frames()));
 
-  TrainingExamples examples(train.poses_2d, train.poses_3d, config.num_frames, opt.stride, opt.data_augmentation,
-                            symmetry);
-  std::printf("INFO: Training on %lld frames\n", static_cast<long long>(examples.num_frames()));
-
-  if (resumed) {
-    state.epoch = resumed->epoch.value_or(0);
-    if (resumed->optimizer) {
-      model::load_adamw_state(optimizer, *resumed->optimizer, resume_path);
-      if (resumed->random_state)
-        state.rng = data::NumpyRandomState::from_value(*resumed->random_state, resume_path + ": random_state");
-    } else {
-      std::printf("WARNING: this checkpoint does not contain an optimizer state. The optimizer will be "
-                  "reinitialized.\n");
-    }
-    if (resumed->lr) state.lr = *resumed->lr;
-    if (const auto& extra = resumed->extra) {
-      const std::string what = resume_path + ": poselift";
-      if (auto v = extra->find("torch_rng_state", what); v && v->kind == io::Value::Kind::Array)
-        set_torch_rng_state(model::to_tensor(*v->array));
-      if (auto v = extra->find("min_loss", what)) state.min_loss = v->as_float(what + "['min_loss']");
-      if (auto v = extra->find("history", what)) state.history = history_from_value(*v, what + "['history']");
-      if (auto v = extra->find("batch_index", what)) state.position.next_batch = v->as_int(what + "['batch_index']");
-      if (auto v = extra->find("epoch_chunk_index", what))
-        state.position.next_chunk = v->as_int(what + "['epoch_chunk_index']");
-      else  // written before positions were kept in chunks: same batch size assumed
-        state.position.next_chunk = state.position.next_batch * std::max(1, opt.batch_size / opt.stride);
-      if (auto v = extra->find("epoch_loss_sum", what)) state.position.loss_sum = v->as_float(what);
-      if (auto v = extra->find("epoch_frames", what)) state.position.frames = v->as_int(what);
-      if (auto v = extra->find("epoch_random_state", what); v && !v->is_none())
-        state.position.rng_before_shuffle = data::NumpyRandomState::from_value(*v, what + "['epoch_random_state']");
-    }
-    // A damaged or foreign file must not train epochs -4..5 or start past the examples.
-    if (state.epoch < 0)
-      throw InputError(fmt::format("{}: 'epoch' is {}: expected the number of completed epochs (0 or more)",
-                                   resume_path, state.epoch));
-    if (!std::isfinite(state.lr) || state.lr <= 0)
-      throw InputError(fmt::format("{}: 'lr' is {}: expected a finite learning rate above 0", resume_path, state.lr));
-    for (const auto& group : optimizer.param_groups())
-      if (const double lr = static_cast<const torch::optim::AdamWOptions&>(group.options()).lr();
-          !std::isfinite(lr) || lr <= 0)
-        throw InputError(fmt::format("{}: the optimizer's learning rate is {}: expected a finite number above 0",
-                                     resume_path, lr));
-    if (state.position.next_chunk < 0 || state.position.next_chunk > examples.num_chunks() ||
-        state.position.next_batch < 0 || state.position.frames < 0)
-      throw InputError(fmt::format("{}: its position inside epoch {} (example {}, batch {}) does not fit this "
-                                   "training set of {} examples: resume with the data options it was written with",
-                                   resume_path, state.epoch + 1, state.position.next_chunk,
-                                   state.position.next_batch, examples.num_chunks()));
+  TrainState state;
+  state.lr = opt.learning_rate;
+  state.rng = data::NumpyRandomState(opt.seed);
+  if (resumed) restore_state(state, optimizer, *resumed, opt, examples.num_chunks(), say);
+  if (setup.comm) {
+    share_start(*setup.comm, net, state, opt);
+    say(fmt::format("INFO: data-parallel training on {} processes ({}), batch {} per process, {} per step",
+                    setup.comm->size(), setup.comm->backend(), opt.batch_size, opt.batch_size * setup.comm->size()));
   }
-
-  Communicator* comm = setup.comm;
-  const int world = comm ? comm->size() : 1, rank = comm ? comm->rank() : 0;
-  const bool lead = rank == 0;  // only rank 0 writes checkpoints and curves
-  std::vector<torch::Tensor> parameters = net->parameters();
-  if (comm) {
-    // Every rank starts from rank 0's weights whatever its own initialisation or file was.
-    std::vector<torch::Tensor> shared = parameters;
-    for (const auto& b : net->buffers()) shared.push_back(b);
-    comm->broadcast(shared);
-    // Stochastic depth draws differ per rank (rank 0 keeps the single-process stream); derived
-    // from the seed and position so a run is reproducible.
-    if (rank > 0)
-      torch::manual_seed(static_cast<std::uint64_t>(opt.seed) * 1000003ull + static_cast<std::uint64_t>(rank) * 7919ull +
-                         static_cast<std::uint64_t>(state.epoch) * 104729ull +
-                         static_cast<std::uint64_t>(state.position.next_chunk));
-    std::printf("INFO: data-parallel training on %d processes (%s), batch %d per process, %d per step\n", world,
-                comm->backend().c_str(), opt.batch_size, opt.batch_size * world);
-  }
-
   fs::create_directories(opt.checkpoint_dir);
-  std::printf("** Note: reported losses are averaged over all frames.\n");
-  std::printf("** The final evaluation will be carried out after the last training epoch.\n");
-  std::fflush(stdout);
+  say("** Note: reported losses are averaged over all frames.");
+  say("** The final evaluation will be carried out after the last training epoch.");
+  return TrainingLoop(setup, net, optimizer, state, examples, data).run(trained_out);
+}
 
-  // A step takes the next `chunks_per_step` chunks of the epoch's order; rank r trains on the
-  // r-th `chunks_per_rank` of them (the last step of an epoch may leave some ranks fewer or none).
-  const std::int64_t chunks_per_rank = std::max(1, opt.batch_size / opt.stride);
-  const std::int64_t chunks_per_step = chunks_per_rank * world;
-  std::int64_t epoch_chunks = examples.num_chunks();
-  if (opt.max_batches_per_epoch > 0) epoch_chunks = std::min(epoch_chunks, opt.max_batches_per_epoch * chunks_per_step);
-  const std::int64_t num_batches = (epoch_chunks + chunks_per_step - 1) / chunks_per_step;
-  PredictOptions eval_predict;
-  eval_predict.max_batch = opt.eval_batch;
-  eval_predict.test_time_augmentation = opt.test_time_augmentation;
-  PredictOptions train_eval_predict = eval_predict;
-  train_eval_predict.test_time_augmentation = false;
+// ---------------------------------------------------------------- the command
 
-  auto write = [&](const std::string& path) {
-    if (lead) save_checkpoint(path, state, net, optimizer);
-    result.last_checkpoint = path;
-    if (comm) comm->set_last_checkpoint(path);  // named in its errors
-  };
-  // All ranks must agree to stop: a signal may reach only some of them (several hosts).
-  auto agreed_stop = [&]() {
-    if (!comm) return runtime::stop_request().load() != 0;
-    const double signal = comm->allreduce_sum({static_cast<double>(runtime::stop_request().load())})[0];
-    if (signal > 0 && runtime::stop_request().load() == 0) runtime::stop_request().store(SIGTERM);
-    return signal > 0;
-  };
-  auto check_same_weights = [&](const char* when) {
-    if (!comm) return;
-    const auto [lo, hi] = comm->allreduce_min_max({weights_checksum(parameters)});
-    if (lo[0] != hi[0])
-      throw DistributedError(fmt::format("the ranks' weights differ {} (checksums {} to {}): a rank computed "
-                                         "differently (non-deterministic hardware or a bug); stopping",
-                                         when, lo[0], hi[0]));
-  };
-  std::int64_t steps_run = 0;
-  // Nobody leaves while another rank may still be inside a collective.
-  auto finish = [&]() -> TrainResult {
-    if (comm) comm->barrier();
-    return result;
-  };
+namespace {
 
-  const std::string interrupted_path = (fs::path(opt.checkpoint_dir) / "interrupted.bin").string();
-  auto interrupted = [&](const std::string& when) -> TrainResult {
-    write(interrupted_path);
-    result.outcome = TrainOutcome::Interrupted;
-    result.message = fmt::format("interrupted by signal {} {}: wrote the resumable checkpoint {} (continue with -r {})",
-                                 runtime::stop_request().load(), when, interrupted_path, interrupted_path);
-    result.history = state.history;
-    return finish();
-  };
-  std::int64_t valid_frames = 0, train_frames = 0;
-  for (const auto& s : valid.poses_2d) valid_frames += s.shape.empty() ? 0 : s.shape[0];
-  for (const auto& s : train.poses_2d) train_frames += s.shape.empty() ? 0 : s.shape[0];
+// The device of this rank: with several ranks on CUDA, one GPU each (round robin).
+torch::Device rank_device(torch::Device device, const WorldInfo& world) {
+  if (world.distributed() && device.is_cuda())
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(world.local_rank % torch::cuda::device_count()));
+  return device;
+}
 
-  while (state.epoch < opt.epochs) {
-    const auto start_time = std::chrono::steady_clock::now();
-    // Every epoch permutes the same fixed example list (the original's
-    // `self.random.permutation(self.pairs)`). Resuming inside an epoch replays its shuffle from
-    // the generator state saved before it.
-    if (state.position.rng_before_shuffle) state.rng = *state.position.rng_before_shuffle;
-    state.position.rng_before_shuffle = state.rng;
-    const auto order = state.rng.permutation(examples.num_chunks());
-    net->train();
-    report::Progress progress(fmt::format("epoch {}/{}", state.epoch + 1, opt.epochs), num_batches, "batches",
-                      opt.progress && lead);
-    progress.advance(state.position.next_chunk / chunks_per_step);
-    for (std::int64_t begin = state.position.next_chunk; begin < epoch_chunks; begin += chunks_per_step) {
-      const std::int64_t end = std::min(epoch_chunks, begin + chunks_per_step);
-      const std::int64_t mine_begin = std::min(end, begin + rank * chunks_per_rank);
-      const std::int64_t mine_end = std::min(end, mine_begin + chunks_per_rank);
-      optimizer.zero_grad();
-      torch::Tensor loss;
-      double step_sum = 0;  // sum over the step's frames of the per-frame MPJPE
-      std::int64_t step_frames = 0, local_frames = 0;
-      if (mine_end > mine_begin) {
-        auto [inputs, targets] = examples.batch(order, mine_begin, mine_end);
-        inputs = inputs.to(setup.device);
-        targets = targets.to(setup.device);
-        auto predicted = net->forward(inputs);
-        loss = (predicted - targets).norm(2, -1).mean();
-        local_frames = inputs.size(0);
-        step_sum = local_frames * loss.item<double>();
-      }
-      step_frames = local_frames;
-      bool stop_now = false;
-      if (comm) {
-        const auto reduced = comm->allreduce_sum(
-            {step_sum, static_cast<double>(local_frames), static_cast<double>(runtime::stop_request().load())});
-        step_sum = reduced[0];
-        step_frames = static_cast<std::int64_t>(reduced[1]);
-        if (reduced[2] > 0 && runtime::stop_request().load() == 0) runtime::stop_request().store(SIGTERM);
-        stop_now = reduced[2] > 0;
-      }
-      if (!std::isfinite(step_sum)) {
-        progress.finish();
-        result.outcome = TrainOutcome::Diverged;
-        result.message = fmt::format("training stopped: the loss became {} at epoch {} batch {}; {}",
-                                     step_sum / std::max<std::int64_t>(1, step_frames), state.epoch + 1,
-                                     begin / chunks_per_step + 1,
-                                     result.last_checkpoint.empty()
-                                         ? std::string("no checkpoint was written in this run")
-                                         : "the last good checkpoint is " + result.last_checkpoint);
-        result.history = state.history;
-        return finish();
-      }
-      if (loss.defined()) loss.backward();
-      // Each rank's mean-loss gradient weighted by its share of the step's frames: the sum
-      // over ranks is the gradient of the mean over all of them, even for uneven last steps
-      // (equal shares: the 1/world_size average of DistributedDataParallel).
-      if (comm) comm->allreduce_gradients(parameters, static_cast<double>(local_frames) / step_frames);
-      optimizer.step();
-      state.position.loss_sum += step_sum;
-      state.position.frames += step_frames;
-      state.position.next_chunk = end;
-      state.position.next_batch = begin / chunks_per_step + 1;
-      ++steps_run;
-      if (comm && opt.check_every > 0 && steps_run % opt.check_every == 0)
-        check_same_weights(fmt::format("after step {}", steps_run).c_str());
-      progress.advance(1, fmt::format("loss {:.2f} mm", state.position.loss_sum / state.position.frames * 1000));
-      if (!comm) stop_now = runtime::stop_request().load() != 0;
-      if (stop_now) {
-        // After the epoch's last step too: the checkpoint then resumes with its evaluation.
-        progress.finish("interrupted");
-        return interrupted(fmt::format("during epoch {}", state.epoch + 1));
-      }
-    }
-    progress.finish();
+TrainRunResult run_result(const TrainResult& trained, bool lead) {
+  TrainRunResult r;
+  r.outcome = trained.outcome;
+  r.history = trained.history;
+  r.message = trained.outcome == TrainOutcome::Interrupted && !lead ? std::string() : trained.message;
+  if (trained.outcome == TrainOutcome::Interrupted) r.signal = runtime::stop_request().load();
+  return r;
+}
 
-    EpochRecord record;
-    record.epoch = static_cast<int>(state.epoch + 1);
-    record.lr = state.lr;
-    record.loss_train = state.position.loss_sum / std::max<std::int64_t>(1, state.position.frames);
-    if (!opt.no_eval) {
-      // Rank 0's share of the frames (all of them in one process); the stop request is answered
-      // between parts of a batch of windows each.
-      std::int64_t shown = valid_frames + train_frames;
-      if (comm) {
-        shown = 0;
-        for (const auto* set : {&valid, &train}) {
-          std::vector<std::int64_t> lengths;
-          for (const auto& p : set->poses_2d) lengths.push_back(p.shape.empty() ? 0 : p.shape[0]);
-          const auto owner = balance_items(lengths, world);
-          for (std::size_t i = 0; i < lengths.size(); ++i)
-            if (owner[i] == rank) shown += lengths[i];
-        }
-      }
-      report::Progress eval_progress(fmt::format("evaluating epoch {}", record.epoch), shown, "frames", opt.progress && lead);
-      const auto valid_loss = sequences_mpjpe_until(net, valid.poses_2d, valid.poses_3d, symmetry, eval_predict,
-                                                    setup.device, comm, &eval_progress, agreed_stop);
-      const auto train_loss = valid_loss ? sequences_mpjpe_until(net, train.poses_2d, train.poses_3d, symmetry,
-                                                                 train_eval_predict, setup.device, comm,
-                                                                 &eval_progress, agreed_stop)
-                                         : std::nullopt;
-      if (!valid_loss || !train_loss) {
-        eval_progress.finish("interrupted");
-        return interrupted(fmt::format("during the evaluation of epoch {}", record.epoch));
-      }
-      eval_progress.finish();
-      record.loss_valid = *valid_loss;
-      record.loss_train_eval = *train_loss;
-    }
-    record.minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count() / 60.0;
-    if (opt.no_eval)
-      std::printf("[%d] time %.2f lr %f 3d_train %f\n", record.epoch, record.minutes, record.lr,
-                  record.loss_train * 1000);
-    else
-      std::printf("[%d] time %.2f lr %f 3d_train %f 3d_eval %f 3d_valid %f\n", record.epoch, record.minutes,
-                  record.lr, record.loss_train * 1000, record.loss_train_eval * 1000, record.loss_valid * 1000);
-    std::fflush(stdout);
-    state.history.push_back(record);
+}  // namespace
 
-    state.lr *= opt.lr_decay;
-    for (auto& group : optimizer.param_groups()) {
-      auto& o = static_cast<torch::optim::AdamWOptions&>(group.options());
-      o.lr(o.lr() * opt.lr_decay);
-    }
-    state.epoch += 1;
-    state.position = EpochPosition{};
-    check_same_weights(fmt::format("at the end of epoch {}", state.epoch).c_str());
-
-    // The original's cadence, plus the last epoch: a run shorter than the frequency (or with
-    // --no-eval, which writes no best_epoch.bin) would otherwise keep no trained weights.
-    if ((opt.checkpoint_frequency > 0 && state.epoch % opt.checkpoint_frequency == 0) || state.epoch == opt.epochs) {
-      const std::string path = (fs::path(opt.checkpoint_dir) / fmt::format("epoch_{}.bin", state.epoch)).string();
-      std::printf("Saving checkpoint to %s\n", path.c_str());
-      write(path);
-    }
-    if (!opt.no_eval && record.loss_valid * 1000 < state.min_loss) {
-      state.min_loss = record.loss_valid * 1000;
-      std::printf("save best checkpoint\n");
-      write((fs::path(opt.checkpoint_dir) / "best_epoch.bin").string());
-    }
-    std::fflush(stdout);
-    if (opt.export_training_curves && lead) export_curves(opt.checkpoint_dir, state.history);
-    // After the last epoch too: the final evaluation is skipped.
-    if (agreed_stop())
-      return interrupted(state.epoch < opt.epochs
-                             ? fmt::format("after epoch {}", state.epoch)
-                             : fmt::format("after the last epoch ({}; the final evaluation was skipped)", state.epoch));
+TrainRunResult run_train(const TrainRunOptions& o) {
+  const WorldInfo world = world_from_environment();
+  const bool lead = world.rank == 0;
+  const torch::Device device = rank_device(configure_runtime(o.runtime), world);
+  std::unique_ptr<Communicator> comm;
+  if (world.distributed()) {
+    CommunicatorOptions comm_options;
+    comm_options.timeout_seconds = o.dist_timeout;
+    comm = std::make_unique<Communicator>(world, device, comm_options);
   }
-  result.history = state.history;
-  if (trained_out) *trained_out = net;
-  return finish();
+  if (o.dropout != 0.0)
+    report::warn("-drop/--dropout is accepted for compatibility; PoseFormer trains with stochastic depth "
+                 "(--drop-path) and no dropout");
+  const PoseData d = load_pose_data(o.data, lead);
+  TrainSetup setup;
+  setup.dataset = &d.dataset;
+  setup.keypoints = &d.keypoints;
+  setup.data = d.selection;
+  setup.model = o.model;
+  setup.train = o.train;
+  setup.evaluation = o.evaluation;
+  setup.progress = o.runtime.progress && lead;
+  setup.device = device;
+  setup.comm = comm.get();
+  if (o.torch_seed >= 0) torch::manual_seed(static_cast<std::uint64_t>(o.torch_seed));
+  runtime::enable_stop_requests();
+  model::PoseFormer trained{nullptr};
+  const TrainResult result = train_poseformer(setup, &trained);
+  TrainRunResult run = run_result(result, lead);
+  if (result.outcome != TrainOutcome::Completed || !lead) return run;  // rank 0 alone runs the final evaluation
+  // From here a signal ends the process at once, as in `evaluate`.
+  runtime::disable_stop_requests();
+  if (const int sig = runtime::stop_request().load()) {
+    run.outcome = TrainOutcome::Interrupted;
+    run.signal = sig;
+    run.message = fmt::format("interrupted by signal {} before the final evaluation; the trained weights are in {}",
+                              sig, result.last_checkpoint);
+    return run;
+  }
+  // As the original, the final evaluation follows the last epoch.
+  Evaluator evaluator(trained, d.dataset, d.keypoints, flip_symmetry(d.dataset, d.keypoints),
+                      evaluator_options(d.selection, o.evaluation, o.runtime.progress), device);
+  run.evaluation = report_evaluation(evaluator, o.by_subject);
+  return run;
 }
 
 }  // namespace poselift::engine

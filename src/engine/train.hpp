@@ -1,4 +1,4 @@
-// Training as run_poseformer.py does it: one example per target frame (an F-frame window
+// Training as the original run_poseformer.py does it: one example per target frame (an F-frame window
 // centred on it, edges repeated), flip augmentation, examples shuffled by numpy's
 // RandomState(1234) stream, AdamW with weight decay 0.1, MPJPE loss, learning rate decayed
 // after every epoch, evaluation after every epoch, periodic and best checkpoints.
@@ -16,10 +16,12 @@
 #include "data/dataset.hpp"
 #include "data/keypoints.hpp"
 #include "engine/distributed.hpp"
+#include "engine/evaluate.hpp"
 #include "data/numpy_random.hpp"
 #include "engine/options.hpp"
 #include "engine/runtime.hpp"
 #include "engine/predict.hpp"
+#include "model/checkpoint.hpp"
 #include "model/poseformer.hpp"
 #include "report/report.hpp"
 
@@ -36,13 +38,10 @@ struct TrainOptions {
   double lr_decay = 0.99;                     // -lrd
   double weight_decay = 0.1;
   bool data_augmentation = true;              // -no-da clears it
-  bool test_time_augmentation = true;         // validation flip augmentation (-no-tta clears it)
   bool no_eval = false;                       // --no-eval
   bool export_training_curves = false;        // --export-training-curves
   std::uint32_t seed = 1234;                  // the original's ChunkedGenerator seed
   std::int64_t max_batches_per_epoch = 0;     // 0: all (tests and quick runs use a cap)
-  bool progress = true;
-  std::int64_t eval_batch = 1024;
   int check_every = 200;  // multi-process: steps between checks that all ranks hold the same weights
 };
 
@@ -93,11 +92,7 @@ std::optional<double> sequences_mpjpe_until(model::PoseFormer& model, const std:
                                             Communicator* comm, report::Progress* progress,
                                             const std::function<bool()>& stop);
 
-struct EpochRecord {
-  int epoch = 0;  // 1-based
-  double minutes = 0, lr = 0;
-  double loss_train = 0, loss_train_eval = NAN, loss_valid = NAN;  // metres
-};
+using EpochRecord = model::EpochRecord;  // one epoch's losses, as checkpoints record them
 
 enum class TrainOutcome { Completed, Interrupted, Diverged };
 
@@ -114,23 +109,65 @@ struct TrainResult {
 // TrainOutcome::Interrupted -- after the last epoch too, so that a run stopped there skips the
 // final evaluation. A run interrupted during an epoch's evaluation resumes with that evaluation.
 
+// What a training run tells as it goes. Empty members fall back to the defaults: the original's
+// printed lines ("INFO: Training on N frames", "Saving checkpoint to ...") through report::line,
+// and each epoch as the original's "[N] time ... lr ... 3d_train ..." line through `line`.
+// Only rank 0 reports.
+struct TrainObserver {
+  std::function<void(const std::string& line)> line;
+  std::function<void(const EpochRecord& record, bool evaluated)> epoch;
+};
+
+// The original's line for one epoch ("[3] time 0.03 lr 0.001960 3d_train 220.6 ...").
+std::string format_epoch_line(const EpochRecord& record, bool evaluated);
+
 struct TrainSetup {
   const data::MocapDataset* dataset = nullptr;
   const data::Keypoints* keypoints = nullptr;
-  DataOptions data;
+  DataSelection data;  // training and validation subjects, actions, subset, downsampling
   ModelOptions model;
   TrainOptions train;
+  PredictOptions evaluation;  // the per-epoch validation (max_batch, test-time augmentation)
+  bool progress = true;       // progress bars (rank 0 only)
   torch::Device device = torch::kCPU;
   // Data-parallel training when set (see distributed.hpp): -b is per rank, each step takes the
   // next world_size * b frames of the shuffled order, rank r the r-th share; only rank 0 writes.
   Communicator* comm = nullptr;
+  TrainObserver observer;
 };
 
 // The model a training run builds from the model flags (joints from the 2D file).
 model::PoseFormerConfig training_model_config(const ModelOptions& options, int num_joints);
 
-// Runs the whole training (printing the original's lines to stdout) and returns the trained
-// model's history. The model is created from `setup.model` or restored from `train.resume`.
+// Runs the whole training, reporting through `setup.observer`, and returns the trained model's
+// history. The model is created from `setup.model` or restored from `train.resume` (a file in
+// train.checkpoint_dir, or a path).
 TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained_out = nullptr);
+
+// `poselift train`: the data, the communicator of a multi-process run (torchrun's variables,
+// see distributed.hpp) and its per-rank device, the training, then -- on rank 0 -- the final
+// evaluation, as the original's default mode.
+struct TrainRunOptions {
+  DataOptions data;
+  ModelOptions model;
+  RuntimeOptions runtime;
+  TrainOptions train;
+  PredictOptions evaluation;
+  bool by_subject = false;       // final evaluation per subject
+  double dropout = 0.0;          // -drop: accepted, warned about (PoseFormer uses stochastic depth)
+  std::int64_t torch_seed = -1;  // LibTorch's generator (weight init, stochastic depth); -1: random
+  double dist_timeout = 300;     // multi-process: seconds before a silent peer counts as failed
+};
+
+struct TrainRunResult {
+  TrainOutcome outcome = TrainOutcome::Completed;
+  std::string message;  // why it stopped (empty when completed, and on ranks > 0 when interrupted)
+  int signal = 0;       // the stop signal when interrupted
+  std::vector<EpochRecord> history;
+  std::vector<EvaluationBlock> evaluation;  // the final evaluation (rank 0)
+};
+
+// Throws DistributedError when the ranks cannot meet or one fails, InputError for bad input.
+TrainRunResult run_train(const TrainRunOptions& options);
 
 }  // namespace poselift::engine

@@ -126,7 +126,8 @@ Checkpoint read_checkpoint(const io::TorchFile& file) {
       }
       if (auto v = root.find("optimizer", file.source); v && !v->is_none()) ck.optimizer = v;
       if (auto v = root.find("random_state", file.source); v && !v->is_none()) ck.random_state = v;
-      if (auto v = root.find("poselift", file.source); v && !v->is_none()) ck.extra = v;
+      if (auto v = root.find("poselift", file.source); v && !v->is_none())
+        ck.training = decode_training_state(*v, file.source);
     }
   }
   if (!is_training_dict) {
@@ -145,7 +146,8 @@ Checkpoint read_checkpoint(const io::TorchFile& file) {
 
 Checkpoint read_checkpoint(const std::string& path) { return read_checkpoint(io::read_torch_file(path)); }
 
-PoseFormerConfig infer_config(const StateDict& state, int num_heads, const std::string& source) {
+PoseFormerConfig infer_config(const StateDict& state, int num_heads, const std::string& source,
+                              const std::string& heads_hint) {
   auto need = [&](const std::string& name, std::size_t rank) -> const torch::Tensor& {
     const torch::Tensor* t = find_tensor(state, name);
     if (!t)
@@ -187,7 +189,7 @@ PoseFormerConfig infer_config(const StateDict& state, int num_heads, const std::
   try {
     c.validate();
   } catch (const InputError& e) {
-    throw InputError(source + ": " + e.what() + " (use --heads to set the head count)");
+    throw InputError(source + ": " + e.what() + heads_hint);
   }
   return c;
 }
@@ -205,7 +207,7 @@ std::string LoadReport::describe() const {
 }
 
 LoadReport load_state_dict(torch::nn::Module& model, const StateDict& state, bool strict,
-                           const std::string& source) {
+                           const std::string& source, const std::string& strict_hint) {
   LoadReport report;
   auto params = model.named_parameters(true);
   auto buffers = model.named_buffers(true);
@@ -232,8 +234,7 @@ LoadReport load_state_dict(torch::nn::Module& model, const StateDict& state, boo
   for (const auto& [key, tensor] : targets)
     if (!seen.count(key)) report.missing.push_back(key);
   if (strict && !report.clean())
-    throw InputError(source + ": checkpoint does not match the model: " + report.describe() +
-                     " (--non-strict loads what matches)");
+    throw InputError(source + ": checkpoint does not match the model: " + report.describe() + strict_hint);
   torch::NoGradGuard no_grad;
   for (auto& [target, value] : copies) target.copy_(*value);
   return report;
@@ -248,31 +249,107 @@ StateDict module_state(const torch::nn::Module& model, bool with_module_prefix) 
 }
 
 std::optional<int> stored_heads(const Checkpoint& ck) {
-  if (!ck.extra || ck.extra->kind != io::Value::Kind::Dict) return std::nullopt;
-  auto heads = ck.extra->find("num_heads", ck.source);
-  if (!heads) return std::nullopt;
-  if (heads->kind != io::Value::Kind::Int || heads->integer < 1 || heads->integer > 4096)
-    throw InputError(fmt::format("{}: poselift.num_heads: expected a head count from 1 to 4096, found {}", ck.source,
-                                 heads->repr(40)));
-  return static_cast<int>(heads->integer);
+  return ck.training ? ck.training->num_heads : std::nullopt;
 }
 
 int resolve_heads(const Checkpoint& ck, int requested) {
-  const auto stored = stored_heads(ck);
-  if (!stored) return requested > 0 ? requested : kDefaultHeads;
-  if (requested > 0 && requested != *stored)
-    report::warn(fmt::format("{} was trained with {} attention heads: --heads {} is ignored", ck.source, *stored,
-                             requested));
-  return *stored;
+  if (const auto stored = stored_heads(ck)) return *stored;
+  return requested > 0 ? requested : kDefaultHeads;
+}
+
+PoseFormer build_poseformer(const Checkpoint& ck, int num_heads, bool strict, const LoadHints& hints) {
+  PoseFormer model(infer_config(ck.model_state, resolve_heads(ck, num_heads), ck.source, hints.heads));
+  auto report = load_state_dict(*model, ck.model_state, strict, ck.source, hints.strict);
+  if (!report.clean()) report::warn(fmt::format("{}: partial load: {}", ck.source, report.describe()));
+  return model;
 }
 
 PoseFormer load_poseformer(const std::string& path, int num_heads, bool strict, Checkpoint* checkpoint_out) {
   Checkpoint ck = read_checkpoint(path);
-  PoseFormer model(infer_config(ck.model_state, resolve_heads(ck, num_heads), path));
-  auto report = load_state_dict(*model, ck.model_state, strict, path);
-  if (!report.clean()) report::warn(fmt::format("{}: partial load: {}", path, report.describe()));
+  PoseFormer model = build_poseformer(ck, num_heads, strict);
   if (checkpoint_out) *checkpoint_out = std::move(ck);
   return model;
+}
+
+// ---------------------------------------------------------------- poselift's own entries
+
+namespace {
+
+io::ValuePtr str(const std::string& s) { return io::Value::from_str(s); }
+
+io::ValuePtr history_value(const std::vector<EpochRecord>& history) {
+  std::vector<io::ValuePtr> rows;
+  for (const auto& r : history)
+    rows.push_back(io::Value::list({io::Value::from_int(r.epoch), io::Value::from_float(r.minutes),
+                                    io::Value::from_float(r.lr), io::Value::from_float(r.loss_train),
+                                    io::Value::from_float(r.loss_train_eval), io::Value::from_float(r.loss_valid)}));
+  return io::Value::list(std::move(rows));
+}
+
+std::vector<EpochRecord> history_from_value(const io::Value& v, const std::string& what) {
+  std::vector<EpochRecord> out;
+  for (const auto& row : v.as_sequence(what)) {
+    const auto& cells = row->as_sequence(what);
+    if (cells.size() != 6) throw InputError(what + ": expected rows of 6 values");
+    EpochRecord r;
+    r.epoch = static_cast<int>(cells[0]->as_int(what));
+    r.minutes = cells[1]->as_float(what);
+    r.lr = cells[2]->as_float(what);
+    r.loss_train = cells[3]->as_float(what);
+    r.loss_train_eval = cells[4]->as_float(what);
+    r.loss_valid = cells[5]->as_float(what);
+    out.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace
+
+io::ValuePtr encode_training_state(const TrainingState& t) {
+  std::vector<std::pair<io::ValuePtr, io::ValuePtr>> entries = {{str("format"),
+                                                                 io::Value::from_int(kTrainingStateFormat)}};
+  auto add = [&](const char* key, io::ValuePtr value) { entries.emplace_back(str(key), std::move(value)); };
+  if (t.num_heads) add("num_heads", io::Value::from_int(*t.num_heads));
+  if (t.drop_path_rate) add("drop_path_rate", io::Value::from_float(*t.drop_path_rate));
+  if (t.torch_rng_state.defined()) add("torch_rng_state", io::make_tensor_value(to_ndarray(t.torch_rng_state)));
+  if (t.min_loss) add("min_loss", io::Value::from_float(*t.min_loss));
+  if (t.history) add("history", history_value(*t.history));
+  if (t.batch_index) add("batch_index", io::Value::from_int(*t.batch_index));
+  if (t.epoch_chunk_index) add("epoch_chunk_index", io::Value::from_int(*t.epoch_chunk_index));
+  if (t.epoch_loss_sum) add("epoch_loss_sum", io::Value::from_float(*t.epoch_loss_sum));
+  if (t.epoch_frames) add("epoch_frames", io::Value::from_int(*t.epoch_frames));
+  add("epoch_random_state", t.epoch_random_state ? t.epoch_random_state : io::Value::none());
+  return io::Value::dict(std::move(entries));
+}
+
+TrainingState decode_training_state(const io::Value& value, const std::string& source) {
+  const std::string what = source + ": poselift";
+  if (value.kind != io::Value::Kind::Dict && value.kind != io::Value::Kind::Object)
+    throw InputError(fmt::format("{}: expected a dict, found {}", what, io::Value::kind_name(value.kind)));
+  if (auto v = value.find("format", what)) {
+    if (v->kind != io::Value::Kind::Int || v->integer != kTrainingStateFormat)
+      throw InputError(fmt::format("{}['format'] is {}: this build reads training state of format {} only (a newer "
+                                   "poselift wrote this file?)",
+                                   what, v->repr(40), kTrainingStateFormat));
+  }
+  TrainingState t;
+  if (auto v = value.find("num_heads", what)) {
+    if (v->kind != io::Value::Kind::Int || v->integer < 1 || v->integer > 4096)
+      throw InputError(fmt::format("{}: poselift.num_heads: expected a head count from 1 to 4096, found {}", source,
+                                   v->repr(40)));
+    t.num_heads = static_cast<int>(v->integer);
+  }
+  if (auto v = value.find("drop_path_rate", what)) t.drop_path_rate = v->as_float("drop_path_rate");
+  if (auto v = value.find("torch_rng_state", what); v && v->kind == io::Value::Kind::Array)
+    t.torch_rng_state = to_tensor(*v->array);
+  if (auto v = value.find("min_loss", what)) t.min_loss = v->as_float(what + "['min_loss']");
+  if (auto v = value.find("history", what)) t.history = history_from_value(*v, what + "['history']");
+  if (auto v = value.find("batch_index", what)) t.batch_index = v->as_int(what + "['batch_index']");
+  if (auto v = value.find("epoch_chunk_index", what)) t.epoch_chunk_index = v->as_int(what + "['epoch_chunk_index']");
+  if (auto v = value.find("epoch_loss_sum", what)) t.epoch_loss_sum = v->as_float(what);
+  if (auto v = value.find("epoch_frames", what)) t.epoch_frames = v->as_int(what);
+  if (auto v = value.find("epoch_random_state", what); v && !v->is_none()) t.epoch_random_state = v;
+  return t;
 }
 
 io::ValuePtr adamw_state_value(torch::optim::AdamW& optimizer) {

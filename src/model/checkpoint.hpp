@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <optional>
 #include <string>
 #include <utility>
@@ -19,6 +20,34 @@ using StateDict = std::vector<std::pair<std::string, torch::Tensor>>;
 torch::Tensor to_tensor(const io::NdArray& array);
 io::NdArray to_ndarray(const torch::Tensor& tensor);
 
+// One training epoch as poselift's checkpoints record it (losses in metres).
+struct EpochRecord {
+  int epoch = 0;  // 1-based
+  double minutes = 0, lr = 0;
+  double loss_train = 0, loss_train_eval = NAN, loss_valid = NAN;
+};
+
+// poselift's own entries of a checkpoint (its `poselift` dict): what the model's shapes do not
+// tell and what resuming needs beyond the original's keys. The one codec of that dict:
+// encode_training_state writes it, read_checkpoint decodes it. Every field is optional when
+// read (the original's files have none; a file may hold only `num_heads`).
+constexpr std::int64_t kTrainingStateFormat = 1;  // the dict's `format`; other formats are refused
+struct TrainingState {
+  std::optional<int> num_heads;  // 1..4096
+  std::optional<double> drop_path_rate;
+  torch::Tensor torch_rng_state;  // LibTorch's CPU generator; undefined when absent
+  std::optional<double> min_loss;  // best validation MPJPE so far, millimetres
+  std::optional<std::vector<EpochRecord>> history;
+  // Where training stands inside an epoch (absent or zero at an epoch boundary).
+  std::optional<std::int64_t> batch_index, epoch_chunk_index, epoch_frames;
+  std::optional<double> epoch_loss_sum;
+  io::ValuePtr epoch_random_state;  // the shuffling generator before the epoch's shuffle, or null
+};
+io::ValuePtr encode_training_state(const TrainingState& state);
+// Throws InputError naming `source` for a malformed dict or a format other than
+// kTrainingStateFormat.
+TrainingState decode_training_state(const io::Value& value, const std::string& source);
+
 struct Checkpoint {
   std::string source;
   StateDict model_state;              // keys without the DataParallel "module." prefix
@@ -26,7 +55,7 @@ struct Checkpoint {
   std::optional<double> lr;
   io::ValuePtr optimizer;     // PyTorch optimizer state_dict, or null
   io::ValuePtr random_state;  // numpy RandomState (opaque) or poselift's generator state, or null
-  io::ValuePtr extra;         // poselift's own entries (dict) or null
+  std::optional<TrainingState> training;  // poselift's own entries, decoded
 };
 
 // Reads a checkpoint: a training dict with `model_pos` (or `model`, `state_dict`), or a bare
@@ -38,16 +67,18 @@ Checkpoint read_checkpoint(const io::TorchFile& file);
 constexpr int kDefaultHeads = 8;
 
 // The head count poselift's own checkpoints record (the tensor shapes cannot tell it); none for
-// the original's files. Throws InputError for a stored value out of range.
+// the original's files.
 std::optional<int> stored_heads(const Checkpoint& ck);
-// The head count to build the model with: the stored one (a warning through report::warn when
-// `requested` > 0 disagrees), else `requested` when > 0, else kDefaultHeads.
+// The head count to build the model with: the stored one, else `requested` when > 0, else
+// kDefaultHeads. (The caller tells the user when a requested count is overruled.)
 int resolve_heads(const Checkpoint& ck, int requested);
 
 // Everything the tensor shapes determine: frames, joints, input channels, width, depth, MLP
 // ratio, qkv bias. The head count is not in the shapes: it comes from `num_heads` (<= 0: the
-// default).
-PoseFormerConfig infer_config(const StateDict& state, int num_heads, const std::string& source);
+// default). `heads_hint` is appended to the error when the head count does not fit the width
+// (the caller names its flag there).
+PoseFormerConfig infer_config(const StateDict& state, int num_heads, const std::string& source,
+                              const std::string& heads_hint = "");
 
 struct LoadReport {
   std::vector<std::string> missing, unexpected, mismatched;
@@ -56,15 +87,20 @@ struct LoadReport {
 };
 
 // Copies the tensors into the model. Strict (default): any missing or unexpected key or shape
-// mismatch throws one InputError listing all of them; non-strict loads what matches and
-// returns the report of what was skipped.
+// mismatch throws one InputError listing all of them (`strict_hint` appended); non-strict loads
+// what matches and returns the report of what was skipped.
 LoadReport load_state_dict(torch::nn::Module& model, const StateDict& state, bool strict,
-                           const std::string& source);
+                           const std::string& source, const std::string& strict_hint = "");
 
 StateDict module_state(const torch::nn::Module& model, bool with_module_prefix = false);
 
-// Builds a model from a checkpoint file (config inferred from the shapes; heads as
-// resolve_heads), strictly loaded unless told otherwise.
+// Builds a model from a checkpoint (config inferred from the shapes; heads as resolve_heads),
+// strictly loaded unless told otherwise; a partial load is reported through report::warn.
+// The hints are appended to the errors as in infer_config and load_state_dict.
+struct LoadHints {
+  std::string heads, strict;
+};
+PoseFormer build_poseformer(const Checkpoint& checkpoint, int num_heads, bool strict, const LoadHints& hints = {});
 PoseFormer load_poseformer(const std::string& path, int num_heads, bool strict = true,
                            Checkpoint* checkpoint_out = nullptr);
 
@@ -78,7 +114,7 @@ struct CheckpointContents {
   io::ValuePtr random_state;      // may be null -> None
   torch::optim::AdamW* optimizer = nullptr;  // null -> None
   const torch::nn::Module* model = nullptr;
-  io::ValuePtr extra;             // poselift's own resumable state (dict) or null
+  io::ValuePtr extra;             // poselift's own entries (encode_training_state) or null
 };
 // Writes the run_poseformer.py dict atomically; Python's torch.load reads it and the original
 // model loads `model_pos`.

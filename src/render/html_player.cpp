@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "io/file.hpp"
 #include "io/error.hpp"
 
 #include "io/zip_archive.hpp"

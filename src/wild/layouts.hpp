@@ -31,10 +31,6 @@ namespace h36m = data::h36m;
 inline constexpr int kH36mJoints = h36m::kJoints;
 using H36mPose = std::array<Keypoint, kH36mJoints>;
 
-// Forwarding names kept for wild/export.cpp and src/engine until they use data::h36m directly.
-inline const std::array<const char*, kH36mJoints>& h36m_joint_names() { return h36m::short_joint_names(); }
-inline const std::array<int, kH36mJoints>& h36m_parents() { return h36m::parents(); }
-
 // `keypoints` in `layout` (layout_joint_count entries) -> Human3.6M-17. Missing joints get
 // confidence 0 and coordinates (0, 0).
 H36mPose to_h36m(const std::vector<Keypoint>& keypoints, Layout layout, float min_confidence);

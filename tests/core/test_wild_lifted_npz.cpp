@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "data/h36m.hpp"
 #include "io/error.hpp"
 #include "io/npy.hpp"
 #include "test_support.hpp"
@@ -19,7 +20,7 @@ wild::LiftedSequence example_sequence(int frames) {
   for (int t = 0; t < frames; ++t) {
     s.input.frames.push_back(3 + 2 * t);
     wild::H36mPose pose;
-    for (int k = 0; k < wild::kH36mJoints; ++k) {
+    for (int k = 0; k < data::h36m::kJoints; ++k) {
       pose[static_cast<std::size_t>(k)] = {10.5f * k + t, 20.25f * k - t, (k % 3 == 0) ? 0.0f : 0.1f * (k % 10)};
       for (int c = 0; c < 3; ++c) s.positions.push_back(0.01f * (t * 51 + k * 3 + c) - 0.2f);
     }

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <limits>
 
+#include "engine/options.hpp"
+#include "io/error.hpp"
 #include "io/npy.hpp"
 #include "io/zip_archive.hpp"
 #include "model/checkpoint.hpp"
@@ -387,4 +389,97 @@ TEST(CliInputs, CheckpointReferencingOneListManyTimesLoads) {
   const CliRun r = run("info " + dir + "/laughs.bin");
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("model: PoseFormer"), std::string::npos) << r.output;
+}
+
+TEST(CliInputs, UnknownTrainingStateFormatIsRefusedNamingTheFile) {
+  const std::string dir = test::temp_dir("cli_state_format");
+  io::write_npy(dir + "/x.npy", windows(1));
+  const std::string ck = write_small_checkpoint(
+      dir + "/future.bin", io::Value::dict({{io::Value::from_str("format"), io::Value::from_int(2)},
+                                            {io::Value::from_str("num_heads"), io::Value::from_int(2)}}));
+  try {
+    model::read_checkpoint(ck);
+    ADD_FAILURE() << "format 2 accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(ck), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("format"), std::string::npos) << e.what();
+  }
+  for (const std::string& command :
+       {"info " + ck, "forward --checkpoint " + ck + " --input " + dir + "/x.npy --out " + dir + "/y.npy"}) {
+    const CliRun r = run(command);
+    EXPECT_EQ(r.status, 2) << command << "\n" << r.output;
+    EXPECT_NE(r.output.find(ck), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("['format'] is 2"), std::string::npos) << r.output;
+  }
+  EXPECT_FALSE(fs::exists(dir + "/y.npy"));
+  // Format 1 (what poselift writes) and files without a format are read.
+  write_small_checkpoint(dir + "/one.bin", io::Value::dict({{io::Value::from_str("format"), io::Value::from_int(1)}}));
+  EXPECT_NO_THROW(model::read_checkpoint(dir + "/one.bin"));
+  EXPECT_EQ(model::read_checkpoint(write_small_checkpoint(dir + "/heads.bin", heads_extra(2))).training->num_heads, 2);
+}
+
+TEST(CliInputs, TrainingStateRoundTrips) {
+  model::TrainingState t;
+  t.num_heads = 4;
+  t.drop_path_rate = 0.25;
+  t.torch_rng_state = torch::arange(16, torch::kUInt8);
+  t.min_loss = 12.5;
+  t.history = std::vector<model::EpochRecord>{{1, 0.5, 1e-3, 0.2, 0.3, 0.4}, {2, 0.25, 9e-4, 0.1, 0.2, 0.3}};
+  t.batch_index = 7;
+  t.epoch_chunk_index = 21;
+  t.epoch_loss_sum = 3.5;
+  t.epoch_frames = 99;
+  const auto value = model::encode_training_state(t);
+  EXPECT_EQ(value->at("format", "test").as_int("format"), model::kTrainingStateFormat);
+  // Through a file, as training writes and resuming reads it.
+  const std::string path = write_small_checkpoint(test::temp_dir("cli_state_round_trip") + "/state.bin", value);
+  const auto ck = model::read_checkpoint(path);
+  ASSERT_TRUE(ck.training);
+  const model::TrainingState& back = *ck.training;
+  EXPECT_EQ(back.num_heads, 4);
+  EXPECT_EQ(back.drop_path_rate, 0.25);
+  EXPECT_TRUE(torch::equal(back.torch_rng_state, t.torch_rng_state));
+  EXPECT_EQ(back.min_loss, 12.5);
+  ASSERT_TRUE(back.history);
+  ASSERT_EQ(back.history->size(), 2u);
+  EXPECT_EQ((*back.history)[1].epoch, 2);
+  EXPECT_EQ((*back.history)[1].loss_valid, 0.3);
+  EXPECT_EQ(back.batch_index, 7);
+  EXPECT_EQ(back.epoch_chunk_index, 21);
+  EXPECT_EQ(back.epoch_loss_sum, 3.5);
+  EXPECT_EQ(back.epoch_frames, 99);
+  EXPECT_FALSE(back.epoch_random_state);
+}
+
+TEST(CliInputs, CheckpointFlagsMeanTheSameInEveryCommand) {
+  const std::string dir = test::temp_dir("cli_checkpoint_flags");
+  const std::string ck = write_small_checkpoint(dir + "/model.bin");
+  io::write_npy(dir + "/x.npy", windows(2));
+  // The library's rule: FILE in -c DIR, FILE as given when only that exists, -c FILE alone.
+  EXPECT_EQ(engine::resolve_checkpoint_path({dir, "model.bin"}), dir + "/model.bin");
+  EXPECT_EQ(engine::resolve_checkpoint_path({"/nonexistent", ck}), ck);
+  EXPECT_EQ(engine::resolve_checkpoint_path({ck, ""}), ck);
+  EXPECT_THROW(engine::resolve_checkpoint_path({dir, ""}), InputError);
+  EXPECT_THROW(engine::resolve_checkpoint_path({dir, "missing.bin"}), InputError);
+  // forward: --checkpoint FILE (as before), -c DIR --checkpoint-file FILE, -c DIR --evaluate FILE.
+  const std::string tail = " --input " + dir + "/x.npy --heads 2 --no-progress --out ";
+  ASSERT_EQ(run("forward --checkpoint " + ck + tail + dir + "/a.npy").status, 0);
+  CliRun r = run("forward -c " + dir + " --checkpoint-file model.bin" + tail + dir + "/b.npy");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run("forward -c " + dir + " --evaluate model.bin" + tail + dir + "/c.npy");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(file_bytes(dir + "/a.npy"), file_bytes(dir + "/b.npy"));
+  EXPECT_EQ(file_bytes(dir + "/a.npy"), file_bytes(dir + "/c.npy"));
+  // A folder without a file name says which flag names the file.
+  r = run("forward -c " + dir + tail + dir + "/d.npy");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("--checkpoint-file"), std::string::npos) << r.output;
+  // evaluate: --checkpoint-file is --evaluate.
+  const std::string data = synthetic_data();
+  const std::string eval = "evaluate -d synthetic -k gt --data-dir " + data + " --heads 2 --no-progress -c " + dir;
+  const CliRun by_evaluate = run(eval + " --evaluate model.bin");
+  const CliRun by_file = run(eval + " --checkpoint-file model.bin");
+  ASSERT_EQ(by_evaluate.status, 0) << by_evaluate.output;
+  ASSERT_EQ(by_file.status, 0) << by_file.output;
+  EXPECT_EQ(by_evaluate.output, by_file.output);
 }

@@ -137,7 +137,7 @@ std::vector<engine::EvaluationBlock> poselift_figures(const std::string& fixture
   auto dataset = data::load_dataset("h36m", root + "/data", keypoints_name);
   auto keypoints = data::load_keypoints(dataset, root + "/data", keypoints_name);
   auto net = model::load_poseformer(root + "/checkpoint/model.bin", 8);
-  engine::EvaluateOptions options;
+  engine::EvaluatorOptions options;
   options.subjects = subjects;
   options.action_filter = actions;
   options.progress = false;

@@ -68,8 +68,8 @@ engine::TrainSetup small_setup(const TrainData& d, const std::string& checkpoint
   engine::TrainSetup s;
   s.dataset = &d.dataset;
   s.keypoints = &d.keypoints;
-  s.data.subjects_train = "S1,S5";
-  s.data.subjects_test = "S9,S11";
+  s.data.subjects_train = {"S1", "S5"};
+  s.data.subjects_test = {"S9", "S11"};
   s.model.frames = 9;
   s.model.embed_dim_ratio = 8;
   s.model.depth = 2;
@@ -77,7 +77,7 @@ engine::TrainSetup small_setup(const TrainData& d, const std::string& checkpoint
   s.train.checkpoint_dir = checkpoint_dir;
   s.train.batch_size = 128;
   s.train.learning_rate = 1e-3;
-  s.train.progress = false;
+  s.progress = false;
   s.train.checkpoint_frequency = 1;
   return s;
 }
@@ -343,9 +343,11 @@ TEST(Training, LastEpochCheckpointIsAlwaysWritten) {
     setup.train.max_batches_per_epoch = 2;
     setup.train.no_eval = true;
     model::PoseFormer trained{nullptr};
+    cli::install_terminal_sink();  // the run's lines on stdout, as the CLI prints them
     testing::internal::CaptureStdout();
     const auto result = engine::train_poseformer(setup, &trained);
     const std::string printed = testing::internal::GetCapturedStdout();
+    report::set_sink({});
     ASSERT_EQ(result.outcome, engine::TrainOutcome::Completed);
     const std::string path = setup.train.checkpoint_dir + "/epoch_1.bin";
     EXPECT_NE(printed.find("Saving checkpoint to " + path), std::string::npos) << printed;

@@ -1,11 +1,11 @@
-#include "cli/seed_args.hpp"
+#include "cli/original_args.hpp"
 
 #include <algorithm>
 #include <map>
 
 namespace poselift::cli {
 
-std::vector<std::string> translate_seed_arguments(const std::vector<std::string>& args,
+std::vector<std::string> translate_original_arguments(const std::vector<std::string>& args,
                                                   const std::vector<std::string>& subcommands) {
   static const std::map<std::string, std::string> long_names = {
       {"-str", "--subjects-train"},   {"-ste", "--subjects-test"},
