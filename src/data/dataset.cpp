@@ -262,6 +262,13 @@ std::vector<std::string> available_keypoints(const std::string& data_dir, const 
   return names;
 }
 
+double dataset_fps(const std::string& path_2d) {
+  const std::string file = std::filesystem::path(path_2d).filename().string();
+  if (file.rfind("data_2d_h36m_", 0) == 0) return kH36mFps;
+  if (file.rfind("data_2d_humaneva", 0) == 0) return kHumanEvaFps;
+  return 0;
+}
+
 std::string join_names(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;

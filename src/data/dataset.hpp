@@ -77,6 +77,11 @@ MocapDataset load_generic_dataset(const std::string& path, const std::string& na
 // (read from the 2D file of `keypoints`), else any name with a data_3d_<name>.npz file.
 MocapDataset load_dataset(const std::string& name, const std::string& data_dir, const std::string& keypoints);
 
+// The frame rate of the dataset a 2D file belongs to, known from its name as VideoPose3D
+// knows it (h36m_dataset.py, humaneva_dataset.py): data_2d_h36m_* 50, data_2d_humaneva* 60;
+// 0 for any other file.
+double dataset_fps(const std::string& path_2d);
+
 // The -k names for which data_dir holds data_2d_<name>_<keypoints>.npz, sorted.
 std::vector<std::string> available_keypoints(const std::string& data_dir, const std::string& name);
 // "a, b, c"

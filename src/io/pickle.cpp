@@ -626,6 +626,20 @@ class Unpickler final : public UnpickleContext {
   std::string decode_string_literal(std::string_view line);
   std::string decode_raw_unicode_escape(std::string_view raw);
 
+  // ---- opcodes, by family (run() dispatches; each returns false for an opcode not its own) ----
+  bool stack_opcode();
+  bool number_opcode();
+  bool text_opcode();
+  bool container_opcode();
+  bool set_opcode();
+  bool object_opcode();
+  void push_int_line();
+  void push_long_line();
+  void push_binary_long();
+  void push_decimal_float();
+  void push_small_tuple(std::size_t count);
+  void push_persistent(ValuePtr pid);
+
   void finish(const ValuePtr& result);
   // A container whose reference was duplicated (GET, DUP, hook results) may be reachable from
   // the values inserted into it: only those insertions need the (costlier) self-reference check.
@@ -915,333 +929,371 @@ void Unpickler::finish(const ValuePtr& result) {
     fail("values nest deeper than the limit of " + std::to_string(limits_.max_depth) + " levels");
 }
 
-ValuePtr Unpickler::run() {
+// The opcodes by family. Each handler reports whether the opcode was one of its own; the
+// families are disjoint, so the order in which run() asks them changes nothing but speed.
+
+// Framing, the stack and the memo.
+bool Unpickler::stack_opcode() {
   using namespace opcode;
+  switch (op_) {
+    case kProto: {
+      const unsigned version = read_u8();
+      if (version > 5) fail("unsupported protocol " + std::to_string(version) + " (0-5 are known)");
+      return true;
+    }
+    case kFrame: {
+      const std::uint64_t length = read_le(8);
+      if (length > remaining())
+        fail("frame of " + std::to_string(length) + " bytes but only " + std::to_string(remaining()) + " remain");
+      return true;
+    }
+    case kMark:
+      if (marks_.size() >= limits_.max_depth)
+        fail("MARKs nest deeper than the limit of " + std::to_string(limits_.max_depth));
+      marks_.push_back(stack_.size());
+      return true;
+    case kPop:
+      // CPython pops a MARK when it is on top of the stack.
+      if (!marks_.empty() && marks_.back() == stack_.size()) marks_.pop_back();
+      else pop();
+      return true;
+    case kPopMark: pop_to_mark(); return true;
+    case kDup: push_shared(top()); return true;
+
+    case kPut: {
+      const auto index = parse_index(read_line());
+      if (!index) fail("PUT index must be a decimal integer");
+      memo_put(*index);
+      return true;
+    }
+    case kBinPut: memo_put(read_u8()); return true;
+    case kLongBinPut: memo_put(read_le(4)); return true;
+    case kMemoize: memo_put(memo_.size()); return true;
+    case kGet: {
+      const auto index = parse_index(read_line());
+      if (!index) fail("GET index must be a decimal integer");
+      memo_get(*index);
+      return true;
+    }
+    case kBinGet: memo_get(read_u8()); return true;
+    case kLongBinGet: memo_get(read_le(4)); return true;
+    default: return false;
+  }
+}
+
+// INT: a decimal line (protocol 0), which also spells the booleans.
+void Unpickler::push_int_line() {
+  const std::string_view line = trim(read_line(), kPickleBlanks);
+  if (line.size() > kMaxIntDigits) fail("integer longer than " + std::to_string(kMaxIntDigits) + " digits");
+  if (line == "00" || line == "01") {  // protocol 0 spells booleans this way
+    push_new(Value::from_bool(line == "01"));
+    return;
+  }
+  ValuePtr value = int_from_decimal(line);
+  if (!value) fail("malformed integer '" + std::string(line.substr(0, 40)) + "'");
+  push_new(std::move(value));
+}
+
+// LONG: a decimal line with Python 2's optional 'L' suffix.
+void Unpickler::push_long_line() {
+  std::string_view line = trim(read_line(), kPickleBlanks);
+  if (!line.empty() && line.back() == 'L') line.remove_suffix(1);
+  if (line.size() > kMaxIntDigits) fail("integer longer than " + std::to_string(kMaxIntDigits) + " digits");
+  ValuePtr value = int_from_decimal(line);
+  if (!value) fail("malformed integer '" + std::string(line.substr(0, 40)) + "'");
+  charge(3 * line.size());
+  push_new(std::move(value));
+}
+
+// LONG1 and LONG4: a little-endian two's complement integer of a given byte count.
+void Unpickler::push_binary_long() {
+  std::uint64_t length;
+  if (op_ == opcode::kLong1) {
+    length = read_u8();
+  } else {
+    const std::int32_t declared = read_i32();
+    if (declared < 0) fail("negative byte count");
+    length = static_cast<std::uint64_t>(declared);
+  }
+  if (length > kMaxIntBytes)
+    fail("integer of " + std::to_string(length) + " bytes exceeds the limit of " + std::to_string(kMaxIntBytes));
+  const std::uint8_t* bytes = take(length);
+  charge(3 * length);  // decimal digits
+  push_new(int_from_twos_complement(bytes, static_cast<std::size_t>(length)));
+}
+
+// FLOAT: a decimal line, read as Python's float() reads it.
+void Unpickler::push_decimal_float() {
+  const std::string_view line = trim(read_line(), kPickleBlanks);
+  double value = 0.0;
+  const auto result = std::from_chars(line.data(), line.data() + line.size(), value);
+  if (line.empty() || result.ptr != line.data() + line.size() ||
+      (result.ec != std::errc() && result.ec != std::errc::result_out_of_range))
+    fail("malformed float '" + std::string(line.substr(0, 40)) + "'");
+  if (result.ec == std::errc::result_out_of_range) {
+    // from_chars leaves the value untouched on overflow; Python gives inf / 0.
+    const bool negative = line.front() == '-';
+    const auto exponent = line.find_first_of("eE");
+    const bool tiny = exponent != std::string_view::npos && exponent + 1 < line.size() && line[exponent + 1] == '-';
+    value = tiny ? (negative ? -0.0 : 0.0) : (negative ? -HUGE_VAL : HUGE_VAL);
+  }
+  push_new(Value::from_float(value));
+}
+
+// None, booleans, integers and floats.
+bool Unpickler::number_opcode() {
+  using namespace opcode;
+  switch (op_) {
+    case kNone: push_new(Value::none()); return true;
+    case kNewTrue: push_new(Value::from_bool(true)); return true;
+    case kNewFalse: push_new(Value::from_bool(false)); return true;
+    case kInt: push_int_line(); return true;
+    case kLong: push_long_line(); return true;
+    case kBinInt: push_new(Value::from_int(read_i32())); return true;
+    case kBinInt1: push_new(Value::from_int(read_u8())); return true;
+    case kBinInt2: push_new(Value::from_int(static_cast<std::int64_t>(read_le(2)))); return true;
+    case kLong1:
+    case kLong4: push_binary_long(); return true;
+    case kFloat: push_decimal_float(); return true;
+    case kBinFloat: {
+      const std::uint8_t* p = take(8);
+      std::uint64_t bits = 0;
+      for (int i = 0; i < 8; ++i) bits = (bits << 8) | p[i];  // big-endian
+      double value;
+      std::memcpy(&value, &bits, sizeof(value));
+      push_new(Value::from_float(value));
+      return true;
+    }
+    default: return false;
+  }
+}
+
+// str, bytes and buffers.
+bool Unpickler::text_opcode() {
+  using namespace opcode;
+  switch (op_) {
+    case kString: {
+      const std::string decoded = decode_string_literal(read_line());
+      charge(2 * decoded.size());  // latin-1 takes up to two bytes per character in UTF-8
+      push_new(Value::from_str(latin1_to_utf8(decoded)));
+      return true;
+    }
+    case kBinString: {
+      const std::int32_t length = read_i32();
+      if (length < 0) fail("negative byte count");
+      const std::string_view raw = read_payload(static_cast<std::uint64_t>(length));
+      charge(raw.size());  // latin-1 takes up to two bytes per character in UTF-8
+      push_new(Value::from_str(latin1_to_utf8(raw)));
+      return true;
+    }
+    case kShortBinString: {
+      const std::string_view raw = read_payload(read_u8());
+      charge(raw.size());
+      push_new(Value::from_str(latin1_to_utf8(raw)));
+      return true;
+    }
+    case kUnicode: {
+      const std::string_view raw = read_line();
+      charge(2 * raw.size());
+      push_new(Value::from_str(decode_raw_unicode_escape(raw)));
+      return true;
+    }
+    case kShortBinUnicode: push_new(Value::from_str(utf8_text(read_payload(read_u8())))); return true;
+    case kBinUnicode: push_new(Value::from_str(utf8_text(read_payload(read_le(4))))); return true;
+    case kBinUnicode8: push_new(Value::from_str(utf8_text(read_payload(read_le(8))))); return true;
+    case kShortBinBytes: push_new(Value::from_bytes(std::string(read_payload(read_u8())))); return true;
+    case kBinBytes: push_new(Value::from_bytes(std::string(read_payload(read_le(4))))); return true;
+    case kBinBytes8:
+    case kByteArray8: push_new(Value::from_bytes(std::string(read_payload(read_le(8))))); return true;
+    case kNextBuffer: fail("out-of-band buffers are not available (pickle the data with in-band buffers)");
+    case kReadonlyBuffer: top(); return true;  // a read-only view of the buffer on top: same data
+    default: return false;
+  }
+}
+
+// TUPLE1-3: the top one to three values of the stack, above the MARK fence.
+void Unpickler::push_small_tuple(std::size_t count) {
+  if (stack_.size() < fence() + count) fail("stack underflow");
+  std::vector<ValuePtr> items(std::make_move_iterator(stack_.end() - static_cast<std::ptrdiff_t>(count)),
+                              std::make_move_iterator(stack_.end()));
+  stack_.resize(stack_.size() - count);
+  charge_slots(count);
+  push_new(Value::tuple(std::move(items)));
+}
+
+// Sets: EMPTY_SET, ADDITEMS and FROZENSET.
+bool Unpickler::set_opcode() {
+  using namespace opcode;
+  switch (op_) {
+    case kEmptySet: push_new(Value::set()); return true;
+    case kAddItems: {
+      std::vector<ValuePtr> items = pop_to_mark();
+      const ValuePtr& target = top();
+      if (target->kind != Value::Kind::Set) fail(std::string("cannot add items to a ") + Value::kind_name(target->kind));
+      charge_slots(items.size());
+      check_insertion(target);
+      for (auto& item : items) set_add(target, std::move(item));
+      return true;
+    }
+    case kFrozenSet: {
+      std::vector<ValuePtr> items = pop_to_mark();
+      ValuePtr set = Value::set();
+      push_new(set);
+      charge_slots(items.size());
+      for (auto& item : items) set_add(set, std::move(item));
+      return true;
+    }
+    default: return false;
+  }
+}
+
+// Tuples, lists and dicts (sets in set_opcode).
+bool Unpickler::container_opcode() {
+  using namespace opcode;
+  switch (op_) {
+    case kEmptyTuple: push_new(Value::tuple()); return true;
+    case kTuple1: push_small_tuple(1); return true;
+    case kTuple2: push_small_tuple(2); return true;
+    case kTuple3: push_small_tuple(3); return true;
+    case kTuple: {
+      std::vector<ValuePtr> items = pop_to_mark();
+      charge_slots(items.size());
+      push_new(Value::tuple(std::move(items)));
+      return true;
+    }
+    case kEmptyList: push_new(Value::list()); return true;
+    case kList: {
+      std::vector<ValuePtr> items = pop_to_mark();
+      charge_slots(items.size());
+      push_new(Value::list(std::move(items)));
+      return true;
+    }
+    case kAppend: {
+      ValuePtr value = pop();
+      append_items(top(), {std::move(value)});
+      return true;
+    }
+    case kAppends: {
+      std::vector<ValuePtr> items = pop_to_mark();
+      append_items(top(), std::move(items));
+      return true;
+    }
+    case kEmptyDict: push_new(new_dict()); return true;
+    case kDict: {
+      std::vector<ValuePtr> items = pop_to_mark();
+      ValuePtr dict = new_dict();
+      push_new(dict);
+      set_items(dict, std::move(items));
+      return true;
+    }
+    case kSetItem: {
+      ValuePtr value = pop();
+      ValuePtr key = pop();
+      set_items(top(), {std::move(key), std::move(value)});
+      return true;
+    }
+    case kSetItems: {
+      std::vector<ValuePtr> items = pop_to_mark();
+      set_items(top(), std::move(items));
+      return true;
+    }
+    default: return set_opcode();
+  }
+}
+
+// PERSID and BINPERSID: a reference the caller's hook resolves (torch's storages).
+void Unpickler::push_persistent(ValuePtr pid) {
+  if (!hooks_.persistent_load) fail("persistent ids are not supported for this input");
+  ValuePtr loaded = call_hook([&] { return hooks_.persistent_load(pid); });
+  if (!loaded) fail("persistent id " + pid->repr(60) + " could not be resolved");
+  note_shared(loaded);
+  push_new(std::move(loaded));
+}
+
+// Globals, calls (REDUCE, NEWOBJ, INST, OBJ), BUILD and persistent ids.
+bool Unpickler::object_opcode() {
+  using namespace opcode;
+  switch (op_) {
+    case kGlobal: {
+      std::string module = utf8_text(read_line());
+      std::string name = utf8_text(read_line());
+      charge(module.size() + name.size());
+      push_new(Value::global(std::move(module), std::move(name)));
+      return true;
+    }
+    case kStackGlobal: {
+      ValuePtr name = pop();
+      ValuePtr module = pop();
+      if (name->kind != Value::Kind::Str || module->kind != Value::Kind::Str) fail("module and name must be str");
+      charge(module->text.size() + name->text.size());
+      push_new(Value::global(module->text, name->text));
+      return true;
+    }
+    case kReduce:
+    case kNewObj: {
+      ValuePtr args = pop();
+      ValuePtr callable = pop();
+      if (args->kind != Value::Kind::Tuple) fail("arguments must be a tuple");
+      push_new(call(callable, args->items, nullptr));
+      return true;
+    }
+    case kNewObjEx: {
+      ValuePtr kwargs = pop();
+      ValuePtr args = pop();
+      ValuePtr cls = pop();
+      if (args->kind != Value::Kind::Tuple) fail("arguments must be a tuple");
+      if (kwargs->kind != Value::Kind::Dict) fail("keyword arguments must be a dict");
+      push_new(call(cls, args->items, std::move(kwargs)));
+      return true;
+    }
+    case kInst: {
+      std::string module = utf8_text(read_line());
+      std::string name = utf8_text(read_line());
+      std::vector<ValuePtr> args = pop_to_mark();
+      push_new(call_global(module, name, std::move(args), nullptr, true));
+      return true;
+    }
+    case kObj: {
+      std::vector<ValuePtr> items = pop_to_mark();
+      if (items.empty()) fail("OBJ needs a class");
+      ValuePtr cls = items.front();
+      push_new(call(cls, std::vector<ValuePtr>(items.begin() + 1, items.end()), nullptr));
+      return true;
+    }
+    case kBuild: {
+      ValuePtr state = pop();
+      build(top(), std::move(state));
+      return true;
+    }
+    case kPersId: {
+      std::string text = utf8_text(read_line());
+      charge(kUnpickleValueCost + text.size());
+      push_persistent(Value::from_str(std::move(text)));
+      return true;
+    }
+    case kBinPersId: push_persistent(pop()); return true;
+    case kExt1:
+    case kExt2:
+    case kExt4: fail("extension registry codes are not supported");
+    default: return false;
+  }
+}
+
+ValuePtr Unpickler::run() {
   while (true) {
     if (pos_ >= size_) {
       op_offset_ = pos_;
-      throw InputError(source_ + ": pickle data truncated at byte " + std::to_string(pos_) +
-                       " (no STOP opcode)");
+      throw InputError(source_ + ": pickle data truncated at byte " + std::to_string(pos_) + " (no STOP opcode)");
     }
     op_offset_ = pos_;
     op_ = data_[pos_++];
-    switch (op_) {
-      case kProto: {
-        const unsigned version = read_u8();
-        if (version > 5) fail("unsupported protocol " + std::to_string(version) + " (0-5 are known)");
-        break;
-      }
-      case kFrame: {
-        const std::uint64_t length = read_le(8);
-        if (length > remaining())
-          fail("frame of " + std::to_string(length) + " bytes but only " + std::to_string(remaining()) + " remain");
-        break;
-      }
-      case kStop: {
-        ValuePtr result = pop();
-        finish(result);
-        return result;
-      }
-      case kMark:
-        if (marks_.size() >= limits_.max_depth)
-          fail("MARKs nest deeper than the limit of " + std::to_string(limits_.max_depth));
-        marks_.push_back(stack_.size());
-        break;
-      case kPop:
-        // CPython pops a MARK when it is on top of the stack.
-        if (!marks_.empty() && marks_.back() == stack_.size()) marks_.pop_back();
-        else pop();
-        break;
-      case kPopMark: pop_to_mark(); break;
-      case kDup:
-        push_shared(top());
-        break;
-
-      case kPut: {
-        const auto index = parse_index(read_line());
-        if (!index) fail("PUT index must be a decimal integer");
-        memo_put(*index);
-        break;
-      }
-      case kBinPut: memo_put(read_u8()); break;
-      case kLongBinPut: memo_put(read_le(4)); break;
-      case kMemoize: memo_put(memo_.size()); break;
-      case kGet: {
-        const auto index = parse_index(read_line());
-        if (!index) fail("GET index must be a decimal integer");
-        memo_get(*index);
-        break;
-      }
-      case kBinGet: memo_get(read_u8()); break;
-      case kLongBinGet: memo_get(read_le(4)); break;
-
-      case kNone: push_new(Value::none()); break;
-      case kNewTrue: push_new(Value::from_bool(true)); break;
-      case kNewFalse: push_new(Value::from_bool(false)); break;
-      case kInt: {
-        const std::string_view line = trim(read_line(), kPickleBlanks);
-        if (line.size() > kMaxIntDigits) fail("integer longer than " + std::to_string(kMaxIntDigits) + " digits");
-        if (line == "00" || line == "01") {  // protocol 0 spells booleans this way
-          push_new(Value::from_bool(line == "01"));
-          break;
-        }
-        ValuePtr value = int_from_decimal(line);
-        if (!value) fail("malformed integer '" + std::string(line.substr(0, 40)) + "'");
-        push_new(std::move(value));
-        break;
-      }
-      case kLong: {
-        std::string_view line = trim(read_line(), kPickleBlanks);
-        if (!line.empty() && line.back() == 'L') line.remove_suffix(1);
-        if (line.size() > kMaxIntDigits) fail("integer longer than " + std::to_string(kMaxIntDigits) + " digits");
-        ValuePtr value = int_from_decimal(line);
-        if (!value) fail("malformed integer '" + std::string(line.substr(0, 40)) + "'");
-        charge(3 * line.size());
-        push_new(std::move(value));
-        break;
-      }
-      case kBinInt: push_new(Value::from_int(read_i32())); break;
-      case kBinInt1: push_new(Value::from_int(read_u8())); break;
-      case kBinInt2: push_new(Value::from_int(static_cast<std::int64_t>(read_le(2)))); break;
-      case kLong1:
-      case kLong4: {
-        std::uint64_t length;
-        if (op_ == kLong1) {
-          length = read_u8();
-        } else {
-          const std::int32_t declared = read_i32();
-          if (declared < 0) fail("negative byte count");
-          length = static_cast<std::uint64_t>(declared);
-        }
-        if (length > kMaxIntBytes) fail("integer of " + std::to_string(length) + " bytes exceeds the limit of " +
-                                        std::to_string(kMaxIntBytes));
-        const std::uint8_t* bytes = take(length);
-        charge(3 * length);  // decimal digits
-        push_new(int_from_twos_complement(bytes, static_cast<std::size_t>(length)));
-        break;
-      }
-      case kFloat: {
-        const std::string_view line = trim(read_line(), kPickleBlanks);
-        double value = 0.0;
-        const auto result = std::from_chars(line.data(), line.data() + line.size(), value);
-        if (line.empty() || result.ptr != line.data() + line.size() ||
-            (result.ec != std::errc() && result.ec != std::errc::result_out_of_range))
-          fail("malformed float '" + std::string(line.substr(0, 40)) + "'");
-        if (result.ec == std::errc::result_out_of_range) {
-          // from_chars leaves the value untouched on overflow; Python gives inf / 0.
-          const bool negative = line.front() == '-';
-          const auto exponent = line.find_first_of("eE");
-          const bool tiny = exponent != std::string_view::npos && exponent + 1 < line.size() && line[exponent + 1] == '-';
-          value = tiny ? (negative ? -0.0 : 0.0) : (negative ? -HUGE_VAL : HUGE_VAL);
-        }
-        push_new(Value::from_float(value));
-        break;
-      }
-      case kBinFloat: {
-        const std::uint8_t* p = take(8);
-        std::uint64_t bits = 0;
-        for (int i = 0; i < 8; ++i) bits = (bits << 8) | p[i];  // big-endian
-        double value;
-        std::memcpy(&value, &bits, sizeof(value));
-        push_new(Value::from_float(value));
-        break;
-      }
-
-      case kString: {
-        const std::string decoded = decode_string_literal(read_line());
-        charge(2 * decoded.size());  // latin-1 takes up to two bytes per character in UTF-8
-        push_new(Value::from_str(latin1_to_utf8(decoded)));
-        break;
-      }
-      case kBinString: {
-        const std::int32_t length = read_i32();
-        if (length < 0) fail("negative byte count");
-        const std::string_view raw = read_payload(static_cast<std::uint64_t>(length));
-        charge(raw.size());  // latin-1 takes up to two bytes per character in UTF-8
-        push_new(Value::from_str(latin1_to_utf8(raw)));
-        break;
-      }
-      case kShortBinString: {
-        const std::string_view raw = read_payload(read_u8());
-        charge(raw.size());
-        push_new(Value::from_str(latin1_to_utf8(raw)));
-        break;
-      }
-      case kUnicode: {
-        const std::string_view raw = read_line();
-        charge(2 * raw.size());
-        push_new(Value::from_str(decode_raw_unicode_escape(raw)));
-        break;
-      }
-      case kShortBinUnicode: push_new(Value::from_str(utf8_text(read_payload(read_u8())))); break;
-      case kBinUnicode: push_new(Value::from_str(utf8_text(read_payload(read_le(4))))); break;
-      case kBinUnicode8: push_new(Value::from_str(utf8_text(read_payload(read_le(8))))); break;
-      case kShortBinBytes: push_new(Value::from_bytes(std::string(read_payload(read_u8())))); break;
-      case kBinBytes: push_new(Value::from_bytes(std::string(read_payload(read_le(4))))); break;
-      case kBinBytes8:
-      case kByteArray8: push_new(Value::from_bytes(std::string(read_payload(read_le(8))))); break;
-      case kNextBuffer:
-        fail("out-of-band buffers are not available (pickle the data with in-band buffers)");
-      case kReadonlyBuffer: top(); break;  // a read-only view of the buffer on top: same data
-
-      case kEmptyTuple: push_new(Value::tuple()); break;
-      case kTuple1:
-      case kTuple2:
-      case kTuple3: {
-        const std::size_t count = op_ == kTuple1 ? 1 : op_ == kTuple2 ? 2 : 3;
-        if (stack_.size() < fence() + count) fail("stack underflow");
-        std::vector<ValuePtr> items(std::make_move_iterator(stack_.end() - static_cast<std::ptrdiff_t>(count)),
-                                    std::make_move_iterator(stack_.end()));
-        stack_.resize(stack_.size() - count);
-        charge_slots(count);
-        push_new(Value::tuple(std::move(items)));
-        break;
-      }
-      case kTuple: {
-        std::vector<ValuePtr> items = pop_to_mark();
-        charge_slots(items.size());
-        push_new(Value::tuple(std::move(items)));
-        break;
-      }
-      case kEmptyList: push_new(Value::list()); break;
-      case kList: {
-        std::vector<ValuePtr> items = pop_to_mark();
-        charge_slots(items.size());
-        push_new(Value::list(std::move(items)));
-        break;
-      }
-      case kAppend: {
-        ValuePtr value = pop();
-        append_items(top(), {std::move(value)});
-        break;
-      }
-      case kAppends: {
-        std::vector<ValuePtr> items = pop_to_mark();
-        append_items(top(), std::move(items));
-        break;
-      }
-      case kEmptyDict: push_new(new_dict()); break;
-      case kDict: {
-        std::vector<ValuePtr> items = pop_to_mark();
-        ValuePtr dict = new_dict();
-        push_new(dict);
-        set_items(dict, std::move(items));
-        break;
-      }
-      case kSetItem: {
-        ValuePtr value = pop();
-        ValuePtr key = pop();
-        set_items(top(), {std::move(key), std::move(value)});
-        break;
-      }
-      case kSetItems: {
-        std::vector<ValuePtr> items = pop_to_mark();
-        set_items(top(), std::move(items));
-        break;
-      }
-      case kEmptySet: push_new(Value::set()); break;
-      case kAddItems: {
-        std::vector<ValuePtr> items = pop_to_mark();
-        const ValuePtr& target = top();
-        if (target->kind != Value::Kind::Set) fail(std::string("cannot add items to a ") + Value::kind_name(target->kind));
-        charge_slots(items.size());
-        check_insertion(target);
-        for (auto& item : items) set_add(target, std::move(item));
-        break;
-      }
-      case kFrozenSet: {
-        std::vector<ValuePtr> items = pop_to_mark();
-        ValuePtr set = Value::set();
-        push_new(set);
-        charge_slots(items.size());
-        for (auto& item : items) set_add(set, std::move(item));
-        break;
-      }
-
-      case kGlobal: {
-        std::string module = utf8_text(read_line());
-        std::string name = utf8_text(read_line());
-        charge(module.size() + name.size());
-        push_new(Value::global(std::move(module), std::move(name)));
-        break;
-      }
-      case kStackGlobal: {
-        ValuePtr name = pop();
-        ValuePtr module = pop();
-        if (name->kind != Value::Kind::Str || module->kind != Value::Kind::Str)
-          fail("module and name must be str");
-        charge(module->text.size() + name->text.size());
-        push_new(Value::global(module->text, name->text));
-        break;
-      }
-      case kReduce: {
-        ValuePtr args = pop();
-        ValuePtr callable = pop();
-        if (args->kind != Value::Kind::Tuple) fail("arguments must be a tuple");
-        push_new(call(callable, args->items, nullptr));
-        break;
-      }
-      case kNewObj: {
-        ValuePtr args = pop();
-        ValuePtr cls = pop();
-        if (args->kind != Value::Kind::Tuple) fail("arguments must be a tuple");
-        push_new(call(cls, args->items, nullptr));
-        break;
-      }
-      case kNewObjEx: {
-        ValuePtr kwargs = pop();
-        ValuePtr args = pop();
-        ValuePtr cls = pop();
-        if (args->kind != Value::Kind::Tuple) fail("arguments must be a tuple");
-        if (kwargs->kind != Value::Kind::Dict) fail("keyword arguments must be a dict");
-        push_new(call(cls, args->items, std::move(kwargs)));
-        break;
-      }
-      case kInst: {
-        std::string module = utf8_text(read_line());
-        std::string name = utf8_text(read_line());
-        std::vector<ValuePtr> args = pop_to_mark();
-        push_new(call_global(module, name, std::move(args), nullptr, true));
-        break;
-      }
-      case kObj: {
-        std::vector<ValuePtr> items = pop_to_mark();
-        if (items.empty()) fail("OBJ needs a class");
-        ValuePtr cls = items.front();
-        push_new(call(cls, std::vector<ValuePtr>(items.begin() + 1, items.end()), nullptr));
-        break;
-      }
-      case kBuild: {
-        ValuePtr state = pop();
-        build(top(), std::move(state));
-        break;
-      }
-
-      case kPersId:
-      case kBinPersId: {
-        ValuePtr pid;
-        if (op_ == kPersId) {
-          std::string text = utf8_text(read_line());
-          charge(kUnpickleValueCost + text.size());
-          pid = Value::from_str(std::move(text));
-        } else {
-          pid = pop();
-        }
-        if (!hooks_.persistent_load) fail("persistent ids are not supported for this input");
-        ValuePtr loaded = call_hook([&] { return hooks_.persistent_load(pid); });
-        if (!loaded) fail("persistent id " + pid->repr(60) + " could not be resolved");
-        note_shared(loaded);
-        push_new(std::move(loaded));
-        break;
-      }
-      case kExt1:
-      case kExt2:
-      case kExt4:
-        fail("extension registry codes are not supported");
-
-      default:
-        fail("not a pickle opcode (corrupt or not a pickle)");
+    if (op_ == opcode::kStop) {
+      ValuePtr result = pop();
+      finish(result);
+      return result;
     }
+    if (!stack_opcode() && !container_opcode() && !text_opcode() && !number_opcode() && !object_opcode())
+      fail("not a pickle opcode (corrupt or not a pickle)");
   }
 }
 

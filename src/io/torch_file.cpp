@@ -129,6 +129,84 @@ NdArray TorchFile::materialize(const TensorRef& ref, const std::string& what) co
   return out;
 }
 
+namespace {
+
+// The archive's pickle: "data.pkl" at the top or one folder down ("archive/data.pkl").
+std::string find_pickle_record(const ZipReader& zip, const std::string& source) {
+  const std::string suffix = "data.pkl";
+  for (const auto& name : zip.names()) {
+    if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+        (name.size() == suffix.size() || name[name.size() - suffix.size() - 1] == '/'))
+      return name;
+  }
+  throw InputError(source + ": zip holds no data.pkl: not a torch.save file");
+}
+
+// persistent_load: ('storage', type, key, location, numel) names a record of the archive,
+// read (checked against the size it must have) the first time a key is seen.
+ValuePtr load_storage(const ZipReader& zip, const std::string& prefix, const ValuePtr& pid, TorchFile& file) {
+  const std::string& source = file.source;
+  const std::string what = source + ": data.pkl: persistent id";
+  const auto& parts = pid->as_sequence(what);
+  if (parts.size() < 5 || parts[0]->kind != Value::Kind::Str || parts[0]->text != "storage" ||
+      parts[1]->kind != Value::Kind::Global)
+    throw InputError(source + ": data.pkl: persistent id is not a ('storage', type, key, location, numel) tuple");
+  auto ref = std::make_shared<StorageRef>();
+  if (!storage_dtype(parts[1]->name, ref->dtype))
+    throw InputError(source + ": data.pkl: unsupported storage type " + parts[1]->module + "." + parts[1]->name);
+  ref->key = parts[2]->as_str(what + ": storage key");
+  ref->numel = parts[4]->as_int(what + ": storage size");
+  if (!file.storages.count(ref->key)) {
+    const std::string record = prefix + "data/" + ref->key;
+    if (!zip.contains(record)) throw InputError(source + ": storage record '" + record + "' is missing");
+    if (ref->numel < 0)
+      throw InputError(fmt::format("{}: storage record '{}': negative element count {}", source, record, ref->numel));
+    std::uint64_t expected;
+    if (__builtin_mul_overflow(static_cast<std::uint64_t>(ref->numel), dtype_itemsize(ref->dtype), &expected))
+      throw InputError(fmt::format("{}: storage record '{}': {} elements of {} bytes overflow", source, record,
+                                   ref->numel, dtype_itemsize(ref->dtype)));
+    if (zip.size_of(record) < expected)
+      throw InputError(fmt::format("{}: storage record '{}' holds {} bytes, {} expected", source, record,
+                                   zip.size_of(record), expected));
+    file.storages[ref->key] = zip.read(record, saturating_add(expected, 64));
+  }
+  return Value::from_extension(ref);
+}
+
+// torch._utils._rebuild_tensor(_v2)(storage, offset, size, stride[, requires_grad, ...]).
+ValuePtr rebuild_tensor(const std::string& source, const std::string& name, const std::vector<ValuePtr>& args) {
+  if (args.size() < 4) throw InputError(source + ": data.pkl: " + name + " with too few arguments");
+  const auto* storage =
+      args[0]->kind == Value::Kind::Extension ? dynamic_cast<const StorageRef*>(args[0]->extension.get()) : nullptr;
+  if (!storage) throw InputError(source + ": data.pkl: " + name + " argument 0 is not a storage");
+  auto ref = std::make_shared<TensorRef>();
+  ref->dtype = storage->dtype;
+  ref->storage_key = storage->key;
+  const std::string what = source + ": data.pkl: " + name;
+  ref->storage_offset = args[1]->as_int(what + ": storage offset");
+  ref->sizes = int_tuple(*args[2], what + ": size");
+  ref->strides = int_tuple(*args[3], what + ": stride");
+  if (ref->sizes.size() != ref->strides.size())
+    throw InputError(source + ": data.pkl: tensor size and stride have different lengths");
+  if (args.size() > 4 && args[4]->kind == Value::Kind::Bool) ref->requires_grad = args[4]->boolean;
+  return Value::from_extension(ref);
+}
+
+// The reduce hook: tensors and parameters; anything else goes to the default rebuilds.
+ValuePtr rebuild_torch(const std::string& source, const std::string& module, const std::string& name,
+                       const std::vector<ValuePtr>& args) {
+  if (module != "torch._utils") return nullptr;
+  if (name == "_rebuild_tensor_v2" || name == "_rebuild_tensor") return rebuild_tensor(source, name, args);
+  if (name == "_rebuild_parameter" || name == "_rebuild_parameter_with_state") {
+    if (args.empty() || !as_tensor_ref(*args[0]))
+      throw InputError(source + ": data.pkl: " + name + " argument 0 is not a tensor");
+    return args[0];
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 TorchFile parse_torch_file(const std::uint8_t* data, std::size_t size, const std::string& source) {
   if (is_legacy_torch_file(data, size))
     throw InputError(source + ": legacy (pre-1.6) torch.save format is not supported; convert it once with "
@@ -136,16 +214,7 @@ TorchFile parse_torch_file(const std::uint8_t* data, std::size_t size, const std
   if (size < 4 || data[0] != 'P' || data[1] != 'K')
     throw InputError(source + ": not a PyTorch checkpoint (expected the zip format written by torch.save)");
   ZipReader zip = ZipReader::open_memory(data, size, source);
-  std::string pickle_name;
-  for (const auto& name : zip.names()) {
-    const std::string suffix = "data.pkl";
-    if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0 &&
-        (name.size() == suffix.size() || name[name.size() - suffix.size() - 1] == '/')) {
-      pickle_name = name;
-      break;
-    }
-  }
-  if (pickle_name.empty()) throw InputError(source + ": zip holds no data.pkl: not a torch.save file");
+  const std::string pickle_name = find_pickle_record(zip, source);
   const std::string prefix = pickle_name.substr(0, pickle_name.size() - 8);
   if (zip.contains(prefix + "byteorder")) {
     auto order = zip.read(prefix + "byteorder", 16);
@@ -156,59 +225,9 @@ TorchFile parse_torch_file(const std::uint8_t* data, std::size_t size, const std
   TorchFile file;
   file.source = source;
   UnpickleHooks hooks = with_numpy();
-  hooks.persistent_load = [&](const ValuePtr& pid) -> ValuePtr {
-    const std::string what = source + ": data.pkl: persistent id";
-    const auto& parts = pid->as_sequence(what);
-    if (parts.size() < 5 || parts[0]->kind != Value::Kind::Str || parts[0]->text != "storage" ||
-        parts[1]->kind != Value::Kind::Global)
-      throw InputError(source + ": data.pkl: persistent id is not a ('storage', type, key, location, numel) tuple");
-    auto ref = std::make_shared<StorageRef>();
-    if (!storage_dtype(parts[1]->name, ref->dtype))
-      throw InputError(source + ": data.pkl: unsupported storage type " + parts[1]->module + "." + parts[1]->name);
-    ref->key = parts[2]->as_str(what + ": storage key");
-    ref->numel = parts[4]->as_int(what + ": storage size");
-    if (!file.storages.count(ref->key)) {
-      const std::string record = prefix + "data/" + ref->key;
-      if (!zip.contains(record)) throw InputError(source + ": storage record '" + record + "' is missing");
-      if (ref->numel < 0)
-        throw InputError(fmt::format("{}: storage record '{}': negative element count {}", source, record, ref->numel));
-      std::uint64_t expected;
-      if (__builtin_mul_overflow(static_cast<std::uint64_t>(ref->numel), dtype_itemsize(ref->dtype), &expected))
-        throw InputError(fmt::format("{}: storage record '{}': {} elements of {} bytes overflow", source, record,
-                                     ref->numel, dtype_itemsize(ref->dtype)));
-      if (zip.size_of(record) < expected)
-        throw InputError(fmt::format("{}: storage record '{}' holds {} bytes, {} expected", source, record,
-                                     zip.size_of(record), expected));
-      file.storages[ref->key] = zip.read(record, saturating_add(expected, 64));
-    }
-    return Value::from_extension(ref);
-  };
-  hooks.reduce = [&](const std::string& module, const std::string& name,
-                     const std::vector<ValuePtr>& args) -> ValuePtr {
-    if (module != "torch._utils") return nullptr;
-    if (name == "_rebuild_tensor_v2" || name == "_rebuild_tensor") {
-      if (args.size() < 4) throw InputError(source + ": data.pkl: " + name + " with too few arguments");
-      const auto* storage =
-          args[0]->kind == Value::Kind::Extension ? dynamic_cast<const StorageRef*>(args[0]->extension.get()) : nullptr;
-      if (!storage) throw InputError(source + ": data.pkl: " + name + " argument 0 is not a storage");
-      auto ref = std::make_shared<TensorRef>();
-      ref->dtype = storage->dtype;
-      ref->storage_key = storage->key;
-      const std::string what = source + ": data.pkl: " + name;
-      ref->storage_offset = args[1]->as_int(what + ": storage offset");
-      ref->sizes = int_tuple(*args[2], what + ": size");
-      ref->strides = int_tuple(*args[3], what + ": stride");
-      if (ref->sizes.size() != ref->strides.size())
-        throw InputError(source + ": data.pkl: tensor size and stride have different lengths");
-      if (args.size() > 4 && args[4]->kind == Value::Kind::Bool) ref->requires_grad = args[4]->boolean;
-      return Value::from_extension(ref);
-    }
-    if (name == "_rebuild_parameter" || name == "_rebuild_parameter_with_state") {
-      if (args.empty() || !as_tensor_ref(*args[0]))
-        throw InputError(source + ": data.pkl: " + name + " argument 0 is not a tensor");
-      return args[0];
-    }
-    return nullptr;
+  hooks.persistent_load = [&](const ValuePtr& pid) { return load_storage(zip, prefix, pid, file); };
+  hooks.reduce = [&](const std::string& module, const std::string& name, const std::vector<ValuePtr>& args) {
+    return rebuild_torch(source, module, name, args);
   };
   auto pickle_bytes = zip.read(pickle_name);
   UnpickleLimits limits;

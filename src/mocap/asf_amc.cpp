@@ -309,6 +309,88 @@ Rig rig_of(const AsfSkeleton& skeleton) {
   return rig;
 }
 
+// The pose of the AMC frame being read: the values of each bone's dof, kept from frame to frame
+// so a bone a frame leaves out holds its previous pose, and the rest frames that turn them into
+// local rotations.
+class AmcPose {
+ public:
+  explicit AmcPose(const AsfSkeleton& skeleton)
+      : skeleton_(skeleton),
+        root_frame_(ordered_rotation(skeleton.root_orientation, skeleton.root_axis_order, skeleton.degrees)),
+        root_values_(skeleton.root_order.size(), 0.0),
+        bone_values_(skeleton.bones.size()) {
+    const std::size_t bones = skeleton.bones.size();
+    // Per-bone rest frames C and C^-1.
+    frame_.resize(bones);
+    frame_inverse_.resize(bones);
+    for (std::size_t b = 0; b < bones; ++b) {
+      frame_[b] = ordered_rotation(skeleton.bones[b].axis_angles, skeleton.bones[b].axis_order, skeleton.degrees);
+      frame_inverse_[b] = conjugate(frame_[b]);
+    }
+    index_of_["root"] = -1;
+    for (std::size_t b = 0; b < bones; ++b) index_of_[skeleton.bones[b].name] = static_cast<int>(b);
+    for (std::size_t b = 0; b < bones; ++b) bone_values_[b].assign(skeleton.bones[b].dofs.size(), 0.0);
+  }
+
+  // The values of "root" or a bone; nullptr for a name the skeleton lacks.
+  std::vector<double>* values_of(std::string_view name) {
+    auto it = index_of_.find(name);
+    if (it == index_of_.end()) return nullptr;
+    return it->second < 0 ? &root_values_ : &bone_values_[static_cast<std::size_t>(it->second)];
+  }
+
+  // Appends the current pose to the motion as one frame.
+  void store(bool degrees, SkeletalMotion& motion) const {
+    Vec3 root_translation = skeleton_.root_position;
+    Quat root_rotation;
+    for (std::size_t i = 0; i < skeleton_.root_order.size(); ++i) {
+      const AsfDof dof = skeleton_.root_order[i];
+      if (is_rotation(dof)) {
+        const double angle = degrees ? root_values_[i] : root_values_[i] * (180.0 / kPi);
+        root_rotation = axis_rotation(dof_axis(dof), angle) * root_rotation;
+      } else {
+        root_translation[dof_axis(dof)] += root_values_[i];
+      }
+    }
+    motion.local_rotations.push_back(normalized(root_frame_ * root_rotation * conjugate(root_frame_)));
+    motion.local_translations.push_back(root_translation);
+    for (std::size_t b = 0; b < skeleton_.bones.size(); ++b) {
+      Quat m;
+      for (std::size_t i = 0; i < skeleton_.bones[b].dofs.size(); ++i) {
+        const double value = bone_values_[b][i];
+        m = axis_rotation(dof_axis(skeleton_.bones[b].dofs[i]), degrees ? value : value * (180.0 / kPi)) * m;
+      }
+      motion.local_rotations.push_back(normalized(frame_[b] * m * frame_inverse_[b]));
+      motion.local_translations.push_back(motion.rig.joints[b + 1].offset);
+    }
+    ++motion.frames;
+  }
+
+ private:
+  const AsfSkeleton& skeleton_;
+  Quat root_frame_;
+  std::vector<Quat> frame_, frame_inverse_;
+  std::map<std::string, int, std::less<>> index_of_;  // "root" -> -1, bone -> index
+  std::vector<double> root_values_;
+  std::vector<std::vector<double>> bone_values_;
+};
+
+// A bone line: the bone's name, then one number per dof the ASF gives it.
+void read_bone_values(const std::vector<std::string_view>& tokens, AmcPose& pose, const AsfSkeleton& skeleton,
+                      const std::string& source, std::int64_t line_number) {
+  std::vector<double>* found = pose.values_of(tokens[0]);
+  if (!found)
+    fail_at(source, line_number, "unknown bone " + quote_token(tokens[0]) + " (not in " + skeleton.source + ")");
+  std::vector<double>& values = *found;
+  if (tokens.size() - 1 != values.size())
+    fail_at(source, line_number,
+            quote_token(tokens[0]) + " has " + std::to_string(tokens.size() - 1) + " values, expected " +
+                std::to_string(values.size()) + " (its dof in the ASF)");
+  for (std::size_t i = 0; i < values.size(); ++i)
+    if (!detail::parse_double(tokens[i + 1], values[i]))
+      fail_at(source, line_number, quote_token(tokens[0]) + ": expected a number, found " + quote_token(tokens[i + 1]));
+}
+
 }  // namespace
 
 int AsfSkeleton::find_bone(const std::string& name) const {
@@ -341,51 +423,9 @@ SkeletalMotion parse_amc(std::string_view text, const std::string& source, const
   motion.fps = fps;
   motion.metres_per_unit = skeleton.metres_per_unit();
 
-  const std::size_t bones = skeleton.bones.size();
-  const std::size_t joints = bones + 1;
-  // Per-bone rest frames C and C^-1.
-  std::vector<Quat> frame(bones), frame_inverse(bones);
-  for (std::size_t b = 0; b < bones; ++b) {
-    frame[b] = ordered_rotation(skeleton.bones[b].axis_angles, skeleton.bones[b].axis_order, skeleton.degrees);
-    frame_inverse[b] = conjugate(frame[b]);
-  }
-  const Quat root_frame = ordered_rotation(skeleton.root_orientation, skeleton.root_axis_order, skeleton.degrees);
-  std::map<std::string, int, std::less<>> index_of;  // "root" -> -1, bone -> index
-  index_of["root"] = -1;
-  for (std::size_t b = 0; b < bones; ++b) index_of[skeleton.bones[b].name] = static_cast<int>(b);
-
+  const std::size_t joints = skeleton.bones.size() + 1;
+  AmcPose pose(skeleton);
   bool degrees = skeleton.degrees;
-  // The values of the frame being read; kept from frame to frame so a bone a frame leaves out
-  // holds its previous pose.
-  std::vector<double> root_values(skeleton.root_order.size(), 0.0);
-  std::vector<std::vector<double>> bone_values(bones);
-  for (std::size_t b = 0; b < bones; ++b) bone_values[b].assign(skeleton.bones[b].dofs.size(), 0.0);
-
-  auto store_frame = [&]() {
-    Vec3 root_translation = skeleton.root_position;
-    Quat root_rotation;
-    for (std::size_t i = 0; i < skeleton.root_order.size(); ++i) {
-      const AsfDof dof = skeleton.root_order[i];
-      if (is_rotation(dof)) {
-        const double angle = degrees ? root_values[i] : root_values[i] * (180.0 / kPi);
-        root_rotation = axis_rotation(dof_axis(dof), angle) * root_rotation;
-      } else {
-        root_translation[dof_axis(dof)] += root_values[i];
-      }
-    }
-    motion.local_rotations.push_back(normalized(root_frame * root_rotation * conjugate(root_frame)));
-    motion.local_translations.push_back(root_translation);
-    for (std::size_t b = 0; b < bones; ++b) {
-      Quat m;
-      for (std::size_t i = 0; i < skeleton.bones[b].dofs.size(); ++i) {
-        const double value = bone_values[b][i];
-        m = axis_rotation(dof_axis(skeleton.bones[b].dofs[i]), degrees ? value : value * (180.0 / kPi)) * m;
-      }
-      motion.local_rotations.push_back(normalized(frame[b] * m * frame_inverse[b]));
-      motion.local_translations.push_back(motion.rig.joints[b + 1].offset);
-    }
-    ++motion.frames;
-  };
 
   detail::LineCursor cursor(text);
   std::string_view line;
@@ -405,7 +445,7 @@ SkeletalMotion parse_amc(std::string_view text, const std::string& source, const
     }
     std::int64_t frame_number = 0;
     if (tokens.size() == 1 && detail::parse_int64(tokens[0], frame_number)) {
-      if (in_frame) store_frame();
+      if (in_frame) pose.store(degrees, motion);
       if (expected_frame >= 0 && frame_number != expected_frame)
         fail_at(source, cursor.line_number(),
                 "expected frame number " + std::to_string(expected_frame) + ", found " + std::to_string(frame_number));
@@ -419,19 +459,9 @@ SkeletalMotion parse_amc(std::string_view text, const std::string& source, const
     }
     if (!in_frame)
       fail_at(source, cursor.line_number(), "expected a frame number before bone values, found " + quote_token(tokens[0]));
-    auto it = index_of.find(tokens[0]);
-    if (it == index_of.end())
-      fail_at(source, cursor.line_number(), "unknown bone " + quote_token(tokens[0]) + " (not in " + skeleton.source + ")");
-    std::vector<double>& values = it->second < 0 ? root_values : bone_values[static_cast<std::size_t>(it->second)];
-    if (tokens.size() - 1 != values.size())
-      fail_at(source, cursor.line_number(),
-              quote_token(tokens[0]) + " has " + std::to_string(tokens.size() - 1) + " values, expected " +
-                  std::to_string(values.size()) + " (its dof in the ASF)");
-    for (std::size_t i = 0; i < values.size(); ++i)
-      if (!detail::parse_double(tokens[i + 1], values[i]))
-        fail_at(source, cursor.line_number(), quote_token(tokens[0]) + ": expected a number, found " + quote_token(tokens[i + 1]));
+    read_bone_values(tokens, pose, skeleton, source, cursor.line_number());
   }
-  if (in_frame) store_frame();
+  if (in_frame) pose.store(degrees, motion);
   if (motion.frames == 0) throw InputError(source + ": no frames (expected a frame number followed by bone values)");
   return motion;
 }

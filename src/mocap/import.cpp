@@ -95,14 +95,9 @@ ImportedClip import_mocap_file(const std::string& path, const ImportOptions& opt
   return clip;
 }
 
-ImportedClip import_motion(const SkeletalMotion& motion, const ImportOptions& options) {
-  ImportedClip clip;
-  clip.path = motion.source;
-  clip.format = motion.format;
-  clip.source_frames = motion.frames;
-  clip.header_fps = motion.fps;
-  if (motion.frames < 1) throw InputError(motion.source + ": the motion has no frames");
+namespace {
 
+const JointMapping& find_mapping(const SkeletalMotion& motion, const ImportOptions& options) {
   const JointMapping* mapping = detect_mapping(motion.rig, options.mappings);
   if (!mapping) {
     std::string names;
@@ -111,18 +106,23 @@ ImportedClip import_motion(const SkeletalMotion& motion, const ImportOptions& op
                      "): not a built-in rig family (CMU ASF/BVH, Bandai, iClone CC_Base, DAZ); give a JSON joint "
                      "mapping");
   }
-  clip.rig = mapping->name;
+  return *mapping;
+}
 
+// The rate the motion was captured at: the file's, unless a known quirk, the mapping or the
+// options say otherwise (the later wins); a change is noted on the clip.
+double choose_source_fps(const SkeletalMotion& motion, const JointMapping& mapping, const ImportOptions& options,
+                         ImportedClip& clip) {
   double source_fps = motion.fps;
   std::string fps_reason;
-  if (options.apply_known_quirks && mapping->name == "daz" && std::fabs(motion.fps - 120.0) < 0.5 &&
+  if (options.apply_known_quirks && mapping.name == "daz" && std::fabs(motion.fps - 120.0) < 0.5 &&
       is_salsa_name(lowercase_name(motion.source))) {
     source_fps = 60.0;
     fps_reason = "CMU salsa file (captured at 60 fps)";
   }
-  if (mapping->fps) {
-    source_fps = *mapping->fps;
-    fps_reason = "set by mapping '" + mapping->name + "'";
+  if (mapping.fps) {
+    source_fps = *mapping.fps;
+    fps_reason = "set by mapping '" + mapping.name + "'";
   }
   if (options.source_fps) {
     source_fps = *options.source_fps;
@@ -132,12 +132,14 @@ ImportedClip import_motion(const SkeletalMotion& motion, const ImportOptions& op
   if (!fps_reason.empty() && source_fps != motion.fps)
     clip.notes.push_back("frame rate " + format_number(source_fps) + " fps instead of the file's " +
                          format_number(motion.fps) + ": " + fps_reason);
-  clip.source_fps = source_fps;
+  return source_fps;
+}
 
-  // Resample the joint-local motion, then forward kinematics.
+// Resamples the joint-local motion to the target rate, then forward kinematics.
+PointTracks resampled_tracks(const SkeletalMotion& motion, double source_fps, double target_fps,
+                             const ImportOptions& options) {
   SkeletalMotion timed = motion;
   timed.fps = source_fps;
-  const double target_fps = options.target_fps > 0.0 ? options.target_fps : source_fps;
   // A tiny frame rate resampled to 50 fps would multiply the frames without bound.
   const double output_frames = static_cast<double>(motion.frames - 1) / source_fps * target_fps + 1.0;
   if (output_frames > static_cast<double>(options.limits.max_frames) ||
@@ -152,47 +154,73 @@ ImportedClip import_motion(const SkeletalMotion& motion, const ImportOptions& op
   for (const Vec3& p : tracks.positions)
     if (!std::isfinite(p.x) || !std::isfinite(p.y) || !std::isfinite(p.z))
       throw InputError(motion.source + ": positions overflow (offsets or channel values far too large)");
-  clip.fps = target_fps;
-  clip.frames = tracks.frames;
+  return tracks;
+}
 
-  std::optional<double> unit = options.metres_per_unit;
-  if (!unit) unit = mapping->metres_per_unit;
-  if (!unit) unit = motion.metres_per_unit;
-  to_metres_z_up(tracks, unit.value_or(1.0), mapping->up_axis);
-  const double floor = options.ground_to_floor ? floor_level(tracks) : 0.0;
-  clip.positions = map_to_h36m(tracks, motion.rig, *mapping);
-  for (Vec3& p : clip.positions) p.z -= floor;
+// Unknown unit: scale to the assumed standing height (linear in the scale, ankle allowance
+// aside, so one division settles it).
+void scale_to_standing_height(ImportedClip& clip, const JointMapping& mapping, const ImportOptions& options,
+                              const std::string& source) {
+  const double target = mapping.standing_height.value_or(options.assumed_standing_height);
+  if (!(target > kAnkleHeight && target < 3.0))
+    throw InputError(source + ": the assumed standing height must be between " + format_number(kAnkleHeight) +
+                     " and 3 m, found " + format_number(target));
+  const double measured = standing_height(clip.positions) - kAnkleHeight;
+  if (!(measured > 0.0)) throw InputError(source + ": cannot measure the performer's height to set the scale");
+  const double scale = (target - kAnkleHeight) / measured;
+  for (Vec3& p : clip.positions) p = p * scale;
+  clip.metres_per_unit = scale;
+  clip.notes.push_back("unit unknown: scaled to a standing height of " + format_number(target) + " m (" +
+                       format_number(scale) + " m per unit)");
+}
 
-  if (unit) {
-    clip.metres_per_unit = *unit;
-  } else {
-    // Unknown unit: scale to the assumed standing height (linear in the scale, ankle
-    // allowance aside, so one division settles it).
-    const double target = mapping->standing_height.value_or(options.assumed_standing_height);
-    if (!(target > kAnkleHeight && target < 3.0))
-      throw InputError(motion.source + ": the assumed standing height must be between " + format_number(kAnkleHeight) +
-                       " and 3 m, found " + format_number(target));
-    const double measured = standing_height(clip.positions) - kAnkleHeight;
-    if (!(measured > 0.0)) throw InputError(motion.source + ": cannot measure the performer's height to set the scale");
-    const double scale = (target - kAnkleHeight) / measured;
-    for (Vec3& p : clip.positions) p = p * scale;
-    clip.metres_per_unit = scale;
-    clip.notes.push_back("unit unknown: scaled to a standing height of " + format_number(target) + " m (" +
-                         format_number(scale) + " m per unit)");
-  }
-  // Finite source values can still make absurd positions (a bone 1e308 units long) that turn
-  // into inf/NaN in the cameras' projections: refuse what no motion capture can be.
-  for (std::size_t i = 0; i < clip.positions.size(); ++i) {
-    const Vec3& p = clip.positions[i];
+// Finite source values can still make absurd positions (a bone 1e308 units long) that turn
+// into inf/NaN in the cameras' projections: refuse what no motion capture can be.
+void check_position_range(const std::vector<Vec3>& positions, const std::string& source) {
+  for (std::size_t i = 0; i < positions.size(); ++i) {
+    const Vec3& p = positions[i];
     if (!(std::fabs(p.x) <= kMaxPositionMetres && std::fabs(p.y) <= kMaxPositionMetres &&
           std::fabs(p.z) <= kMaxPositionMetres))
-      throw InputError(motion.source + ": frame " + std::to_string(i / h36m::kJoints) + ", joint " +
+      throw InputError(source + ": frame " + std::to_string(i / h36m::kJoints) + ", joint " +
                        h36m::joint_names()[i % h36m::kJoints] + ": position (" + format_number(p.x) + ", " +
                        format_number(p.y) + ", " + format_number(p.z) + ") m is not within " +
                        format_number(kMaxPositionMetres) + " m of the origin (offsets, lengths or units far too large)");
   }
+}
+
+}  // namespace
+
+ImportedClip import_motion(const SkeletalMotion& motion, const ImportOptions& options) {
+  ImportedClip clip;
+  clip.path = motion.source;
+  clip.format = motion.format;
+  clip.source_frames = motion.frames;
+  clip.header_fps = motion.fps;
+  if (motion.frames < 1) throw InputError(motion.source + ": the motion has no frames");
+
+  const JointMapping& mapping = find_mapping(motion, options);
+  clip.rig = mapping.name;
+  const double source_fps = choose_source_fps(motion, mapping, options, clip);
+  clip.source_fps = source_fps;
+
+  const double target_fps = options.target_fps > 0.0 ? options.target_fps : source_fps;
+  PointTracks tracks = resampled_tracks(motion, source_fps, target_fps, options);
+  clip.fps = target_fps;
+  clip.frames = tracks.frames;
+
+  std::optional<double> unit = options.metres_per_unit;
+  if (!unit) unit = mapping.metres_per_unit;
+  if (!unit) unit = motion.metres_per_unit;
+  to_metres_z_up(tracks, unit.value_or(1.0), mapping.up_axis);
+  const double floor = options.ground_to_floor ? floor_level(tracks) : 0.0;
+  clip.positions = map_to_h36m(tracks, motion.rig, mapping);
+  for (Vec3& p : clip.positions) p.z -= floor;
+
+  if (unit) clip.metres_per_unit = *unit;
+  else scale_to_standing_height(clip, mapping, options, motion.source);
+  check_position_range(clip.positions, motion.source);
   clip.standing_height = standing_height(clip.positions);
-  clip.rigid_bones = rigid_h36m_bones(motion, *mapping);
+  clip.rigid_bones = rigid_h36m_bones(motion, mapping);
   return clip;
 }
 

@@ -291,84 +291,105 @@ std::vector<Vec3> map_to_h36m(const PointTracks& tracks, const Rig& rig, const J
   return out;
 }
 
-std::array<bool, h36m::kJoints> rigid_h36m_bones(const SkeletalMotion& motion, const JointMapping& mapping) {
-  const Rig& rig = motion.rig;
-  const std::size_t joints = rig.joints.size();
-  // Which joints move relative to their parent during the clip.
-  std::vector<bool> rotates(joints, false), translates(joints, false);
+namespace {
+
+// Which rig joints move relative to their parent during the clip.
+struct JointMotion {
+  std::vector<bool> rotates, translates;
+};
+
+JointMotion moving_joints(const SkeletalMotion& motion) {
+  const std::size_t joints = motion.rig.joints.size();
+  JointMotion moving{std::vector<bool>(joints, false), std::vector<bool>(joints, false)};
   for (std::size_t j = 0; j < joints; ++j) {
     const Quat& q0 = motion.local_rotations[motion.index(0, static_cast<int>(j))];
     const Vec3& t0 = motion.local_translations[motion.index(0, static_cast<int>(j))];
     const double tolerance = 1e-9 * std::max(1.0, norm(t0));
-    for (std::int64_t f = 1; f < motion.frames && !(rotates[j] && translates[j]); ++f) {
+    for (std::int64_t f = 1; f < motion.frames && !(moving.rotates[j] && moving.translates[j]); ++f) {
       const Quat& q = motion.local_rotations[motion.index(f, static_cast<int>(j))];
-      if (std::fabs(q.w * q0.w + q.x * q0.x + q.y * q0.y + q.z * q0.z) < 1.0 - 1e-12) rotates[j] = true;
-      if (norm(motion.local_translations[motion.index(f, static_cast<int>(j))] - t0) > tolerance) translates[j] = true;
+      if (std::fabs(q.w * q0.w + q.x * q0.x + q.y * q0.y + q.z * q0.z) < 1.0 - 1e-12) moving.rotates[j] = true;
+      if (norm(motion.local_translations[motion.index(f, static_cast<int>(j))] - t0) > tolerance)
+        moving.translates[j] = true;
     }
   }
-  // A mapped joint as (rig joint, has an offset from it); nullopt when not a rigid rig point.
-  struct Anchor {
-    int joint;
-    bool offset;
-  };
-  auto anchor_of = [&](int h36m_joint) -> std::optional<Anchor> {
-    const auto& rule = mapping.rules[static_cast<std::size_t>(h36m_joint)];
-    if (!rule) return std::nullopt;
-    int p = -1;
-    if (rule->kind == PointRule::Kind::Point) p = find_point(rig, rule->a);
-    else if (rule->kind == PointRule::Kind::HeadTop) {
-      p = explicit_head_top(rig, *rule);
-      if (p < 0) {
-        const int j = rig.find_joint(rule->a);
-        return j < 0 ? std::nullopt : std::optional<Anchor>(Anchor{j, true});
-      }
-    }
-    if (p < 0) return std::nullopt;
-    if (p < static_cast<int>(joints)) return Anchor{p, false};
-    return Anchor{rig.point_joint(p), true};
-  };
-  auto ancestors = [&](int j) {
-    std::vector<int> chain;
-    for (; j >= 0; j = rig.joints[static_cast<std::size_t>(j)].parent) chain.push_back(j);
-    return chain;  // j, parent, ..., root
-  };
+  return moving;
+}
 
+// A mapped joint as (rig joint, has an offset from it).
+struct Anchor {
+  int joint;
+  bool offset;
+};
+
+// nullopt when the Human3.6M joint is not a rigid rig point (unmapped, or a blend of points).
+std::optional<Anchor> anchor_of(const Rig& rig, const JointMapping& mapping, int h36m_joint) {
+  const auto& rule = mapping.rules[static_cast<std::size_t>(h36m_joint)];
+  if (!rule) return std::nullopt;
+  int p = -1;
+  if (rule->kind == PointRule::Kind::Point) p = find_point(rig, rule->a);
+  else if (rule->kind == PointRule::Kind::HeadTop) {
+    p = explicit_head_top(rig, *rule);
+    if (p < 0) {
+      const int j = rig.find_joint(rule->a);
+      return j < 0 ? std::nullopt : std::optional<Anchor>(Anchor{j, true});
+    }
+  }
+  if (p < 0) return std::nullopt;
+  if (p < static_cast<int>(rig.joints.size())) return Anchor{p, false};
+  return Anchor{rig.point_joint(p), true};
+}
+
+std::vector<int> ancestors(const Rig& rig, int j) {
+  std::vector<int> chain;
+  for (; j >= 0; j = rig.joints[static_cast<std::size_t>(j)].parent) chain.push_back(j);
+  return chain;  // j, parent, ..., root
+}
+
+// The deepest joint two chains share; -1 for joints of separate roots.
+int common_ancestor(const std::vector<int>& chain_a, const std::vector<int>& chain_b) {
+  const std::set<int> set_a(chain_a.begin(), chain_a.end());
+  for (int j : chain_b)
+    if (set_a.count(j)) return j;
+  return -1;
+}
+
+// Whether the distance between two anchors stays fixed through the clip.
+bool rigid_between(const SkeletalMotion& motion, const JointMotion& moving, const Anchor& a, const Anchor& b) {
+  const int common = common_ancestor(ancestors(motion.rig, a.joint), ancestors(motion.rig, b.joint));
+  if (common < 0) return false;
+  // Each non-zero translation on the way from the common ancestor to either end turns with
+  // the frame of its parent joint; name that frame by the deepest rotating joint between the
+  // common ancestor (exclusive) and it, or -1 for the common ancestor's own frame.
+  std::set<int> frames_used;
+  bool varying = false;
+  for (const Anchor* side : {&a, &b}) {
+    const std::vector<int> chain = ancestors(motion.rig, side->joint);
+    std::vector<int> path;  // from just below `common` down to the anchor joint
+    for (int j : chain) {
+      if (j == common) break;
+      path.insert(path.begin(), j);
+    }
+    int frame = -1;
+    for (int j : path) {
+      const auto u = static_cast<std::size_t>(j);
+      if (moving.translates[u]) varying = true;
+      if (norm(motion.local_translations[motion.index(0, j)]) > 0.0 || moving.translates[u]) frames_used.insert(frame);
+      if (moving.rotates[u]) frame = j;
+    }
+    if (side->offset) frames_used.insert(frame);
+  }
+  return !varying && frames_used.size() <= 1;
+}
+
+}  // namespace
+
+std::array<bool, h36m::kJoints> rigid_h36m_bones(const SkeletalMotion& motion, const JointMapping& mapping) {
+  const JointMotion moving = moving_joints(motion);
   std::array<bool, h36m::kJoints> rigid{};
   for (int child = 1; child < h36m::kJoints; ++child) {
-    const auto a = anchor_of(h36m::parents()[static_cast<std::size_t>(child)]);
-    const auto b = anchor_of(child);
-    if (!a || !b) continue;
-    const std::vector<int> chain_a = ancestors(a->joint), chain_b = ancestors(b->joint);
-    const std::set<int> set_a(chain_a.begin(), chain_a.end());
-    int common = -1;
-    for (int j : chain_b)
-      if (set_a.count(j)) {
-        common = j;
-        break;
-      }
-    if (common < 0) continue;  // separate roots
-    // Each non-zero translation on the way from the common ancestor to either end turns with
-    // the frame of its parent joint; name that frame by the deepest rotating joint between the
-    // common ancestor (exclusive) and it, or -1 for the common ancestor's own frame.
-    std::set<int> frames_used;
-    bool varying = false;
-    for (const auto* side : {&*a, &*b}) {
-      const std::vector<int> chain = ancestors(side->joint);
-      std::vector<int> path;  // from just below `common` down to the anchor joint
-      for (int j : chain) {
-        if (j == common) break;
-        path.insert(path.begin(), j);
-      }
-      int frame = -1;
-      for (int j : path) {
-        const auto u = static_cast<std::size_t>(j);
-        if (translates[u]) varying = true;
-        if (norm(motion.local_translations[motion.index(0, j)]) > 0.0 || translates[u]) frames_used.insert(frame);
-        if (rotates[u]) frame = j;
-      }
-      if (side->offset) frames_used.insert(frame);
-    }
-    rigid[static_cast<std::size_t>(child)] = !varying && frames_used.size() <= 1;
+    const auto a = anchor_of(motion.rig, mapping, h36m::parents()[static_cast<std::size_t>(child)]);
+    const auto b = anchor_of(motion.rig, mapping, child);
+    if (a && b) rigid[static_cast<std::size_t>(child)] = rigid_between(motion, moving, *a, *b);
   }
   return rigid;
 }

@@ -1,6 +1,7 @@
 #include "mocap/noise.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <vector>
 
@@ -39,6 +40,107 @@ double median_person_size(const std::vector<double>& xy, std::int64_t frames) {
   return quantile(std::move(sizes), 0.5);
 }
 
+// The simulated detector on one person, frame by frame: per-joint bias and AR(1)-correlated
+// jitter, and episodes of a few frames of left/right swaps, outliers and misses (the last
+// position held). The random draws happen in one fixed order, so a seed gives one sequence.
+class DetectorSimulator {
+ public:
+  DetectorSimulator(const DetectorNoiseOptions& options, double fps, std::uint64_t seed, double person,
+                    NoiseStatistics& stats)
+      : options_(options),
+        rng_(seed),
+        stats_(stats),
+        strength_(options.strength),
+        person_(person),
+        pixel_scale_(options.strength * person / options.reference_height_px),
+        rho_(std::exp(-1.0 / (fps * std::max(options.correlation_seconds, 1e-6)))),
+        innovation_(std::sqrt(1.0 - rho_ * rho_)),
+        correlated_(std::sqrt(std::clamp(options.correlated_fraction, 0.0, 1.0))),
+        white_(std::sqrt(1.0 - std::clamp(options.correlated_fraction, 0.0, 1.0))) {
+    for (int j = 0; j < kJoints; ++j) {
+      bias_[j] = {rng_.normal() * options.bias_sigma * pixel_scale_, rng_.normal() * options.bias_sigma * pixel_scale_};
+      state_[j] = {rng_.normal(), rng_.normal()};  // AR(1) started in its stationary distribution
+    }
+  }
+
+  // The keypoints reported for the true ones of frame t, and their confidences.
+  void detect(std::int64_t t, const std::array<Point2, kJoints>& truth, std::array<Point2, kJoints>& points,
+              std::array<double, kJoints>& confidence) {
+    std::array<Point2, kJoints> base = truth;
+    const std::array<bool, kJoints> swapped = swap_sides(base);
+    for (int j = 0; j < kJoints; ++j) points[j] = joint(j, base[j], swapped[j], t, confidence[j]);
+  }
+
+ private:
+  // Event rates grow with the strength too (capped), so one knob makes the detector worse.
+  double rate(double r) const { return std::min(0.5, r * strength_); }
+
+  std::array<bool, kJoints> swap_sides(std::array<Point2, kJoints>& base) {
+    if (swap_left_ == 0 && strength_ > 0.0 && rng_.chance(rate(options_.swap_rate))) {
+      swap_left_ = rng_.episode_length(options_.swap_frames);
+      swap_group_ = static_cast<int>(rng_.below(2));
+    }
+    std::array<bool, kJoints> swapped{};
+    if (swap_left_ > 0) {
+      for (const auto& pair : kSwapGroups[swap_group_]) {
+        std::swap(base[pair[0]], base[pair[1]]);
+        swapped[pair[0]] = swapped[pair[1]] = true;
+      }
+      --swap_left_;
+    }
+    return swapped;
+  }
+
+  Point2 joint(int j, const Point2& base, bool swapped, std::int64_t t, double& confidence) {
+    const double sigma = options_.joint_sigma[j] * pixel_scale_;
+    state_[j].x = rho_ * state_[j].x + innovation_ * rng_.normal();
+    state_[j].y = rho_ * state_[j].y + innovation_ * rng_.normal();
+    const Point2 jitter{sigma * (correlated_ * state_[j].x + white_ * rng_.normal()),
+                        sigma * (correlated_ * state_[j].y + white_ * rng_.normal())};
+    Point2 p{base.x + bias_[j].x + jitter.x, base.y + bias_[j].y + jitter.y};
+    const double jitter_size = std::hypot(jitter.x, jitter.y);
+    confidence = rng_.uniform(0.85, 1.0) * std::exp(-0.5 * std::pow(jitter_size / (3.0 * sigma + 1e-9), 2.0));
+    if (swapped) {
+      confidence = rng_.uniform(0.3, 0.7);
+      ++stats_.swapped_points;
+    }
+    if (outlier_left_[j] == 0 && strength_ > 0.0 && rng_.chance(rate(options_.outlier_rate))) {
+      outlier_left_[j] = rng_.episode_length(options_.outlier_frames);
+      const double spread = options_.outlier_sigma * person_ * strength_;
+      outlier_offset_[j] = {rng_.normal() * spread, rng_.normal() * spread};
+    }
+    if (outlier_left_[j] > 0) {
+      p.x += outlier_offset_[j].x;
+      p.y += outlier_offset_[j].y;
+      confidence = rng_.uniform(0.2, 0.6);
+      --outlier_left_[j];
+      ++stats_.outlier_points;
+    }
+    if (miss_left_[j] == 0 && t > 0 && strength_ > 0.0 && rng_.chance(rate(options_.miss_rate))) {
+      miss_left_[j] = rng_.episode_length(options_.miss_frames);
+      held_[j] = last_[j];
+    }
+    if (miss_left_[j] > 0) {
+      p = {held_[j].x + jitter.x, held_[j].y + jitter.y};
+      confidence = rng_.uniform(0.0, 0.1);
+      --miss_left_[j];
+      ++stats_.missed_points;
+    }
+    if (strength_ == 0.0) confidence = 1.0;
+    last_[j] = p;
+    return p;
+  }
+
+  const DetectorNoiseOptions& options_;
+  Rng rng_;
+  NoiseStatistics& stats_;
+  const double strength_, person_, pixel_scale_;
+  const double rho_, innovation_, correlated_, white_;  // AR(1) coefficient and the mix of jitter
+  std::array<Point2, kJoints> bias_{}, state_{}, outlier_offset_{}, held_{}, last_{};
+  std::array<int, kJoints> outlier_left_{}, miss_left_{};
+  int swap_left_ = 0, swap_group_ = 0;
+};
+
 }  // namespace
 
 io::NdArray apply_detector_noise(const io::NdArray& ground_truth, const DetectorNoiseOptions& options, double fps,
@@ -67,84 +169,19 @@ io::NdArray apply_detector_noise(const io::NdArray& ground_truth, const Detector
     return out;
   }
 
-  Rng rng(seed);
-  const double strength = options.strength;
-  const double person = median_person_size(xy, frames);
-  const double pixel_scale = strength * person / options.reference_height_px;
-  // Event rates grow with the strength too (capped), so one knob makes the detector worse.
-  auto rate = [&](double r) { return std::min(0.5, r * strength); };
-  const double rho = std::exp(-1.0 / (fps * std::max(options.correlation_seconds, 1e-6)));
-  const double innovation = std::sqrt(1.0 - rho * rho);
-  const double correlated = std::sqrt(std::clamp(options.correlated_fraction, 0.0, 1.0));
-  const double white = std::sqrt(1.0 - std::clamp(options.correlated_fraction, 0.0, 1.0));
-
-  std::array<Point2, kJoints> bias{}, state{}, outlier_offset{}, held{}, last{};
-  std::array<int, kJoints> outlier_left{}, miss_left{};
-  for (int j = 0; j < kJoints; ++j) {
-    bias[j] = {rng.normal() * options.bias_sigma * pixel_scale, rng.normal() * options.bias_sigma * pixel_scale};
-    state[j] = {rng.normal(), rng.normal()};  // AR(1) started in its stationary distribution
-  }
-  int swap_left = 0, swap_group = 0;
+  DetectorSimulator detector(options, fps, seed, median_person_size(xy, frames), stats);
   double error_sum = 0.0;
-
   for (std::int64_t t = 0; t < frames; ++t) {
-    std::array<Point2, kJoints> base{};
+    std::array<Point2, kJoints> truth{}, points{};
+    std::array<double, kJoints> confidence{};
     for (int j = 0; j < kJoints; ++j)
-      base[j] = {xy[static_cast<std::size_t>((t * kJoints + j) * 2)], xy[static_cast<std::size_t>((t * kJoints + j) * 2 + 1)]};
-    const std::array<Point2, kJoints> truth = base;
-    if (swap_left == 0 && strength > 0.0 && rng.chance(rate(options.swap_rate))) {
-      swap_left = rng.episode_length(options.swap_frames);
-      swap_group = static_cast<int>(rng.below(2));
-    }
-    std::array<bool, kJoints> swapped{};
-    if (swap_left > 0) {
-      for (const auto& pair : kSwapGroups[swap_group]) {
-        std::swap(base[pair[0]], base[pair[1]]);
-        swapped[pair[0]] = swapped[pair[1]] = true;
-      }
-      --swap_left;
-    }
+      truth[j] = {xy[static_cast<std::size_t>((t * kJoints + j) * 2)], xy[static_cast<std::size_t>((t * kJoints + j) * 2 + 1)]};
+    detector.detect(t, truth, points, confidence);
     for (int j = 0; j < kJoints; ++j) {
-      const double sigma = options.joint_sigma[j] * pixel_scale;
-      state[j].x = rho * state[j].x + innovation * rng.normal();
-      state[j].y = rho * state[j].y + innovation * rng.normal();
-      const Point2 jitter{sigma * (correlated * state[j].x + white * rng.normal()),
-                          sigma * (correlated * state[j].y + white * rng.normal())};
-      Point2 p{base[j].x + bias[j].x + jitter.x, base[j].y + bias[j].y + jitter.y};
-      const double jitter_size = std::hypot(jitter.x, jitter.y);
-      double confidence = rng.uniform(0.85, 1.0) * std::exp(-0.5 * std::pow(jitter_size / (3.0 * sigma + 1e-9), 2.0));
-      if (swapped[j]) {
-        confidence = rng.uniform(0.3, 0.7);
-        ++stats.swapped_points;
-      }
-      if (outlier_left[j] == 0 && strength > 0.0 && rng.chance(rate(options.outlier_rate))) {
-        outlier_left[j] = rng.episode_length(options.outlier_frames);
-        const double spread = options.outlier_sigma * person * strength;
-        outlier_offset[j] = {rng.normal() * spread, rng.normal() * spread};
-      }
-      if (outlier_left[j] > 0) {
-        p.x += outlier_offset[j].x;
-        p.y += outlier_offset[j].y;
-        confidence = rng.uniform(0.2, 0.6);
-        --outlier_left[j];
-        ++stats.outlier_points;
-      }
-      if (miss_left[j] == 0 && t > 0 && strength > 0.0 && rng.chance(rate(options.miss_rate))) {
-        miss_left[j] = rng.episode_length(options.miss_frames);
-        held[j] = last[j];
-      }
-      if (miss_left[j] > 0) {
-        p = {held[j].x + jitter.x, held[j].y + jitter.y};
-        confidence = rng.uniform(0.0, 0.1);
-        --miss_left[j];
-        ++stats.missed_points;
-      }
-      if (strength == 0.0) confidence = 1.0;
-      last[j] = p;
       float* o = result + (t * kJoints + j) * out_channels;
-      o[0] = static_cast<float>(p.x);
-      o[1] = static_cast<float>(p.y);
-      if (options.confidence) o[2] = static_cast<float>(std::clamp(confidence, 0.0, 1.0));
+      o[0] = static_cast<float>(points[j].x);
+      o[1] = static_cast<float>(points[j].y);
+      if (options.confidence) o[2] = static_cast<float>(std::clamp(confidence[j], 0.0, 1.0));
       error_sum += std::hypot(static_cast<double>(o[0]) - truth[j].x, static_cast<double>(o[1]) - truth[j].y);
     }
   }

@@ -185,8 +185,11 @@ std::vector<std::pair<std::int64_t, std::int64_t>> wander_segments(const std::ve
   return segments;
 }
 
-PrepareReport prepare_mocap_dataset(const PrepareMocapOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
+namespace {
+
+using Performers = std::map<std::string, PerformerClips>;
+
+void check_prepare_options(const PrepareMocapOptions& options) {
   if (options.inputs.empty()) throw InputError("prepare mocap: no input files or folders given");
   check_dataset_name(options.name, "prepare mocap: --name");
   if (options.output_dir.empty()) throw InputError("prepare mocap: no output folder given");
@@ -195,79 +198,78 @@ PrepareReport prepare_mocap_dataset(const PrepareMocapOptions& options) {
   if (!(options.max_wander > 0.0)) throw InputError("prepare mocap: max_wander must be positive");
   if (!(options.test_fraction >= 0.0 && options.test_fraction < 1.0))
     throw InputError("prepare mocap: test_fraction must be in [0, 1)");
+}
 
-  ImportOptions import = options.import;
-  for (const std::string& file : options.mapping_files) import.mappings.push_back(load_joint_mapping(file));
-  const std::vector<std::string> files = find_motion_files(options.inputs);
-  if (files.empty()) throw InputError("prepare mocap: no .bvh or .amc files found in " + join(options.inputs));
+// A unique action name per subject: the file stem, then its format, then a counter.
+std::string unique_action_name(const std::string& file, std::set<std::string>& used) {
+  std::string base = clip_stem(file);
+  if (used.count(base)) base += "-" + clip_format(file);
+  for (int k = 2; used.count(base); ++k) base = clip_stem(file) + "-" + std::to_string(k);
+  used.insert(base);
+  return base;
+}
 
-  PrepareReport report;
-  std::map<std::string, PerformerClips> performers;
-  std::map<std::string, std::set<std::string>> used_actions;
-  for (const std::string& file : files) {
-    ImportedClip clip;
-    try {
-      clip = import_mocap_file(file, import);
-    } catch (const InputError& error) {
-      if (!options.skip_unreadable) throw;
-      report.skipped.emplace_back(file, error.what());
-      continue;
-    }
-    report.fps = clip.fps;
-    const ClipIdentity identity = identify_clip(file);
-    PreparedClip info;
-    info.path = file;
-    info.rig = clip.rig;
-    info.subject = identity.performer;
-    info.source_frames = clip.source_frames;
-    info.source_fps = clip.source_fps;
-    info.frames = clip.frames;
-    info.standing_height = clip.standing_height;
-    info.notes = clip.notes;
-
-    // A unique action name per subject: the file stem, then its format, then a counter.
-    std::set<std::string>& used = used_actions[identity.performer];
-    std::string base = clip_stem(file);
-    if (used.count(base)) base += "-" + clip_format(file);
-    for (int k = 2; used.count(base); ++k) base = clip_stem(file) + "-" + std::to_string(k);
-    used.insert(base);
-
-    const auto min_frames =
-        std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(options.min_segment_seconds * clip.fps)));
-    const auto pieces = wander_segments(clip.positions, options.max_wander, min_frames);
-    int kept = 0;
-    std::vector<bool> covered(static_cast<std::size_t>(clip.frames), false);
-    for (const auto& [begin, end] : pieces) {
-      if (end - begin < min_frames) continue;
-      ++kept;
-      std::fill(covered.begin() + begin, covered.begin() + end, true);
-      Segment segment;
-      segment.action = kept == 1 ? base : base + " " + std::to_string(kept);
-      segment.positions.assign(clip.positions.begin() + begin * h36m::kJoints, clip.positions.begin() + end * h36m::kJoints);
-      // Centre the pelvis track's bounding box on the origin (optionally turn it).
-      double min_x = 1e300, max_x = -1e300, min_y = 1e300, max_y = -1e300;
-      for (std::size_t f = 0; f < segment.positions.size(); f += h36m::kJoints) {
-        min_x = std::min(min_x, segment.positions[f].x), max_x = std::max(max_x, segment.positions[f].x);
-        min_y = std::min(min_y, segment.positions[f].y), max_y = std::max(max_y, segment.positions[f].y);
-      }
-      const Vec3 centre{(min_x + max_x) / 2.0, (min_y + max_y) / 2.0, 0.0};
-      Quat heading;
-      if (options.random_heading) {
-        Rng rng(derive_seed(options.seed, "heading/" + identity.performer + "/" + segment.action));
-        heading = axis_rotation(2, rng.uniform(-180.0, 180.0));
-      }
-      for (Vec3& p : segment.positions) p = rotate(heading, p - centre);
-      info.actions.push_back(segment.action);
-      PerformerClips& performer = performers[identity.performer];
-      performer.frames += end - begin;
-      performer.segments.push_back(std::move(segment));
-    }
-    info.dropped_frames = std::count(covered.begin(), covered.end(), false);
-    report.clips.push_back(std::move(info));
+// Frames [begin, end) of a clip, the pelvis track's bounding box centred on the origin
+// (optionally turned to a random heading).
+Segment centred_segment(const ImportedClip& clip, std::int64_t begin, std::int64_t end, std::string action,
+                        const PrepareMocapOptions& options, const std::string& performer) {
+  Segment segment;
+  segment.action = std::move(action);
+  segment.positions.assign(clip.positions.begin() + begin * h36m::kJoints, clip.positions.begin() + end * h36m::kJoints);
+  double min_x = 1e300, max_x = -1e300, min_y = 1e300, max_y = -1e300;
+  for (std::size_t f = 0; f < segment.positions.size(); f += h36m::kJoints) {
+    min_x = std::min(min_x, segment.positions[f].x), max_x = std::max(max_x, segment.positions[f].x);
+    min_y = std::min(min_y, segment.positions[f].y), max_y = std::max(max_y, segment.positions[f].y);
   }
-  if (performers.empty()) throw InputError("prepare mocap: no usable motion in " + join(options.inputs));
+  const Vec3 centre{(min_x + max_x) / 2.0, (min_y + max_y) / 2.0, 0.0};
+  Quat heading;
+  if (options.random_heading) {
+    Rng rng(derive_seed(options.seed, "heading/" + performer + "/" + segment.action));
+    heading = axis_rotation(2, rng.uniform(-180.0, 180.0));
+  }
+  for (Vec3& p : segment.positions) p = rotate(heading, p - centre);
+  return segment;
+}
 
-  // ---- train/test split by performer ----
+// Cuts an imported clip into segments where the performer stays in place and files them
+// under its performer; returns what the report says of the clip.
+PreparedClip add_clip(const std::string& file, const ImportedClip& clip, const PrepareMocapOptions& options,
+                      Performers& performers, std::map<std::string, std::set<std::string>>& used_actions) {
+  const ClipIdentity identity = identify_clip(file);
+  PreparedClip info;
+  info.path = file;
+  info.rig = clip.rig;
+  info.subject = identity.performer;
+  info.source_frames = clip.source_frames;
+  info.source_fps = clip.source_fps;
+  info.frames = clip.frames;
+  info.standing_height = clip.standing_height;
+  info.notes = clip.notes;
+  const std::string base = unique_action_name(file, used_actions[identity.performer]);
+
+  const auto min_frames =
+      std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(options.min_segment_seconds * clip.fps)));
+  const auto pieces = wander_segments(clip.positions, options.max_wander, min_frames);
+  int kept = 0;
+  std::vector<bool> covered(static_cast<std::size_t>(clip.frames), false);
+  for (const auto& [begin, end] : pieces) {
+    if (end - begin < min_frames) continue;
+    ++kept;
+    std::fill(covered.begin() + begin, covered.begin() + end, true);
+    Segment segment = centred_segment(clip, begin, end, kept == 1 ? base : base + " " + std::to_string(kept),
+                                      options, identity.performer);
+    info.actions.push_back(segment.action);
+    PerformerClips& performer = performers[identity.performer];
+    performer.frames += end - begin;
+    performer.segments.push_back(std::move(segment));
+  }
+  info.dropped_frames = std::count(covered.begin(), covered.end(), false);
+  return info;
+}
+
+// The train/test split is by performer: the ones named, or a seeded choice whose frames come
+// closest to the test fraction (never all performers).
+std::set<std::string> choose_test_subjects(Performers& performers, const PrepareMocapOptions& options) {
   std::set<std::string> test;
   if (!options.test_subjects.empty()) {
     for (const std::string& subject : options.test_subjects) {
@@ -299,8 +301,12 @@ PrepareReport prepare_mocap_dataset(const PrepareMocapOptions& options) {
     }
     if (test.empty()) test.insert(order.front().second);
   }
+  return test;
+}
 
-  // ---- cameras and dataset ----
+// One subject per performer with its own seeded camera rig, fitted to see all its segments.
+PoseDataset build_dataset(Performers& performers, const std::set<std::string>& test,
+                          const PrepareMocapOptions& options, PrepareReport& report) {
   PoseDataset dataset;
   dataset.fps = report.fps;
   for (auto& [performer, clips] : performers) {
@@ -321,6 +327,38 @@ PrepareReport prepare_mocap_dataset(const PrepareMocapOptions& options) {
     report.subjects.push_back(summary);
     dataset.subjects.push_back(std::move(subject));
   }
+  return dataset;
+}
+
+}  // namespace
+
+PrepareReport prepare_mocap_dataset(const PrepareMocapOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  check_prepare_options(options);
+  ImportOptions import = options.import;
+  for (const std::string& file : options.mapping_files) import.mappings.push_back(load_joint_mapping(file));
+  const std::vector<std::string> files = find_motion_files(options.inputs);
+  if (files.empty()) throw InputError("prepare mocap: no .bvh or .amc files found in " + join(options.inputs));
+
+  PrepareReport report;
+  Performers performers;
+  std::map<std::string, std::set<std::string>> used_actions;
+  for (const std::string& file : files) {
+    ImportedClip clip;
+    try {
+      clip = import_mocap_file(file, import);
+    } catch (const InputError& error) {
+      if (!options.skip_unreadable) throw;
+      report.skipped.emplace_back(file, error.what());
+      continue;
+    }
+    report.fps = clip.fps;
+    report.clips.push_back(add_clip(file, clip, options, performers, used_actions));
+  }
+  if (performers.empty()) throw InputError("prepare mocap: no usable motion in " + join(options.inputs));
+
+  const std::set<std::string> test = choose_test_subjects(performers, options);
+  const PoseDataset dataset = build_dataset(performers, test, options, report);
   report.files = write_pose_dataset(dataset, options.output_dir, options.name, options.noisy, options.seed);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;

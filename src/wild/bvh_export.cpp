@@ -125,13 +125,9 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-}  // namespace
-
-std::string bvh_text(const std::vector<Pose3D>& camera_poses, const BvhOptions& options) {
-  if (camera_poses.empty()) throw InputError("BVH export: no frames");
-  if (!(options.fps > 0.0) || !std::isfinite(options.fps)) throw InputError("BVH export: the frame rate must be positive");
-  const auto& parents = h36m::parents();
-  // Camera space -> y up.
+// Camera space -> y up, root-relative: the poses carry no trajectory the lifting could be
+// trusted with.
+std::vector<Pose3D> y_up_root_relative(const std::vector<Pose3D>& camera_poses) {
   std::vector<Pose3D> poses(camera_poses.size());
   for (std::size_t t = 0; t < poses.size(); ++t)
     for (int j = 0; j < h36m::kJoints; ++j) {
@@ -140,27 +136,33 @@ std::string bvh_text(const std::vector<Pose3D>& camera_poses, const BvhOptions& 
         throw InputError(fmt::format("BVH export: frame {} joint {} is not finite", t, h36m::short_joint_names()[j]));
       poses[t][static_cast<std::size_t>(j)] = Vec3{p.x, -p.y, -p.z};
     }
-  // Root-relative: the poses carry no trajectory the lifting could be trusted with.
   for (auto& p : poses) {
     const Vec3 root = p[0];
     for (auto& q : p) q -= root;
   }
-  // Bone lengths, indexed by child joint.
+  return poses;
+}
+
+// Bone lengths, indexed by child joint: the median over frames, or the Human3.6M average
+// proportions scaled to the same total.
+std::array<double, h36m::kJoints> bone_lengths(const std::vector<Pose3D>& poses, BoneLengths bones) {
+  const auto& parents = h36m::parents();
   std::array<double, h36m::kJoints> length{};
   for (int j = 1; j < h36m::kJoints; ++j) {
     std::vector<double> l;
     for (const auto& p : poses) l.push_back(mocap::norm(p[j] - p[parents[j]]));
     length[j] = median(std::move(l));
   }
-  if (options.bones == BoneLengths::H36mAverage) {
+  if (bones == BoneLengths::H36mAverage) {
     double total = 0.0, reference = 0.0;
     for (int j = 1; j < h36m::kJoints; ++j) total += length[j], reference += h36m_average_bone_lengths()[j];
     for (int j = 1; j < h36m::kJoints; ++j) length[j] = h36m_average_bone_lengths()[j] * total / reference;
   }
-  std::vector<double> ankle_heights;
-  for (const auto& p : poses) ankle_heights.push_back(-std::min(p[3].y, p[6].y));
-  const double lift = median(ankle_heights);
+  return length;
+}
 
+// The HIERARCHY section: the joint table with its rest offsets.
+std::string hierarchy_text(const std::array<double, h36m::kJoints>& length) {
   const auto& joints = bvh_joints();
   std::string out = "HIERARCHY\n";
   std::vector<int> depth(joints.size(), 0);
@@ -188,33 +190,54 @@ std::string bvh_text(const std::vector<Pose3D>& camera_poses, const BvhOptions& 
     int close = closes_after(i);
     for (int k = 0, d = depth[i]; k < close; ++k, --d) out += std::string(static_cast<std::size_t>(d) * 2, ' ') + "}\n";
   }
-  out += fmt::format("MOTION\nFrames: {}\nFrame Time: {:.8f}\n", poses.size(), 1.0 / options.fps);
+  return out;
+}
 
-  std::vector<Quat> world(joints.size());
+// One MOTION line: the root position, then each joint's rotation relative to its parent.
+// `world` holds the joints' world rotations of this frame as they are computed.
+void append_motion_line(const Pose3D& p, double lift, std::vector<Quat>& world, std::string& line) {
+  const auto& joints = bvh_joints();
+  const Vec3 root = p[0] + Vec3{0, lift, 0};
+  line += fmt::format("{:.6f} {:.6f} {:.6f}", root.x, root.y, root.z);
+  for (std::size_t i = 0; i < joints.size(); ++i) {
+    const auto& J = joints[i];
+    const Quat parent = J.parent < 0 ? Quat{} : world[static_cast<std::size_t>(J.parent)];
+    Quat w = parent;
+    if (i == 0) w = frame_rotation(p[7] - p[0], p[4] - p[1]);
+    else if (i == 10) w = frame_rotation(p[9] - p[8], p[11] - p[14]);
+    else if (J.target >= 0) {
+      const int from = J.h36m >= 0 ? J.h36m : joints[static_cast<std::size_t>(J.parent)].h36m;
+      const Vec3 d = mocap::normalized(p[J.target] - p[from]);
+      // The child's rest direction, carried by the parent's current rotation.
+      Vec3 rest{};
+      for (const auto& child : joints)
+        if (child.h36m == J.target) rest = child.rest_direction;
+      if (mocap::norm(d) > 0.0) w = swing(mocap::rotate(parent, rest), d) * parent;
+    }
+    world[i] = mocap::normalized(w);
+    const Vec3 e = zxy_degrees(mocap::conjugate(parent) * world[i]);
+    line += fmt::format(" {:.6f} {:.6f} {:.6f}", e.x, e.y, e.z);
+  }
+}
+
+}  // namespace
+
+std::string bvh_text(const std::vector<Pose3D>& camera_poses, const BvhOptions& options) {
+  if (camera_poses.empty()) throw InputError("BVH export: no frames");
+  if (!(options.fps > 0.0) || !std::isfinite(options.fps)) throw InputError("BVH export: the frame rate must be positive");
+  const std::vector<Pose3D> poses = y_up_root_relative(camera_poses);
+  const std::array<double, h36m::kJoints> length = bone_lengths(poses, options.bones);
+  std::vector<double> ankle_heights;
+  for (const auto& p : poses) ankle_heights.push_back(-std::min(p[3].y, p[6].y));
+  const double lift = median(ankle_heights);
+
+  std::string out = hierarchy_text(length);
+  out += fmt::format("MOTION\nFrames: {}\nFrame Time: {:.8f}\n", poses.size(), 1.0 / options.fps);
+  std::vector<Quat> world(bvh_joints().size());
   std::string line;
   for (const auto& p : poses) {
     line.clear();
-    const Vec3 root = p[0] + Vec3{0, lift, 0};
-    line += fmt::format("{:.6f} {:.6f} {:.6f}", root.x, root.y, root.z);
-    for (std::size_t i = 0; i < joints.size(); ++i) {
-      const auto& J = joints[i];
-      const Quat parent = J.parent < 0 ? Quat{} : world[static_cast<std::size_t>(J.parent)];
-      Quat w = parent;
-      if (i == 0) w = frame_rotation(p[7] - p[0], p[4] - p[1]);
-      else if (i == 10) w = frame_rotation(p[9] - p[8], p[11] - p[14]);
-      else if (J.target >= 0) {
-        const int from = J.h36m >= 0 ? J.h36m : joints[static_cast<std::size_t>(J.parent)].h36m;
-        const Vec3 d = mocap::normalized(p[J.target] - p[from]);
-        // The child's rest direction, carried by the parent's current rotation.
-        Vec3 rest{};
-        for (const auto& child : joints)
-          if (child.h36m == J.target) rest = child.rest_direction;
-        if (mocap::norm(d) > 0.0) w = swing(mocap::rotate(parent, rest), d) * parent;
-      }
-      world[i] = mocap::normalized(w);
-      const Vec3 e = zxy_degrees(mocap::conjugate(parent) * world[i]);
-      line += fmt::format(" {:.6f} {:.6f} {:.6f}", e.x, e.y, e.z);
-    }
+    append_motion_line(p, lift, world, line);
     out += line + "\n";
   }
   return out;

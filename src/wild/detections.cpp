@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "data/dataset.hpp"
 #include "data/h36m.hpp"
 #include "data/video_keypoints.hpp"
 #include "io/error.hpp"
@@ -344,18 +345,6 @@ Detections read_openpose_folder(const std::string& folder) {
   return d;
 }
 
-namespace {
-
-// Frame rates of the datasets VideoPose3D names (its h36m_dataset.py and humaneva_dataset.py).
-double dataset_fps(const std::string& path) {
-  const std::string file = std::filesystem::path(path).filename().string();
-  if (file.rfind("data_2d_h36m_", 0) == 0) return 50;
-  if (file.rfind("data_2d_humaneva", 0) == 0) return 60;
-  return 0;
-}
-
-}  // namespace
-
 // VideoPose3D's data_2d_custom layout, or a dataset's 2D file (one sequence chosen by --video).
 // One person per frame from a (T, J, C) array; non-finite points are missing.
 std::vector<Frame> sequence_frames(const io::NdArray& a) {
@@ -399,7 +388,7 @@ Detections read_custom_npz(const std::string& path, const ReadOptions& options) 
   Detections d;
   d.source = path;
   d.layout = layout;
-  if (sequence.is_dataset) d.fps = dataset_fps(path);
+  if (sequence.is_dataset) d.fps = data::dataset_fps(path);
   if (const auto size = data::video_size(sequence)) {
     const auto [width, height] = *size;
     if (width <= 0 || height <= 0 || width > 1'000'000 || height > 1'000'000)

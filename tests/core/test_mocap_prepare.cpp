@@ -63,6 +63,41 @@ TEST(MocapPrepare, SegmentsKeepThePelvisWithinTheWanderSquare) {
   EXPECT_EQ(grown[3], Range(300, 400));
 }
 
+// The stored 2D truth is the projection of the stored 3D poses through the stored cameras.
+void expect_2d_truth_is_projection(const data::MocapDataset& dataset, const std::string& out, const data::Action& walk) {
+  const io::NpzFile raw = io::read_npz(out + "/data_2d_walkers_gt.npz");
+  const io::Value& stored = raw.at("positions_2d", "gt").object->at("cmu01", "gt").at("01_01", "gt");
+  const auto& views = stored.as_sequence("views");
+  ASSERT_EQ(views.size(), 4u);
+  const std::vector<Vec3> world = to_positions(walk.positions);
+  for (std::size_t c = 0; c < 4; ++c) {
+    const data::Camera& camera = dataset.cameras_of("cmu01")[c];
+    EXPECT_TRUE(camera.has_intrinsics);
+    const std::vector<double> expected = project_to_pixels(world, camera).to_doubles();
+    const std::vector<double> actual = views[c]->as_array("view").to_doubles();
+    ASSERT_EQ(actual.size(), expected.size());
+    double worst = 0.0;
+    for (std::size_t i = 0; i < actual.size(); ++i) worst = std::max(worst, std::fabs(actual[i] - expected[i]));
+    EXPECT_LT(worst, 1e-2) << "camera " << c;
+    // Every camera is 4.5-6 m from the performer's area centre.
+    const double distance = std::hypot(camera.translation[0], camera.translation[1]);
+    EXPECT_GT(distance, 4.4);
+    EXPECT_LT(distance, 6.0);
+  }
+}
+
+// Two runs with the same options wrote the same members (objects compared in full).
+void expect_same_dataset_files(const std::string& out, const std::string& again) {
+  for (const char* file : {"data_3d_walkers.npz", "data_2d_walkers_gt.npz", "data_2d_walkers_noisy.npz"}) {
+    const io::NpzFile a = io::read_npz(out + "/" + file), b = io::read_npz(again + "/" + file);
+    EXPECT_EQ(a.names, b.names);
+    for (const std::string& name : a.names)
+      EXPECT_EQ(a.at(name, file).is_object() ? a.at(name, file).object->repr(100000) : a.at(name, file).array.shape_string(),
+                b.at(name, file).is_object() ? b.at(name, file).object->repr(100000) : b.at(name, file).array.shape_string())
+          << file;
+  }
+}
+
 TEST(MocapPrepare, WritesFilesTheDataLayerLoads) {
   const std::string clips = write_walking_clips("mocap_prepare_roundtrip");
   const std::string out = test::temp_dir("mocap_prepare_roundtrip_out");
@@ -106,26 +141,7 @@ TEST(MocapPrepare, WritesFilesTheDataLayerLoads) {
   ASSERT_EQ(subject.actions.size(), 3u);
   const data::Action& walk = subject.actions[0];
   EXPECT_EQ(walk.positions_3d.size(), 4u);  // camera-space targets for 4 cameras
-  // The stored 2D truth is the projection of the stored 3D poses through the stored cameras.
-  const io::NpzFile raw = io::read_npz(out + "/data_2d_walkers_gt.npz");
-  const io::Value& stored = raw.at("positions_2d", "gt").object->at("cmu01", "gt").at("01_01", "gt");
-  const auto& views = stored.as_sequence("views");
-  ASSERT_EQ(views.size(), 4u);
-  const std::vector<Vec3> world = to_positions(walk.positions);
-  for (std::size_t c = 0; c < 4; ++c) {
-    const data::Camera& camera = dataset.cameras_of("cmu01")[c];
-    EXPECT_TRUE(camera.has_intrinsics);
-    const std::vector<double> expected = project_to_pixels(world, camera).to_doubles();
-    const std::vector<double> actual = views[c]->as_array("view").to_doubles();
-    ASSERT_EQ(actual.size(), expected.size());
-    double worst = 0.0;
-    for (std::size_t i = 0; i < actual.size(); ++i) worst = std::max(worst, std::fabs(actual[i] - expected[i]));
-    EXPECT_LT(worst, 1e-2) << "camera " << c;
-    // Every camera is 4.5-6 m from the performer's area centre.
-    const double distance = std::hypot(camera.translation[0], camera.translation[1]);
-    EXPECT_GT(distance, 4.4);
-    EXPECT_LT(distance, 6.0);
-  }
+  ASSERT_NO_FATAL_FAILURE(expect_2d_truth_is_projection(dataset, out, walk));
   // Noisy keypoints: same shape, a few pixels off; the variant with confidences has 3 channels.
   const io::NdArray& noisy_view = noisy.action("cmu01", "01_01").cameras[0];
   const io::NdArray& confident_view = confident.action("cmu01", "01_01").cameras[0];
@@ -139,14 +155,7 @@ TEST(MocapPrepare, WritesFilesTheDataLayerLoads) {
   options.output_dir = again;
   const PrepareReport second = prepare_mocap_dataset(options);
   EXPECT_EQ(second.test_subjects, report.test_subjects);
-  for (const char* file : {"data_3d_walkers.npz", "data_2d_walkers_gt.npz", "data_2d_walkers_noisy.npz"}) {
-    const io::NpzFile a = io::read_npz(out + "/" + file), b = io::read_npz(again + "/" + file);
-    EXPECT_EQ(a.names, b.names);
-    for (const std::string& name : a.names)
-      EXPECT_EQ(a.at(name, file).is_object() ? a.at(name, file).object->repr(100000) : a.at(name, file).array.shape_string(),
-                b.at(name, file).is_object() ? b.at(name, file).object->repr(100000) : b.at(name, file).array.shape_string())
-          << file;
-  }
+  expect_same_dataset_files(out, again);
   const data::Keypoints noisy_again = data::load_keypoints(dataset, again, "noisy");
   EXPECT_EQ(noisy_again.action("cmu05", "05_01").cameras[2].bytes, noisy.action("cmu05", "05_01").cameras[2].bytes);
 }
