@@ -137,6 +137,122 @@ std::string run_self_for_output(const std::vector<std::string>& args,
   return output;
 }
 
+namespace {
+
+// What every rank's environment says about the job.
+struct RankEnvironment {
+  std::string addr, port;
+  int world_size = 1, threads = 1;
+};
+
+// Starts rank `rank` as a copy of this program with `args` and the torchrun-style variables.
+pid_t start_rank(const std::vector<std::string>& args, const RankEnvironment& env, int rank) {
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error(fmt::format("--nproc: fork failed: {}", std::strerror(errno)));
+  if (pid > 0) return pid;
+  // The rank starts with SIGINT/SIGTERM blocked (inherited), so none is lost before its main()
+  // routes them again.
+  setenv("MASTER_ADDR", env.addr.c_str(), 1);
+  setenv("MASTER_PORT", env.port.c_str(), 1);
+  setenv("RANK", std::to_string(rank).c_str(), 1);
+  setenv("LOCAL_RANK", std::to_string(rank).c_str(), 1);
+  setenv("WORLD_SIZE", std::to_string(env.world_size).c_str(), 1);
+  setenv("LOCAL_WORLD_SIZE", std::to_string(env.world_size).c_str(), 1);
+  // Share the cores instead of oversubscribing them (torchrun sets OMP_NUM_THREADS=1).
+  setenv("OMP_NUM_THREADS", std::to_string(env.threads).c_str(), 0);
+  setenv("OPENBLAS_NUM_THREADS", std::to_string(env.threads).c_str(), 0);
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  execv("/proc/self/exe", argv.data());
+  std::fprintf(stderr, "poselift: --nproc: cannot start rank %d: %s\n", rank, std::strerror(errno));
+  _exit(127);
+}
+
+// Waits for the ranks: forwards Ctrl-C/SIGTERM to them, and once one fails gives the others the
+// communication timeout to notice, then terminates and finally kills what is left.
+class RankSupervisor {
+ public:
+  RankSupervisor(std::vector<pid_t> pids, double timeout_seconds)
+      : pids_(std::move(pids)), running_(static_cast<int>(pids_.size())), timeout_seconds_(timeout_seconds) {}
+
+  int wait() {
+    while (running_ > 0) {
+      forward_stop_request();
+      int status = 0;
+      const pid_t done = waitpid(-1, &status, WNOHANG);
+      if (done > 0) {
+        on_exit(done, status);
+        continue;
+      }
+      enforce_deadlines();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return first_failure_;
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+
+  std::chrono::milliseconds timeout() const {
+    return std::chrono::milliseconds(static_cast<std::int64_t>(timeout_seconds_ * 1000));
+  }
+
+  void signal_all(int sig) {
+    for (pid_t pid : pids_)
+      if (pid > 0) kill(pid, sig);
+  }
+
+  void forward_stop_request() {
+    if (const int sig = runtime::stop_request().load(); sig != 0 && sig != forwarded_) {
+      forwarded_ = sig;
+      signal_all(sig);
+    }
+  }
+
+  void on_exit(pid_t done, int status) {
+    for (std::size_t rank = 0; rank < pids_.size(); ++rank) {
+      if (pids_[rank] != done) continue;
+      pids_[rank] = -1;
+      --running_;
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 0) continue;
+      // After a forwarded Ctrl-C/SIGTERM the ranks' own interruption messages say it all.
+      if (forwarded_ == 0)
+        std::fprintf(stderr, "poselift: rank %d %s\n", static_cast<int>(rank), describe_status(status).c_str());
+      if (first_failure_ != 0) continue;
+      first_failure_ = exit_code(status);
+      if (forwarded_ != 0) terminate_at_ = clock::now() + std::chrono::seconds(60) + timeout();
+      if (running_ > 0 && forwarded_ == 0) {
+        std::fprintf(stderr, "poselift: waiting up to %.0f s for the other ranks to stop\n", timeout_seconds_);
+        terminate_at_ = clock::now() + timeout() + std::chrono::milliseconds(5000);
+      }
+    }
+  }
+
+  void enforce_deadlines() {
+    const auto now = clock::now();
+    if (now > terminate_at_) {
+      std::fprintf(stderr, "poselift: terminating the remaining ranks\n");
+      signal_all(SIGTERM);
+      signal_all(SIGCONT);  // a stopped rank acts on SIGTERM only once it runs
+      terminate_at_ = clock::time_point::max();
+      kill_at_ = now + std::chrono::seconds(10);
+    }
+    if (now > kill_at_) {
+      signal_all(SIGKILL);
+      kill_at_ = clock::time_point::max();
+    }
+  }
+
+  std::vector<pid_t> pids_;
+  int running_, first_failure_ = 0, forwarded_ = 0;
+  double timeout_seconds_;
+  // Deadlines; time_point::max() while not armed.
+  clock::time_point terminate_at_ = clock::time_point::max(), kill_at_ = clock::time_point::max();
+};
+
+}  // namespace
+
 int launch_workers(const LaunchOptions& options) {
   if (options.nproc < 1) throw InputError(fmt::format("--nproc {}: expected at least 1", options.nproc));
   if (launched_as_rank())
@@ -144,101 +260,26 @@ int launch_workers(const LaunchOptions& options) {
                      "variables or --nproc, not both");
   const auto args = without_nproc(own_arguments());
   if (args.empty()) throw std::runtime_error("--nproc: cannot read this process's command line");
-  const std::string port = std::getenv("MASTER_PORT") ? std::getenv("MASTER_PORT") : std::to_string(free_tcp_port());
-  const std::string addr = std::getenv("MASTER_ADDR") ? std::getenv("MASTER_ADDR") : "127.0.0.1";
+  RankEnvironment env;
+  env.port = std::getenv("MASTER_PORT") ? std::getenv("MASTER_PORT") : std::to_string(free_tcp_port());
+  env.addr = std::getenv("MASTER_ADDR") ? std::getenv("MASTER_ADDR") : "127.0.0.1";
+  env.world_size = options.nproc;
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  const int threads = options.threads_per_worker > 0 ? options.threads_per_worker
-                                                     : std::max(1, static_cast<int>(cores) / options.nproc);
+  env.threads = options.threads_per_worker > 0 ? options.threads_per_worker
+                                               : std::max(1, static_cast<int>(cores) / options.nproc);
 
   // Ctrl-C and SIGTERM are forwarded to the ranks (main() routed them to a waiting thread).
   runtime::enable_stop_requests();
-
   std::fflush(stdout);
   std::fflush(stderr);
   std::vector<pid_t> pids(options.nproc, -1);
   for (int rank = 0; rank < options.nproc; ++rank) {
-    const pid_t pid = fork();
-    if (pid < 0) throw std::runtime_error(fmt::format("--nproc: fork failed: {}", std::strerror(errno)));
-    if (pid == 0) {
-      // The rank starts with SIGINT/SIGTERM blocked (inherited), so none is lost before its
-      // main() routes them again.
-      setenv("MASTER_ADDR", addr.c_str(), 1);
-      setenv("MASTER_PORT", port.c_str(), 1);
-      setenv("RANK", std::to_string(rank).c_str(), 1);
-      setenv("LOCAL_RANK", std::to_string(rank).c_str(), 1);
-      setenv("WORLD_SIZE", std::to_string(options.nproc).c_str(), 1);
-      setenv("LOCAL_WORLD_SIZE", std::to_string(options.nproc).c_str(), 1);
-      // Share the cores instead of oversubscribing them (torchrun sets OMP_NUM_THREADS=1).
-      setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 0);
-      setenv("OPENBLAS_NUM_THREADS", std::to_string(threads).c_str(), 0);
-      std::vector<char*> argv;
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv("/proc/self/exe", argv.data());
-      std::fprintf(stderr, "poselift: --nproc: cannot start rank %d: %s\n", rank, std::strerror(errno));
-      _exit(127);
-    }
-    pids[rank] = pid;
+    pids[rank] = start_rank(args, env, rank);
     if (options.verbose)
       std::fprintf(stderr, "poselift: started rank %d of %d as pid %d (MASTER_ADDR=%s MASTER_PORT=%s)\n", rank,
-                   options.nproc, static_cast<int>(pid), addr.c_str(), port.c_str());
+                   options.nproc, static_cast<int>(pids[rank]), env.addr.c_str(), env.port.c_str());
   }
-
-  using clock = std::chrono::steady_clock;
-  int running = options.nproc, first_failure = 0, forwarded = 0;
-  // Deadlines; time_point::max() while not armed.
-  clock::time_point terminate_at = clock::time_point::max(), kill_at = clock::time_point::max();
-  while (running > 0) {
-    if (const int sig = runtime::stop_request().load(); sig != 0 && sig != forwarded) {
-      forwarded = sig;
-      for (pid_t pid : pids)
-        if (pid > 0) kill(pid, sig);
-    }
-    int status = 0;
-    const pid_t done = waitpid(-1, &status, WNOHANG);
-    if (done > 0) {
-      for (int rank = 0; rank < options.nproc; ++rank) {
-        if (pids[rank] != done) continue;
-        pids[rank] = -1;
-        --running;
-        const bool failed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        if (failed) {
-          // After a forwarded Ctrl-C/SIGTERM the ranks' own interruption messages say it all.
-          if (forwarded == 0) std::fprintf(stderr, "poselift: rank %d %s\n", rank, describe_status(status).c_str());
-          if (first_failure == 0) {
-            first_failure = exit_code(status);
-            if (forwarded != 0) terminate_at = clock::now() + std::chrono::seconds(60) +
-                                               std::chrono::milliseconds(static_cast<std::int64_t>(options.timeout_seconds * 1000));
-            if (running > 0 && forwarded == 0) {
-              std::fprintf(stderr, "poselift: waiting up to %.0f s for the other ranks to stop\n",
-                           options.timeout_seconds);
-              terminate_at = clock::now() + std::chrono::milliseconds(
-                                                static_cast<std::int64_t>(options.timeout_seconds * 1000) + 5000);
-            }
-          }
-        }
-      }
-      continue;
-    }
-    const auto now = clock::now();
-    if (now > terminate_at) {
-      std::fprintf(stderr, "poselift: terminating the remaining ranks\n");
-      for (pid_t pid : pids)
-        if (pid > 0) {
-          kill(pid, SIGTERM);
-          kill(pid, SIGCONT);  // a stopped rank acts on SIGTERM only once it runs
-        }
-      terminate_at = clock::time_point::max();
-      kill_at = now + std::chrono::seconds(10);
-    }
-    if (now > kill_at) {
-      for (pid_t pid : pids)
-        if (pid > 0) kill(pid, SIGKILL);
-      kill_at = clock::time_point::max();
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return first_failure;
+  return RankSupervisor(std::move(pids), options.timeout_seconds).wait();
 }
 
 }  // namespace poselift::cli

@@ -60,83 +60,114 @@ std::vector<torch::Tensor> padded_frame_features(model::PoseFormer& model, const
 
 }  // namespace
 
+namespace {
+
+// Consecutive sequences predicted together: their frame features are all that is held at a time.
+struct SequenceGroup {
+  std::vector<std::size_t> members;  // indices into the caller's sequences (empty ones skipped)
+  std::vector<torch::Tensor> inputs, features, flipped_features;
+};
+
+// The group from `first` with about one spatial pass of frames (at least one sequence); advances
+// `first` past it.
+SequenceGroup next_group(model::PoseFormer& model, const std::vector<torch::Tensor>& keypoints, std::size_t& first,
+                         const FlipSymmetry& symmetry, bool flip, std::int64_t spatial_chunk,
+                         const torch::Device& device) {
+  std::size_t last = first;
+  std::int64_t group_frames = 0;
+  while (last < keypoints.size() && (last == first || group_frames + keypoints[last].size(0) <= spatial_chunk)) {
+    group_frames += keypoints[last].size(0);
+    ++last;
+  }
+  SequenceGroup group;
+  std::vector<torch::Tensor> flipped_inputs;
+  for (std::size_t i = first; i < last; ++i) {
+    if (keypoints[i].size(0) == 0) continue;
+    group.members.push_back(i);
+    group.inputs.push_back(keypoints[i].to(device, torch::kFloat32));
+    if (flip) flipped_inputs.push_back(flip_poses(group.inputs.back(), symmetry.kps_left, symmetry.kps_right));
+  }
+  first = last;
+  if (group.members.empty()) return group;
+  group.features = padded_frame_features(model, group.inputs, spatial_chunk);
+  if (flip) group.flipped_features = padded_frame_features(model, flipped_inputs, spatial_chunk);
+  return group;
+}
+
+// Output frames [start, end) of one member of a group.
+struct Run {
+  std::size_t member;
+  std::int64_t start, end;
+};
+
+// The runs of the next pass: up to `positions` output frames from (member, position) on, taken
+// across sequences in order; advances member and position.
+std::vector<Run> next_runs(const SequenceGroup& group, std::size_t& member, std::int64_t& position,
+                           std::int64_t positions) {
+  std::vector<Run> runs;
+  std::int64_t taken = 0;
+  while (member < group.members.size() && taken < positions) {
+    const std::int64_t T = group.inputs[member].size(0);
+    const std::int64_t end = std::min(T, position + (positions - taken));
+    runs.push_back({member, position, end});
+    taken += end - position;
+    position = end;
+    if (position == T) {
+      ++member;
+      position = 0;
+    }
+  }
+  return runs;
+}
+
+// One temporal pass over `runs`: windows of frame features (rows start..end + F - 1 of each padded
+// sequence, F frames each), plain and flipped together; returns (windows, J, 3) on the CPU.
+torch::Tensor predict_runs(model::PoseFormer& model, const SequenceGroup& group, const std::vector<Run>& runs,
+                           const FlipSymmetry& symmetry, bool flip) {
+  const std::int64_t frames = model->config().num_frames;
+  std::int64_t taken = 0;
+  for (const auto& r : runs) taken += r.end - r.start;
+  auto windows = [&](const std::vector<torch::Tensor>& padded) {
+    std::vector<torch::Tensor> parts;
+    for (const auto& r : runs)
+      parts.push_back(padded[r.member].slice(0, r.start, r.end + frames - 1).unfold(0, frames, 1).permute({0, 2, 1}));
+    return parts;
+  };
+  auto batch = windows(group.features);
+  if (flip) {
+    auto flipped = windows(group.flipped_features);
+    batch.insert(batch.end(), flipped.begin(), flipped.end());
+  }
+  auto pred = model->temporal_forward(torch::cat(batch, 0));  // (windows, 1, J, 3)
+  if (flip) {
+    auto pred_flip = flip_poses(pred.slice(0, taken, 2 * taken), symmetry.joints_left, symmetry.joints_right);
+    pred = torch::cat({pred.slice(0, 0, taken), pred_flip}, 1).mean(1, /*keepdim=*/true);
+  }
+  return pred.squeeze(1).to(torch::kCPU);
+}
+
+}  // namespace
+
 std::vector<torch::Tensor> predict_sequences(model::PoseFormer& model, const std::vector<torch::Tensor>& keypoints,
                                              const FlipSymmetry& symmetry, const PredictOptions& options,
                                              const torch::Device& device) {
   torch::NoGradGuard no_grad;
-  const std::int64_t frames = model->config().num_frames;
   const bool flip = options.test_time_augmentation;
   // Windows per temporal pass: plain and flipped together count against max_batch.
   const std::int64_t positions_per_pass = std::max<std::int64_t>(1, flip ? options.max_batch / 2 : options.max_batch);
   const std::int64_t spatial_chunk = std::max<std::int64_t>(1, options.max_batch) * 4;
   std::vector<std::vector<torch::Tensor>> outputs(keypoints.size());
-
-  // Groups of consecutive sequences with about one spatial pass of frames (at least one
-  // sequence): their features are all that is held at a time.
   std::size_t first = 0;
   while (first < keypoints.size()) {
-    std::size_t last = first;
-    std::int64_t group_frames = 0;
-    while (last < keypoints.size() && (last == first || group_frames + keypoints[last].size(0) <= spatial_chunk)) {
-      group_frames += keypoints[last].size(0);
-      ++last;
-    }
-    std::vector<torch::Tensor> inputs, flipped_inputs;
-    std::vector<std::size_t> members;
-    for (std::size_t i = first; i < last; ++i) {
-      if (keypoints[i].size(0) == 0) continue;
-      members.push_back(i);
-      inputs.push_back(keypoints[i].to(device, torch::kFloat32));
-      if (flip) flipped_inputs.push_back(flip_poses(inputs.back(), symmetry.kps_left, symmetry.kps_right));
-    }
-    first = last;
-    if (members.empty()) continue;
-    const auto features = padded_frame_features(model, inputs, spatial_chunk);
-    std::vector<torch::Tensor> flipped_features;
-    if (flip) flipped_features = padded_frame_features(model, flipped_inputs, spatial_chunk);
-
-    // Passes over the group's output positions, in order, windows taken across sequences.
-    struct Run {
-      std::size_t member;
-      std::int64_t start, end;  // output frames of that sequence
-    };
+    const SequenceGroup group = next_group(model, keypoints, first, symmetry, flip, spatial_chunk, device);
     std::size_t member = 0;
     std::int64_t position = 0;
-    while (member < members.size()) {
-      std::vector<Run> runs;
-      std::int64_t taken = 0;
-      while (member < members.size() && taken < positions_per_pass) {
-        const std::int64_t T = inputs[member].size(0);
-        const std::int64_t end = std::min(T, position + (positions_per_pass - taken));
-        runs.push_back({member, position, end});
-        taken += end - position;
-        position = end;
-        if (position == T) {
-          ++member;
-          position = 0;
-        }
-      }
-      // Windows of frame features: rows start..end + F - 1 of the padded sequence, F frames each.
-      auto windows = [&](const std::vector<torch::Tensor>& padded) {
-        std::vector<torch::Tensor> parts;
-        for (const auto& r : runs)
-          parts.push_back(padded[r.member].slice(0, r.start, r.end + frames - 1).unfold(0, frames, 1).permute({0, 2, 1}));
-        return parts;
-      };
-      auto batch = windows(features);
-      if (flip) {
-        auto flipped = windows(flipped_features);
-        batch.insert(batch.end(), flipped.begin(), flipped.end());
-      }
-      auto pred = model->temporal_forward(torch::cat(batch, 0));  // (windows, 1, J, 3)
-      if (flip) {
-        auto pred_flip = flip_poses(pred.slice(0, taken, 2 * taken), symmetry.joints_left, symmetry.joints_right);
-        pred = torch::cat({pred.slice(0, 0, taken), pred_flip}, 1).mean(1, /*keepdim=*/true);
-      }
-      pred = pred.squeeze(1).to(torch::kCPU);
+    while (member < group.members.size()) {
+      const auto runs = next_runs(group, member, position, positions_per_pass);
+      const auto pred = predict_runs(model, group, runs, symmetry, flip);
       std::int64_t offset = 0;
       for (const auto& r : runs) {
-        outputs[members[r.member]].push_back(pred.slice(0, offset, offset + (r.end - r.start)));
+        outputs[group.members[r.member]].push_back(pred.slice(0, offset, offset + (r.end - r.start)));
         offset += r.end - r.start;
       }
     }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "data/h36m.hpp"
 #include "io/error.hpp"
 
 namespace poselift::mocap {
@@ -39,8 +40,8 @@ io::NdArray to_array(const std::vector<Vec3>& positions) {
     values.push_back(static_cast<float>(p.y));
     values.push_back(static_cast<float>(p.z));
   }
-  const auto frames = static_cast<std::int64_t>(positions.size() / 17);
-  return io::NdArray::from_vector<float>({frames, 17, 3}, values);
+  const auto frames = static_cast<std::int64_t>(positions.size() / data::h36m::kJoints);
+  return io::NdArray::from_vector<float>({frames, data::h36m::kJoints, 3}, values);
 }
 
 // True when every point is in front of the camera, inside the undistorted field where the

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "data/h36m.hpp"
 #include "io/error.hpp"
 #include "mocap/quality.hpp"
 #include "mocap/random.hpp"
@@ -13,7 +14,7 @@ namespace poselift::mocap {
 
 namespace {
 
-constexpr int kJoints = 17;
+constexpr int kJoints = data::h36m::kJoints;
 // Left/right pairs that detectors confuse: knees + ankles, elbows + wrists (Human3.6M-17).
 constexpr int kSwapGroups[2][2][2] = {{{5, 2}, {6, 3}}, {{12, 15}, {13, 16}}};
 
