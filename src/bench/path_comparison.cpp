@@ -51,6 +51,14 @@ model::PoseFormer benchmark_model(const model::PoseFormerConfig& config) {
   return model::PoseFormer(config);
 }
 
+// The benchmark model in eval mode on the fast path, for inference measurements.
+model::PoseFormer fast_inference_model(const model::PoseFormerConfig& config) {
+  auto net = benchmark_model(config);
+  net->eval();
+  net->set_implementation(model::Implementation::fast);
+  return net;
+}
+
 struct ThreadScope {
   explicit ThreadScope(int threads) : saved(torch::get_num_threads()) { runtime::set_cpu_threads(threads); }
   ~ThreadScope() { runtime::set_cpu_threads(saved); }
@@ -111,9 +119,7 @@ PathFigures compare_training_step(const model::PoseFormerConfig& config, int thr
 
 GemmShare measure_gemm_share(const model::PoseFormerConfig& config, int threads, int batch, double seconds) {
   ThreadScope scope(threads);
-  auto net = benchmark_model(config);
-  net->eval();
-  net->set_implementation(model::Implementation::fast);
+  auto net = fast_inference_model(config);
   torch::NoGradGuard no_grad;
   auto input = torch::randn({batch, config.num_frames, config.num_joints, config.in_chans});
   net->forward(input);
@@ -160,9 +166,7 @@ PathFigures compare_sequence_evaluation(const model::PoseFormerConfig& config, i
 PrecisionFigures compare_int8_inference(const model::PoseFormerConfig& config, int threads, int batch,
                                         double seconds) {
   ThreadScope scope(threads);
-  auto net = benchmark_model(config);
-  net->eval();
-  net->set_implementation(model::Implementation::fast);
+  auto net = fast_inference_model(config);
   torch::NoGradGuard no_grad;
   auto input = torch::randn({batch, config.num_frames, config.num_joints, config.in_chans});
   auto forward_in = [&](model::Precision precision) {
