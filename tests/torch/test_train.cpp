@@ -564,8 +564,10 @@ TEST(TrainingCli, SignalStopsEveryPhaseAtOnce) {
   const std::string straight = test::temp_dir("phase_straight");
   std::string out;
   ASSERT_EQ(test::run_command(cli + " -e 1 --no-progress -c " + straight, &out), 0) << out;
-  std::smatch epoch_line;
-  ASSERT_TRUE(std::regex_search(out, epoch_line, std::regex("\\[1\\] time \\S+ (lr .*)"))) << out;
+  std::smatch epoch_match;
+  ASSERT_TRUE(std::regex_search(out, epoch_match, std::regex("\\[1\\] time \\S+ (lr .*)"))) << out;
+  // A copy: the match points into `out`, which the next command overwrites.
+  const std::string epoch_figures = epoch_match[1].str();
 
   // During the per-epoch evaluation: abandoned at once, interrupted.bin resumes with it.
   const std::string eval_dir = test::temp_dir("phase_eval");
@@ -578,7 +580,7 @@ TEST(TrainingCli, SignalStopsEveryPhaseAtOnce) {
   ASSERT_EQ(test::run_command(cli + " -e 1 --no-progress -r interrupted.bin -c " + eval_dir, &out), 0) << out;
   std::smatch resumed_line;
   ASSERT_TRUE(std::regex_search(out, resumed_line, std::regex("\\[1\\] time \\S+ (lr .*)"))) << out;
-  EXPECT_EQ(resumed_line[1].str(), epoch_line[1].str());  // the same figures, to the printed digit
+  EXPECT_EQ(resumed_line[1].str(), epoch_figures);  // the same figures, to the printed digit
 
   // During the final evaluation: the process ends as `evaluate` does, printing no report.
   const std::string final_dir = test::temp_dir("phase_final");
