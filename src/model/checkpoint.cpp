@@ -57,6 +57,13 @@ const std::vector<std::pair<io::ValuePtr, io::ValuePtr>>* dict_entries(const io:
   return nullptr;
 }
 
+// Whether the first key of a state dict value carries DataParallel's "module." prefix.
+bool has_module_prefix(const io::Value& value) {
+  const auto* entries = dict_entries(value);
+  return entries && !entries->empty() && entries->front().first->kind == io::Value::Kind::Str &&
+         entries->front().first->as_str("key").rfind("module.", 0) == 0;
+}
+
 // Tensors of a state dict value, in order.
 StateDict state_from_value(const std::string& source, const io::Value& value, const std::string& what) {
   const auto* entries = dict_entries(value);
@@ -109,10 +116,13 @@ Checkpoint read_checkpoint(const io::TorchFile& file) {
       auto v = root.find(key, file.source);
       if (!v || v->is_none()) continue;
       ck.model_state = state_from_value(file.source, *v, key);
+      ck.module_prefixed = has_module_prefix(*v);
       is_training_dict = true;
       break;
     }
     if (is_training_dict) {
+      if (auto v = root.find("model_traj", file.source); v && !v->is_none())
+        ck.trajectory_state = state_from_value(file.source, *v, "model_traj");
       if (auto v = root.find("epoch", file.source); v && !v->is_none()) {
         ck.epoch = v->as_int(file.source + ": epoch");
         if (*ck.epoch < 0 || *ck.epoch > 1'000'000)
@@ -140,6 +150,7 @@ Checkpoint read_checkpoint(const io::TorchFile& file) {
       throw InputError(file.source + ": expected a checkpoint dict with 'model_pos' (as run_poseformer.py writes) "
                                      "or a bare state dict");
     ck.model_state = state_from_value(file.source, root, "state dict");
+    ck.module_prefixed = has_module_prefix(root);
   }
   return ck;
 }
@@ -452,6 +463,12 @@ void write_checkpoint(const std::string& path, const CheckpointContents& c) {
       {io::Value::from_str("optimizer"), c.optimizer ? adamw_state_value(*c.optimizer) : io::Value::none()},
       {io::Value::from_str("model_pos"), io::make_ordered_dict(std::move(model_entries))},
   });
+  if (c.trajectory) {
+    std::vector<std::pair<io::ValuePtr, io::ValuePtr>> trajectory_entries;
+    for (const auto& [key, tensor] : module_state(*c.trajectory))
+      trajectory_entries.emplace_back(io::Value::from_str(key), tensor_value(tensor));
+    root.entries.emplace_back(io::Value::from_str("model_traj"), io::make_ordered_dict(std::move(trajectory_entries)));
+  }
   if (c.extra) root.entries.emplace_back(io::Value::from_str("poselift"), c.extra);
   io::write_torch_file(path, root);
 }

@@ -51,6 +51,8 @@ TrainingState decode_training_state(const io::Value& value, const std::string& s
 struct Checkpoint {
   std::string source;
   StateDict model_state;              // keys without the DataParallel "module." prefix
+  StateDict trajectory_state;         // VideoPose3D's `model_traj` (empty when absent or None)
+  bool module_prefixed = false;       // the file's `model_pos` keys carried the "module." prefix
   std::optional<std::int64_t> epoch;  // epochs completed
   std::optional<double> lr;
   io::ValuePtr optimizer;     // PyTorch optimizer state_dict, or null
@@ -114,6 +116,7 @@ struct CheckpointContents {
   io::ValuePtr random_state;      // may be null -> None
   torch::optim::AdamW* optimizer = nullptr;  // null -> None
   const torch::nn::Module* model = nullptr;
+  const torch::nn::Module* trajectory = nullptr;  // VideoPose3D's `model_traj`; null -> no such key
   io::ValuePtr extra;             // poselift's own entries (encode_training_state) or null
 };
 // Writes the run_poseformer.py dict atomically; Python's torch.load reads it and the original

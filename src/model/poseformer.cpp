@@ -157,11 +157,7 @@ torch::Tensor PoseFormerImpl::run_blocks(torch::nn::ModuleList& list, torch::Ten
   return x;
 }
 
-std::int64_t PoseFormerImpl::parameter_count() const {
-  std::int64_t n = 0;
-  for (const auto& p : parameters()) n += p.numel();
-  return n;
-}
+double PoseFormerImpl::macs_per_output_frame() const { return forward_flops_per_frame(config_) / 2; }
 
 std::int64_t count_parameters(const PoseFormerConfig& c) {
   auto block = [&](std::int64_t dim) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "model/fast_poseformer.hpp"
+#include "model/lifter.hpp"
 
 namespace poselift::model {
 
@@ -67,13 +68,22 @@ class TransformerBlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(TransformerBlock);
 
-class PoseFormerImpl : public torch::nn::Module {
+class PoseFormerImpl : public LifterImpl {
  public:
   explicit PoseFormerImpl(const PoseFormerConfig& config);
 
   // (B, F, J, in_chans) normalised 2D keypoints -> (B, 1, J, 3) root-relative 3D pose of the
   // centre frame, in metres.
-  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor forward(const torch::Tensor& x) override;
+
+  Family family() const override { return Family::PoseFormer; }
+  TemporalShape temporal_shape() const override { return TemporalShape::CentreFrame; }
+  int receptive_field() const override { return config_.num_frames; }
+  int input_joints() const override { return config_.num_joints; }
+  int input_channels() const override { return config_.in_chans; }
+  int output_joints() const override { return config_.num_joints; }
+  std::string describe() const override { return config_.describe(); }
+  double macs_per_output_frame() const override;
 
   // The two stages separately. The spatial stage sees one frame at a time, so a sliding
   // window evaluation computes it once per frame instead of once per window and frame.
@@ -87,7 +97,6 @@ class PoseFormerImpl : public torch::nn::Module {
   // rounding). The fast path runs on float32 CPU tensors; other devices use the reference.
   void set_implementation(Implementation implementation) { implementation_ = implementation; }
   Implementation implementation() const { return implementation_; }
-  std::int64_t parameter_count() const;
 
   // Registration order equals the original's (own parameters first, then sub-modules), so
   // parameters() lines up with PyTorch optimizer state indices.
