@@ -415,10 +415,11 @@ bool is_builtins_module(const std::string& module) { return module == "builtins"
 
 class Unpickler final : public UnpickleContext {
  public:
-  Unpickler(const std::uint8_t* data, std::size_t size, const std::string& source, const UnpickleHooks& hooks,
-            const UnpickleLimits& limits)
+  Unpickler(const std::uint8_t* data, std::size_t size, std::size_t start, const std::string& source,
+            const UnpickleHooks& hooks, const UnpickleLimits& limits)
       : data_(data),
         size_(size),
+        pos_(start),
         source_(source),
         hooks_(hooks),
         limits_(limits),
@@ -429,6 +430,8 @@ class Unpickler final : public UnpickleContext {
   Unpickler& operator=(const Unpickler&) = delete;
 
   ValuePtr run();
+  // The offset just past the STOP opcode once run() has returned.
+  std::size_t position() const { return pos_; }
   // After a failure: breaks the cycles an unfinished pickle may have made (they would leak).
   void release() noexcept {
     try {
@@ -679,7 +682,7 @@ class Unpickler final : public UnpickleContext {
 
   const std::uint8_t* data_;
   std::size_t size_;
-  std::size_t pos_ = 0;
+  std::size_t pos_;
   const std::string& source_;
   const UnpickleHooks& hooks_;
   const UnpickleLimits& limits_;
@@ -1303,11 +1306,20 @@ void UnpickleContext::fail(const std::string& message) const { throw InputError(
 
 ValuePtr unpickle(const std::uint8_t* data, std::size_t size, const std::string& source, const UnpickleHooks& hooks,
                   const UnpickleLimits& limits) {
+  return unpickle_at(data, size, 0, source, hooks, limits).value;
+}
+
+PickleAt unpickle_at(const std::uint8_t* data, std::size_t size, std::size_t offset, const std::string& source,
+                     const UnpickleHooks& hooks, const UnpickleLimits& limits) {
   if (!data && size != 0) throw InputError(source + ": no pickle data");
+  if (offset > size)
+    throw InputError(source + ": pickle offset " + std::to_string(offset) + " is past the end of " +
+                     std::to_string(size) + " bytes");
   static const std::uint8_t kEmpty = 0;
-  Unpickler unpickler(data ? data : &kEmpty, size, source, hooks, limits);
+  Unpickler unpickler(data ? data : &kEmpty, size, offset, source, hooks, limits);
   try {
-    return unpickler.run();
+    ValuePtr value = unpickler.run();
+    return {std::move(value), unpickler.position()};
   } catch (...) {
     unpickler.release();
     throw;

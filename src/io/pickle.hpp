@@ -91,6 +91,17 @@ inline constexpr std::uint64_t kUnpickleValueCost = sizeof(Value) + 32;
 ValuePtr unpickle(const std::uint8_t* data, std::size_t size, const std::string& source,
                   const UnpickleHooks& hooks = {}, const UnpickleLimits& limits = {});
 
+// One pickle of an input that holds several one after another (torch.save's legacy format):
+// the pickle starting at byte `offset` of `data`, rebuilt as unpickle() does, and the offset
+// just past its STOP opcode. Nothing after STOP is read; error messages give offsets in `data`.
+// When no limits.max_total_bytes is given, the budget follows `size` (the whole input).
+struct PickleAt {
+  ValuePtr value;
+  std::size_t end = 0;
+};
+PickleAt unpickle_at(const std::uint8_t* data, std::size_t size, std::size_t offset, const std::string& source,
+                     const UnpickleHooks& hooks = {}, const UnpickleLimits& limits = {});
+
 // Writer for the values poselift itself saves (checkpoints, object arrays).
 // Protocol 2. Arrays are written as numpy's _reconstruct form so numpy/pickle load them.
 class Pickler {

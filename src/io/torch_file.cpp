@@ -59,12 +59,6 @@ std::vector<std::int64_t> int_tuple(const Value& v, const std::string& what) {
   return out;
 }
 
-bool is_legacy_torch_file(const std::uint8_t* data, std::size_t size) {
-  // Pre-1.6 files start with a pickled magic number (LONG1 0x1950a86a20f9469cfc6c).
-  static const std::uint8_t magic[] = {0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
-  return size >= 2 + sizeof(magic) && data[0] == 0x80 && std::memcmp(data + 2, magic, sizeof(magic)) == 0;
-}
-
 }  // namespace
 
 const TensorRef* as_tensor_ref(const Value& value) {
@@ -174,45 +168,197 @@ ValuePtr load_storage(const ZipReader& zip, const std::string& prefix, const Val
 }
 
 // torch._utils._rebuild_tensor(_v2)(storage, offset, size, stride[, requires_grad, ...]).
-ValuePtr rebuild_tensor(const std::string& source, const std::string& name, const std::vector<ValuePtr>& args) {
-  if (args.size() < 4) throw InputError(source + ": data.pkl: " + name + " with too few arguments");
+// `where` names the pickle in messages ("model.bin: data.pkl").
+ValuePtr rebuild_tensor(const std::string& where, const std::string& name, const std::vector<ValuePtr>& args) {
+  if (args.size() < 4) throw InputError(where + ": " + name + " with too few arguments");
   const auto* storage =
       args[0]->kind == Value::Kind::Extension ? dynamic_cast<const StorageRef*>(args[0]->extension.get()) : nullptr;
-  if (!storage) throw InputError(source + ": data.pkl: " + name + " argument 0 is not a storage");
+  if (!storage) throw InputError(where + ": " + name + " argument 0 is not a storage");
   auto ref = std::make_shared<TensorRef>();
   ref->dtype = storage->dtype;
   ref->storage_key = storage->key;
-  const std::string what = source + ": data.pkl: " + name;
+  const std::string what = where + ": " + name;
   ref->storage_offset = args[1]->as_int(what + ": storage offset");
   ref->sizes = int_tuple(*args[2], what + ": size");
   ref->strides = int_tuple(*args[3], what + ": stride");
   if (ref->sizes.size() != ref->strides.size())
-    throw InputError(source + ": data.pkl: tensor size and stride have different lengths");
+    throw InputError(where + ": tensor size and stride have different lengths");
   if (args.size() > 4 && args[4]->kind == Value::Kind::Bool) ref->requires_grad = args[4]->boolean;
   return Value::from_extension(ref);
 }
 
 // The reduce hook: tensors and parameters; anything else goes to the default rebuilds.
-ValuePtr rebuild_torch(const std::string& source, const std::string& module, const std::string& name,
+ValuePtr rebuild_torch(const std::string& where, const std::string& module, const std::string& name,
                        const std::vector<ValuePtr>& args) {
   if (module != "torch._utils") return nullptr;
-  if (name == "_rebuild_tensor_v2" || name == "_rebuild_tensor") return rebuild_tensor(source, name, args);
+  if (name == "_rebuild_tensor_v2" || name == "_rebuild_tensor") return rebuild_tensor(where, name, args);
   if (name == "_rebuild_parameter" || name == "_rebuild_parameter_with_state") {
-    if (args.empty() || !as_tensor_ref(*args[0]))
-      throw InputError(source + ": data.pkl: " + name + " argument 0 is not a tensor");
+    if (args.empty() || !as_tensor_ref(*args[0])) throw InputError(where + ": " + name + " argument 0 is not a tensor");
     return args[0];
   }
   return nullptr;
 }
 
-}  // namespace
+// ---- the legacy format (torch.save before 1.6, or _use_new_zipfile_serialization=False) ----
+//
+// One stream of pickles and raw bytes, as torch/serialization.py's _legacy_save writes it:
+//   pickle: the magic number 0x1950a86a20f9469cfc6c
+//   pickle: the protocol version, 1001
+//   pickle: sys_info {'protocol_version', 'little_endian', 'type_sizes'}
+//   pickle: the object, its storages as persistent ids
+//           ('storage', torch.<Type>Storage, key, location, numel, view_metadata)
+//   pickle: the list of storage keys
+//   per key, in that order: int64 little-endian element count, then count x element size bytes.
+// Storage bytes are little-endian whatever sys_info says: PyTorch's storage writer converts
+// them on big-endian machines (and _legacy_load reads no field of sys_info).
 
-TorchFile parse_torch_file(const std::uint8_t* data, std::size_t size, const std::string& source) {
-  if (is_legacy_torch_file(data, size))
-    throw InputError(source + ": legacy (pre-1.6) torch.save format is not supported; convert it once with "
-                              "python -c \"import torch; torch.save(torch.load('OLD'), 'NEW')\"");
-  if (size < 4 || data[0] != 'P' || data[1] != 'K')
-    throw InputError(source + ": not a PyTorch checkpoint (expected the zip format written by torch.save)");
+constexpr const char* kLegacyMagicNumber = "119547037146038801333356";  // 0x1950a86a20f9469cfc6c
+constexpr std::int64_t kLegacyProtocolVersion = 1001;
+
+bool is_zip(const std::uint8_t* data, std::size_t size) { return size >= 4 && data[0] == 'P' && data[1] == 'K'; }
+
+// A pickle's first opcode: PROTO (protocol 2+, torch.save's default) or, for protocols 0 and 1,
+// the LONG text opcode that the 80-bit magic number needs.
+bool starts_like_pickle(const std::uint8_t* data, std::size_t size) {
+  return size >= 2 && (data[0] == 0x80 || data[0] == 'L');
+}
+
+// The tar container of the earliest PyTorch releases ("ustar" in the first header).
+bool is_tar(const std::uint8_t* data, std::size_t size) {
+  return size >= 262 && std::memcmp(data + 257, "ustar", 5) == 0;
+}
+
+const std::string* text_field(const Value& v) {
+  // Python 2 pickles may give byte strings where Python 3 writes str (torch's _maybe_decode_ascii).
+  return v.kind == Value::Kind::Str || v.kind == Value::Kind::Bytes ? &v.text : nullptr;
+}
+
+struct DeclaredStorage {
+  DType dtype;
+  std::int64_t numel;
+};
+
+class LegacyReader {
+ public:
+  LegacyReader(const std::uint8_t* data, std::size_t size, const std::string& source)
+      : data_(data), size_(size), where_(source + ": legacy torch.save") {
+    file_.source = source;
+    // One budget for the five pickles, following the size of the whole file.
+    limits_.max_total_bytes = unpickle_budget(size);
+    limits_.used = &budget_used_;
+  }
+
+  TorchFile read() {
+    const ValuePtr magic = next_pickle("magic number", {});
+    if (magic->kind != Value::Kind::BigInt || magic->text != kLegacyMagicNumber)
+      fail("the first pickle is " + magic->repr(40) + ", not the magic number 0x1950a86a20f9469cfc6c");
+    const ValuePtr version = next_pickle("protocol version", {});
+    if (version->kind != Value::Kind::Int || version->integer != kLegacyProtocolVersion)
+      fail(fmt::format("protocol version {} (only {} exists)", version->repr(40), kLegacyProtocolVersion));
+    const ValuePtr sys_info = next_pickle("sys_info", {});
+    if (sys_info->kind != Value::Kind::Dict) fail("sys_info is " + sys_info->repr(40) + ", not a dict");
+
+    UnpickleHooks hooks = with_numpy();
+    hooks.persistent_load = [this](const ValuePtr& pid) { return load_storage(pid); };
+    hooks.reduce = [this](const std::string& module, const std::string& name, const std::vector<ValuePtr>& args) {
+      return rebuild_torch(where_, module, name, args);
+    };
+    file_.root = next_pickle("object", hooks);
+
+    const ValuePtr keys = next_pickle("storage keys", {});
+    if (keys->kind != Value::Kind::List) fail("the storage key list is " + keys->repr(40) + ", not a list");
+    for (const ValuePtr& key : keys->items) read_storage(*key);
+    for (const auto& [key, declared] : declared_)
+      if (!file_.storages.count(key))
+        fail(fmt::format("storage '{}' is referenced by a tensor but the key list ({} keys) has no data for it",
+                         key, keys->items.size()));
+    // Bytes after the last storage are not read, as torch.load does not read them.
+    return std::move(file_);
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& message) const { throw InputError(where_ + ": " + message); }
+
+  ValuePtr next_pickle(const std::string& part, const UnpickleHooks& hooks) {
+    if (pos_ >= size_) fail(fmt::format("the file ends at byte {} where the {} pickle should start", pos_, part));
+    PickleAt pickle = unpickle_at(data_, size_, pos_, where_ + " " + part, hooks, limits_);
+    pos_ = pickle.end;
+    return std::move(pickle.value);
+  }
+
+  // persistent_load: storages are only declared here; their bytes follow the key list.
+  ValuePtr load_storage(const ValuePtr& pid) {
+    const std::string* type_name = pid->kind == Value::Kind::Tuple && !pid->items.empty() ? text_field(*pid->items[0])
+                                                                                          : nullptr;
+    // ('module', class, source file, source): a whole nn.Module was pickled; the class stands
+    // for itself (torch.load only compares the saved source with the current one).
+    if (type_name && *type_name == "module" && pid->items.size() == 4) return pid->items[1];
+    const auto& parts = pid->items;
+    if (!type_name || *type_name != "storage" || parts.size() != 6 || parts[1]->kind != Value::Kind::Global)
+      fail("persistent id " + pid->repr(80) +
+           " is not a ('storage', type, key, location, numel, view_metadata) tuple");
+    auto ref = std::make_shared<StorageRef>();
+    if (!storage_dtype(parts[1]->name, ref->dtype))
+      fail("unsupported storage type " + parts[1]->module + "." + parts[1]->name);
+    const std::string* key = text_field(*parts[2]);
+    if (!key) fail("storage key " + parts[2]->repr(40) + " is not a string");
+    ref->key = *key;
+    ref->numel = parts[4]->as_int(where_ + ": storage '" + ref->key + "': element count");
+    if (ref->numel < 0) fail(fmt::format("storage '{}': negative element count {}", ref->key, ref->numel));
+    std::uint64_t bytes;
+    if (__builtin_mul_overflow(static_cast<std::uint64_t>(ref->numel), dtype_itemsize(ref->dtype), &bytes))
+      fail(fmt::format("storage '{}': {} elements of {} bytes overflow", ref->key, ref->numel,
+                       dtype_itemsize(ref->dtype)));
+    if (!parts[5]->is_none())
+      fail(fmt::format("storage '{}' is a view into another storage (view_metadata {}), written by PyTorch "
+                       "before 0.4: not supported; load and save it again with a newer PyTorch",
+                       ref->key, parts[5]->repr(40)));
+    auto [known, inserted] = declared_.try_emplace(ref->key, DeclaredStorage{ref->dtype, ref->numel});
+    if (!inserted && (known->second.dtype != ref->dtype || known->second.numel != ref->numel))
+      fail(fmt::format("storage '{}' is declared as {} elements of {} and as {} elements of {}", ref->key,
+                       known->second.numel, dtype_name(known->second.dtype), ref->numel, dtype_name(ref->dtype)));
+    return Value::from_extension(ref);
+  }
+
+  // One storage after the key list: an int64 element count, then its bytes.
+  void read_storage(const Value& key_value) {
+    const std::string* key = text_field(key_value);
+    if (!key) fail("storage key list holds " + key_value.repr(40) + ", not a string");
+    auto declared = declared_.find(*key);
+    if (declared == declared_.end()) fail("storage key list names '" + *key + "', which no tensor references");
+    if (file_.storages.count(*key)) fail("storage key list names '" + *key + "' twice");
+    if (size_ - pos_ < 8)
+      fail(fmt::format("storage '{}': the file ends at byte {} before its element count", *key, size_));
+    std::uint64_t raw_count = 0;
+    for (int i = 0; i < 8; ++i) raw_count |= static_cast<std::uint64_t>(data_[pos_ + i]) << (8 * i);
+    pos_ += 8;
+    const std::size_t item = dtype_itemsize(declared->second.dtype);
+    const std::size_t remaining = size_ - pos_;
+    std::uint64_t bytes;
+    if (raw_count > static_cast<std::uint64_t>(INT64_MAX) || __builtin_mul_overflow(raw_count, item, &bytes))
+      fail(fmt::format("storage '{}' declares {} elements of {} bytes: the byte count overflows", *key, raw_count,
+                       item));
+    if (bytes > remaining)
+      fail(fmt::format("storage '{}' declares {} elements ({} bytes) but {} bytes remain", *key, raw_count, bytes,
+                       remaining));
+    if (static_cast<std::int64_t>(raw_count) != declared->second.numel)
+      fail(fmt::format("storage '{}' holds {} elements but its tensors declare {}", *key, raw_count,
+                       declared->second.numel));
+    file_.storages.emplace(*key, std::vector<std::uint8_t>(data_ + pos_, data_ + pos_ + bytes));
+    pos_ += static_cast<std::size_t>(bytes);
+  }
+
+  const std::uint8_t* data_;
+  std::size_t size_;
+  std::size_t pos_ = 0;
+  std::string where_;
+  TorchFile file_;
+  UnpickleLimits limits_;
+  std::uint64_t budget_used_ = 0;
+  std::map<std::string, DeclaredStorage> declared_;
+};
+
+TorchFile parse_zip_torch_file(const std::uint8_t* data, std::size_t size, const std::string& source) {
   ZipReader zip = ZipReader::open_memory(data, size, source);
   const std::string pickle_name = find_pickle_record(zip, source);
   const std::string prefix = pickle_name.substr(0, pickle_name.size() - 8);
@@ -227,7 +373,7 @@ TorchFile parse_torch_file(const std::uint8_t* data, std::size_t size, const std
   UnpickleHooks hooks = with_numpy();
   hooks.persistent_load = [&](const ValuePtr& pid) { return load_storage(zip, prefix, pid, file); };
   hooks.reduce = [&](const std::string& module, const std::string& name, const std::vector<ValuePtr>& args) {
-    return rebuild_torch(source, module, name, args);
+    return rebuild_torch(source + ": data.pkl", module, name, args);
   };
   auto pickle_bytes = zip.read(pickle_name);
   UnpickleLimits limits;
@@ -235,6 +381,19 @@ TorchFile parse_torch_file(const std::uint8_t* data, std::size_t size, const std
   limits.max_total_bytes = unpickle_budget(pickle_bytes.size(), size);
   file.root = unpickle(pickle_bytes.data(), pickle_bytes.size(), source + ":" + pickle_name, hooks, limits);
   return file;
+}
+
+}  // namespace
+
+TorchFile parse_torch_file(const std::uint8_t* data, std::size_t size, const std::string& source) {
+  if (!data) size = 0;
+  if (is_zip(data, size)) return parse_zip_torch_file(data, size, source);
+  if (starts_like_pickle(data, size)) return LegacyReader(data, size, source).read();
+  if (is_tar(data, size))
+    throw InputError(source + ": the tar-based torch.save format of the earliest PyTorch releases is not "
+                              "supported; load and save it again with a newer PyTorch");
+  throw InputError(source + ": not a PyTorch checkpoint (expected a torch.save file: a zip archive starting "
+                            "with 'PK', or the legacy format starting with a pickled magic number)");
 }
 
 ValuePtr resolve_tensor_refs(const TorchFile& file, const ValuePtr& root, std::uint64_t max_bytes) {

@@ -1,5 +1,9 @@
-// PyTorch `torch.save` files (the zip format of torch >= 1.6), read and written without
-// LibTorch: the pickled object tree with tensors as references into raw storages.
+// PyTorch `torch.save` files, read and written without LibTorch: the pickled object tree with
+// tensors as references into raw storages. Read: both formats, told apart by their first bytes:
+// the zip archive of torch >= 1.6 and the legacy stream of earlier releases (and of
+// `_use_new_zipfile_serialization=False`: pickles followed by the raw storages; VideoPose3D's
+// published checkpoints). Views into other storages (legacy files of PyTorch < 0.4) and the tar
+// container of the first releases are refused. Written: the zip format.
 // LibTorch's own torch::pickle_load cannot read training checkpoints (OrderedDict with
 // _metadata, numpy RandomState, ...); this reader can, and the model layer turns the
 // references into tensors.
@@ -52,6 +56,11 @@ ValuePtr resolve_tensor_refs(const TorchFile& file, const ValuePtr& root, std::u
 // Null when `value` is not a tensor.
 const TensorRef* as_tensor_ref(const Value& value);
 
+// Either format. Every size and count the file declares is checked against the bytes present
+// before anything is allocated; each referenced storage must be present (and, in the legacy
+// format, listed once with the element count its tensors declare). Malformed input throws
+// InputError naming `source` (the path) and what was wrong. Tensor views are checked against
+// their storage when materialized.
 TorchFile read_torch_file(const std::string& path);
 TorchFile parse_torch_file(const std::uint8_t* data, std::size_t size, const std::string& source);
 
