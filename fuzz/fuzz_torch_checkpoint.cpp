@@ -1,6 +1,7 @@
-// libFuzzer target for the torch.save reader: zip container, pickle with persistent ids,
-// tensor rebuilds, materialising every tensor it references (bounds checks), and the shared
-// resolution the model layer uses (resolve_tensor_refs).
+// libFuzzer target for the torch.save reader: both formats (the zip container, and the legacy
+// stream of pickles followed by raw storages that scripts/fuzz.sh's legacy seeds reach), pickle
+// with persistent ids, tensor rebuilds, materialising every tensor it references (bounds
+// checks), and the shared resolution the model layer uses (resolve_tensor_refs).
 #include <cstddef>
 #include <cstdint>
 #include <functional>

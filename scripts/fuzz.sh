@@ -5,7 +5,8 @@
 # exception, leak, timeout or out-of-memory); the reproducer is left in build-fuzz/artifacts/.
 #
 #   scripts/fuzz.sh [SECONDS]            e.g. CI: scripts/fuzz.sh 20
-# Environment: POSELIFT_SHARED_DIR (default: ../shared beside the checkout), JOBS (default 2).
+# Environment: POSELIFT_SHARED_DIR (default: ../shared beside the checkout), JOBS (default 2),
+# FUZZ_TARGETS (default: every target; e.g. FUZZ_TARGETS=torch_checkpoint builds and runs one).
 set -euo pipefail
 
 seconds="${1:-60}"
@@ -22,12 +23,19 @@ CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebI
   { cat "$build/configure.log" >&2; exit 1; }
 targets="npy npz pickle torch_checkpoint"
 for extra in bvh asf_amc wild_coco wild_openpose wild_csv; do [ -f "$root/fuzz/fuzz_$extra.cpp" ] && targets="$targets $extra"; done
+if [ -n "${FUZZ_TARGETS:-}" ]; then
+  for t in $FUZZ_TARGETS; do
+    case " $targets " in *" $t "*) ;; *) echo "fuzz.sh: unknown target '$t' (known: $targets)" >&2; exit 1 ;; esac
+  done
+  targets="$FUZZ_TARGETS"
+fi
 cmake --build "$build" -j "$jobs" --target $(for t in $targets; do printf 'fuzz_%s ' "$t"; done)
 
 seeds="$build/seeds"
 rm -rf "$seeds"
 mkdir -p "$build/corpus" "$build/artifacts"
-for t in $targets; do mkdir -p "$seeds/$t"; done
+# The seeds of the first four are made together (npz members are npy files, torch ones zips).
+for t in npy npz pickle torch_checkpoint $targets; do mkdir -p "$seeds/$t"; done
 
 # Hand-written seeds: always available, even without Python.
 printf '\x93NUMPY\x01\x00\x44\x00{'"'"'descr'"'"': '"'"'<f4'"'"', '"'"'fortran_order'"'"': False, '"'"'shape'"'"': (2,), }          \n\x00\x00\x80\x3f\x00\x00\x00\x40' > "$seeds/npy/hand.npy"
@@ -121,6 +129,14 @@ torch.save({'epoch': 3, 'lr': 1e-4, 'optimizer': None,
            out + '/train.bin')
 base = torch.arange(12.)
 torch.save({'view': base[2:8].reshape(2, 3).t(), 'half': torch.ones(3, dtype=torch.float16)}, out + '/views.bin')
+# The legacy format (torch < 1.6, VideoPose3D's checkpoints): pickles followed by raw storages.
+legacy = dict(_use_new_zipfile_serialization=False)
+torch.save({'epoch': 3, 'model_pos': collections.OrderedDict(w=torch.arange(6.).reshape(2, 3),
+                                                             n=torch.tensor(5))}, out + '/legacy_train.bin', **legacy)
+torch.save([base[1:7].view(2, 3), base.view(3, 4).t()[::2], torch.zeros(0, 2)], out + '/legacy_shared.bin', **legacy)
+torch.save({'f64': torch.ones(2, dtype=torch.float64), 'i32': torch.tensor([1, -2], dtype=torch.int32),
+            'b': torch.tensor([True, False]), 'u8': torch.tensor([7], dtype=torch.uint8),
+            'nested': [{'p': torch.nn.Parameter(torch.ones(2))}, (1, 'x')]}, out + '/legacy_dtypes.bin', **legacy)
 PY
 fi
 cp "$seeds/npz/"* "$seeds/torch_checkpoint/" 2> /dev/null || true
