@@ -422,7 +422,7 @@ PoseFormerV2Config infer_poseformerv2_config(const StateDict& state, int num_fra
     expect_shape("blocks.0.mlp2.fc1.weight", {hidden, D}, "the spatial blocks' MLP ratio at the temporal width");
   }
   c.num_frames = num_frames;
-  c.num_heads = num_heads;
+  c.num_heads = num_heads > 0 ? num_heads : kDefaultHeads;  // the original always builds 8
   try {
     c.validate();
   } catch (const InputError& e) {

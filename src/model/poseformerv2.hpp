@@ -144,7 +144,8 @@ std::int64_t count_parameters(const PoseFormerV2Config& config);
 
 // What the shapes determine: kept frames, kept coefficients, joints, in_chans, width, depth, mlp
 // ratio, qkv bias. `num_frames` and `num_heads` are not in the weights: from the caller (the
-// original's -frame and its fixed 8 heads). drop_path_rate keeps the training default.
+// original's -frame and its fixed 8 heads; num_heads <= 0 means kDefaultHeads, 8).
+// drop_path_rate keeps the training default.
 // Throws InputError naming `source` and the key when the dict is not a well-formed
 // PoseTransformerV2 state dict.
 PoseFormerV2Config infer_poseformerv2_config(const StateDict& state, int num_frames, int num_heads,

@@ -252,6 +252,7 @@ TEST(PoseFormerV2Parity, InferConfigFromFixture) {
   EXPECT_EQ(c.num_heads, 8);
   EXPECT_DOUBLE_EQ(c.mlp_ratio, 2.0);
   EXPECT_TRUE(c.qkv_bias);
+  EXPECT_EQ(model::infer_poseformerv2_config(ck.model_state, 27, 0, ck.source).num_heads, 8);
 }
 
 TEST(PoseFormerV2Parity, InferConfigRejectsMalformedDicts) {
