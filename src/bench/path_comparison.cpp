@@ -156,7 +156,7 @@ PathFigures compare_sequence_evaluation(const model::PoseFormerConfig& config, i
   auto run = [&](model::Implementation impl) {
     return [&, impl] {
       net->set_implementation(impl);
-      engine::predict_sequence(net, keypoints, symmetry, options, torch::kCPU);
+      engine::predict_sequence(*net, keypoints, symmetry, options, torch::kCPU);
     };
   };
   const auto [ref, fast] = alternate(run(model::Implementation::reference), run(model::Implementation::fast), seconds);

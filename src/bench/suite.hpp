@@ -12,7 +12,7 @@
 namespace poselift::bench {
 
 struct BenchOptions {
-  std::string what = "all";  // all (= model, train, eval, int8), model, train, eval, int8, dist
+  std::string what = "all";  // all (= model, train, eval, int8), model, train, eval, int8, families, dist
   int frames = 81;           // the model's receptive field
   double seconds = 3.0;      // time per measurement
   int train_batch = 256, train_steps = 2;
@@ -37,9 +37,14 @@ int run_path_benchmarks(const BenchOptions& options, const BenchHooks& hooks);
 // dist: the data-parallel table, one row per process count (data_parallel.cpp).
 int run_data_parallel_benchmark(const BenchOptions& options, const BenchHooks& hooks);
 
+// families: every model family side by side (families.cpp).
+int run_family_benchmark(const BenchOptions& options);
+
 // Runs what `options.what` names; returns the exit status.
 inline int run_benchmarks(const BenchOptions& options, const BenchHooks& hooks) {
-  return options.what == "dist" ? run_data_parallel_benchmark(options, hooks) : run_path_benchmarks(options, hooks);
+  if (options.what == "dist") return run_data_parallel_benchmark(options, hooks);
+  if (options.what == "families") return run_family_benchmark(options);
+  return run_path_benchmarks(options, hooks);
 }
 
 }  // namespace poselift::bench

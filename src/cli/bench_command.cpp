@@ -38,10 +38,10 @@ Command add_bench_command(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "Benchmarks that print figures");
   bench->add_option("what", o->what,
                     "all (= model, train, eval, int8), model (inference), train (training step), eval (sequence "
-                    "evaluation), int8 (int8 vs float32 inference), or dist (data-parallel training steps, 1 vs 2 "
-                    "processes)")
+                    "evaluation), int8 (int8 vs float32 inference), families (every model family side by side), or dist "
+                    "(data-parallel training steps, 1 vs 2 processes)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"all", "model", "train", "eval", "int8", "dist"}));
+      ->check(CLI::IsMember({"all", "model", "train", "eval", "int8", "families", "dist"}));
   bench->add_option("--batch", o->dist_batch, "dist: frames per training step over all processes")
       ->capture_default_str()->check(CLI::PositiveNumber);
   bench->add_option("--processes", o->processes, "dist: process counts to compare")

@@ -28,9 +28,12 @@ Command add_infer_command(CLI::App& app);
 
 // Flag blocks shared by several commands: each flag is defined (and range-checked) once here.
 void add_data_options(CLI::App& cmd, engine::DataOptions& data);
-// -f, --heads, --non-strict.
+// -f, the architecture flags (--width, --depth, -arc, -ch, -frame-kept, -coeff-kept) and the
+// loading options.
 void add_model_options(CLI::App& cmd, engine::ModelOptions& model);
-// --heads, --non-strict: commands that take the frame count from the checkpoint alone.
+// -f alone: for commands that load a checkpoint (PoseFormerV2's window is not in its file).
+void add_window_option(CLI::App& cmd, engine::ModelOptions& model);
+// --model, --heads, --causal, --dense, --non-strict.
 void add_loading_options(CLI::App& cmd, engine::ModelOptions& model);
 void add_runtime_options(CLI::App& cmd, engine::RuntimeOptions& runtime);
 // --no-test-time-augmentation and, with `batch`, -b/--batch-size (windows per forward pass).

@@ -59,6 +59,7 @@ Command add_infer_command(CLI::App& app) {
                       "frame rate written to .bvh and .json (default: the input's where it says, else 30)");
     infer->add_option("--bvh-bones", o->infer_bones, "BVH bone lengths: median (of the sequence) or h36m (proportions)")
         ->capture_default_str();
+    add_window_option(*infer, i.model);
     add_loading_options(*infer, i.model);
     add_predict_options(*infer, i.predict);
     add_runtime_options(*infer, i.runtime);

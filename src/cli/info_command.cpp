@@ -14,6 +14,7 @@ Command add_info_command(CLI::App& app) {
   add_data_options(*info, o->data);
   info->add_option("file", o->file, "file to inspect instead of a dataset");
   info->add_option("--heads", o->heads, heads_help());
+  info->add_option("-f,--number-of-frames", o->frames, "PoseFormerV2's window (its checkpoints do not store it)");
 
   return {info, [o] {
             for (const auto& line : engine::describe(*o)) fmt::print("{}\n", line);

@@ -46,16 +46,43 @@ const char* heads_help() {
          "files do not, and PoseFormer's 8 is the default";
 }
 
-void add_model_options(CLI::App& cmd, engine::ModelOptions& m) {
+void add_window_option(CLI::App& cmd, engine::ModelOptions& m) {
   cmd.add_option("-f,--number-of-frames", m.frames,
                  "input frames per prediction (odd; -frame); a checkpoint's own count wins (a warning when -f "
-                 "disagrees)")
+                 "disagrees); PoseFormerV2 checkpoints do not store theirs")
       ->capture_default_str();
+}
+
+void add_model_options(CLI::App& cmd, engine::ModelOptions& m) {
+  add_window_option(cmd, m);
+  // The architecture: what training builds; a checkpoint's shapes win over them when loading.
+  cmd.add_option("--width,--embed-dim-ratio", m.embed_dim_ratio,
+                 "PoseFormer/PoseFormerV2: spatial embedding width per joint")
+      ->capture_default_str();
+  cmd.add_option("--depth", m.depth, "PoseFormer/PoseFormerV2: transformer blocks per stage")->capture_default_str();
+  cmd.add_option("--architecture", m.architecture, "VideoPose3D: filter widths, comma separated (-arc)")
+      ->capture_default_str();
+  cmd.add_option("--channels", m.channels, "VideoPose3D: convolution channels (-ch)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 16));
+  cmd.add_option("--frames-kept", m.frames_kept, "PoseFormerV2: centre frames through the spatial stage (-frame-kept)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  cmd.add_option("--coefficients-kept", m.coefficients_kept,
+                 "PoseFormerV2: low-frequency DCT coefficients (-coeff-kept; 0: as many as --frames-kept)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
   add_loading_options(cmd, m);
 }
 
 void add_loading_options(CLI::App& cmd, engine::ModelOptions& m) {
+  cmd.add_option("--model", m.family,
+                 "model family: poseformer, videopose3d or poseformerv2 (a checkpoint tells its own; training "
+                 "default: poseformer)")
+      ->check(CLI::IsMember({"poseformer", "videopose3d", "poseformerv2"}, CLI::ignore_case));
   cmd.add_option("--heads", m.heads, heads_help())->capture_default_str();
+  cmd.add_flag("--causal", m.causal, "VideoPose3D: causal convolutions (not in its checkpoints)");
+  cmd.add_flag("--dense", m.dense, "VideoPose3D: dense instead of dilated convolutions (not in its checkpoints)");
   cmd.add_flag("!--non-strict", m.strict_load,
                "load checkpoints partially, warning about skipped keys (default: strict)");
 }

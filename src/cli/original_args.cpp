@@ -12,7 +12,9 @@ std::vector<std::string> translate_original_arguments(const std::vector<std::str
       {"-sun", "--subjects-unlabeled"}, {"-lr", "--learning-rate"},
       {"-lrd", "--lr-decay"},          {"-drop", "--dropout"},
       {"-no-da", "--no-data-augmentation"}, {"-no-tta", "--no-test-time-augmentation"},
-      {"-frame", "--number-of-frames"},
+      {"-frame", "--number-of-frames"}, {"-arc", "--architecture"},
+      {"-ch", "--channels"},           {"-frame-kept", "--frames-kept"},
+      {"-coeff-kept", "--coefficients-kept"},
   };
   std::vector<std::string> out;
   out.reserve(args.size() + 1);

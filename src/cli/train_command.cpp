@@ -38,12 +38,26 @@ int run_train(const TrainFlags& o) {
   return result.outcome == engine::TrainOutcome::Diverged ? 3 : 0;
 }
 
+// The family's original defaults for the training flags a user did not type.
+void apply_recipe_defaults(const CLI::App& cmd, engine::TrainRunOptions& r) {
+  if (r.model.family.empty()) return;
+  const auto recipe = engine::training_recipe(model::family_from_name(r.model.family));
+  auto untyped = [&](const char* flag) { return cmd.count(flag) == 0; };
+  if (untyped("--epochs")) r.train.epochs = recipe.epochs;
+  if (untyped("--batch-size")) r.train.batch_size = recipe.batch_size;
+  if (untyped("--learning-rate")) r.train.learning_rate = recipe.learning_rate;
+  if (untyped("--lr-decay")) r.train.lr_decay = recipe.lr_decay;
+  if (untyped("--checkpoint-frequency")) r.train.checkpoint_frequency = recipe.checkpoint_frequency;
+  if (untyped("--dropout")) r.model.dropout = recipe.dropout;
+}
+
 }  // namespace
 
 Command add_train_command(CLI::App& app) {
   auto o = std::make_shared<TrainFlags>();
   auto* train = app.add_subcommand("train",
-                                   "Train PoseFormer from scratch or resume (the original run_poseformer.py's default mode)");
+                                   "Train a model from scratch or resume (the originals' default mode); --model picks the "
+                                   "family");
   auto& r = o->run;
   add_data_options(*train, r.data);
   add_model_options(*train, r.model);
@@ -60,14 +74,15 @@ Command add_train_command(CLI::App& app) {
       ->check(CLI::Range(1, 1 << 24));
   train->add_option("-s,--stride", r.train.stride, "consecutive target frames per shuffled chunk")
       ->capture_default_str();
-  train->add_option("--dropout", r.dropout, "dropout probability (-drop; PoseFormer uses stochastic depth instead)");
+  train->add_option("--dropout", r.model.dropout,
+                    "dropout probability (-drop): VideoPose3D's (default 0.25); the transformers use stochastic depth");
+  train->add_flag("--trajectory", r.train.trajectory,
+                  "VideoPose3D: also train the trajectory model (the root's global position), as model_traj");
   train->add_option("--learning-rate", r.train.learning_rate, "initial learning rate (-lr)")->capture_default_str();
   train->add_option("--lr-decay", r.train.lr_decay, "learning rate factor per epoch (-lrd)")->capture_default_str();
   train->add_option("--weight-decay", r.train.weight_decay, "AdamW weight decay")->capture_default_str();
   train->add_option("--drop-path", r.model.drop_path, "stochastic depth rate of the last block")
       ->capture_default_str();
-  train->add_option("--width", r.model.embed_dim_ratio, "spatial embedding width per joint")->capture_default_str();
-  train->add_option("--depth", r.model.depth, "transformer blocks per stage")->capture_default_str();
   train->add_flag("!--no-data-augmentation", r.train.data_augmentation, "disable flip augmentation (-no-da)");
   add_predict_options(*train, r.evaluation, /*batch=*/false);
   train->add_flag("--no-eval", r.train.no_eval, "skip the per-epoch evaluation");
@@ -93,7 +108,10 @@ Command add_train_command(CLI::App& app) {
                     "multi-process: steps between checks that all ranks hold identical weights (0: epoch ends only)")
       ->capture_default_str();
 
-  return {train, [o] { return run_train(*o); }};
+  return {train, [o, train] {
+            apply_recipe_defaults(*train, o->run);
+            return run_train(*o);
+          }};
 }
 
 }  // namespace poselift::cli

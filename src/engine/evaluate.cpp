@@ -55,7 +55,7 @@ FlipSymmetry flip_symmetry(const data::MocapDataset& dataset, const data::Keypoi
   return s;
 }
 
-Evaluator::Evaluator(model::PoseFormer& model, const data::MocapDataset& dataset, const data::Keypoints& keypoints,
+Evaluator::Evaluator(model::LifterImpl& model, const data::MocapDataset& dataset, const data::Keypoints& keypoints,
                      FlipSymmetry symmetry, EvaluatorOptions options, torch::Device device)
     : model_(model),
       dataset_(dataset),
@@ -89,7 +89,7 @@ const SequenceErrors& Evaluator::errors_of(const std::string& subject, const std
     throw InputError(fmt::format("{}: subject {} action {}: no 3D ground truth to evaluate against", dataset_.source,
                                  subject, action));
   SequenceErrors sum;
-  model_->eval();
+  model_.eval();
   std::vector<torch::Tensor> inputs;
   for (const auto& seq2d : fetched.poses_2d)
     inputs.push_back(seq2d.shape.empty() ? torch::empty({0}) : model::to_tensor(seq2d));
@@ -196,10 +196,11 @@ std::vector<EvaluationBlock> Evaluator::run(bool by_subject) {
   return blocks;
 }
 
-std::string format_block(const EvaluationBlock& block) {
+std::string format_block(const EvaluationBlock& block, AugmentationLine augmentation) {
   std::string out;
   for (const auto& a : block.actions) {
     out += "----" + a.action + "----\n";
+    if (augmentation.shown) out += std::string("Test time augmentation: ") + (augmentation.enabled ? "True" : "False") + "\n";
     out += "Protocol #1 Error (MPJPE): " + python_float(a.mpjpe) + " mm\n";
     out += "Protocol #2 Error (P-MPJPE): " + python_float(a.p_mpjpe) + " mm\n";
     out += "Protocol #3 Error (N-MPJPE): " + python_float(a.n_mpjpe) + " mm\n";
@@ -265,7 +266,9 @@ std::vector<EvaluationBlock> report_evaluation(Evaluator& evaluator, bool by_sub
   auto blocks = evaluator.run(by_subject);
   for (const auto& block : blocks) {
     if (by_subject) report::line("Evaluating on subject " + block.subject);
-    std::istringstream text(format_block(block));
+    const AugmentationLine augmentation{evaluator.options().report_augmentation,
+                                        evaluator.options().predict.test_time_augmentation};
+    std::istringstream text(format_block(block, augmentation));
     for (std::string line; std::getline(text, line);) report::line(line);
     if (by_subject) report::line("");
   }
@@ -297,15 +300,22 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
   const std::string& path = result.checkpoint;
   const std::string json_path =
       o.json_out.empty() ? "" : io::checked_output_path(o.json_out, {path, d.dataset.source, d.keypoints.source}, "--json");
-  auto net = load_for_inference(path, o.model, device, {d.keypoints.metadata.num_joints, d.keypoints.source});
-  report::line(fmt::format("INFO: Receptive field: {} frames", net->config().num_frames));
-  report::line(fmt::format("INFO: Trainable parameter count: {}", net->parameter_count()));
+  const InferenceModel net =
+      load_for_inference(path, o.model, device, {d.keypoints.metadata.num_joints, d.keypoints.source});
+  model::LifterImpl& pose = net.pose();
+  report::line(fmt::format("INFO: Receptive field: {} frames", pose.receptive_field()));
+  report::line(fmt::format("INFO: Trainable parameter count: {}", pose.parameter_count()));
   report::line("Loading checkpoint " + path);
-  Evaluator evaluator(net, d.dataset, d.keypoints, flip_symmetry(d.dataset, d.keypoints),
-                      evaluator_options(d.selection, o.predict, o.runtime.progress), device);
+  // VideoPose3D's run.py says how long the model trained, and prints the augmentation setting.
+  const bool videopose3d = net.loaded.family == model::Family::VideoPose3D;
+  if (videopose3d && net.checkpoint.epoch)
+    report::line(fmt::format("This model was trained for {} epochs", *net.checkpoint.epoch));
+  EvaluatorOptions options = evaluator_options(d.selection, o.predict, o.runtime.progress);
+  options.report_augmentation = videopose3d;
+  Evaluator evaluator(pose, d.dataset, d.keypoints, flip_symmetry(d.dataset, d.keypoints), options, device);
   report::line(fmt::format("INFO: Testing on {} frames", evaluator.test_frames()));
   result.blocks = report_evaluation(evaluator, o.by_subject);
-  if (!json_path.empty()) write_evaluation_json(json_path, o, path, net->config().num_frames, result.blocks);
+  if (!json_path.empty()) write_evaluation_json(json_path, o, path, pose.receptive_field(), result.blocks);
   return result;
 }
 

@@ -15,7 +15,7 @@
 #include "data/dataset.hpp"
 #include "data/keypoints.hpp"
 #include "engine/predict.hpp"
-#include "model/poseformer.hpp"
+#include "model/lifter.hpp"
 
 namespace poselift::engine {
 
@@ -38,6 +38,8 @@ struct EvaluatorOptions {
   int downsample = 1;
   PredictOptions predict;
   bool progress = true;
+  // VideoPose3D's run.py prints "Test time augmentation: True" under each action's heading.
+  bool report_augmentation = false;
 };
 
 // Per-sequence error sums, computed once and grouped either way.
@@ -48,13 +50,14 @@ struct SequenceErrors {
 
 class Evaluator {
  public:
-  Evaluator(model::PoseFormer& model, const data::MocapDataset& dataset, const data::Keypoints& keypoints,
+  Evaluator(model::LifterImpl& model, const data::MocapDataset& dataset, const data::Keypoints& keypoints,
             FlipSymmetry symmetry, EvaluatorOptions options, torch::Device device);
 
   // Frames of the test sequences (the original's "Testing on N frames").
   std::int64_t test_frames() const;
   // Action groups pooled over the subjects (one block) or per subject (one block each).
   std::vector<EvaluationBlock> run(bool by_subject);
+  const EvaluatorOptions& options() const { return options_; }
 
  private:
   const SequenceErrors& errors_of(const std::string& subject, const std::string& action);
@@ -62,7 +65,7 @@ class Evaluator {
                             const std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>&
                                 groups);
 
-  model::PoseFormer& model_;
+  model::LifterImpl& model_;
   const data::MocapDataset& dataset_;
   const data::Keypoints& keypoints_;
   FlipSymmetry symmetry_;
@@ -111,8 +114,12 @@ struct EvaluateResult {
 // InputError before any output file is written.
 EvaluateResult run_evaluate(const EvaluateOptions& options);
 
-// The original's printed lines for one block ("----Walking----", "Protocol #1 Error (MPJPE): ...").
-std::string format_block(const EvaluationBlock& block);
+// The original's printed lines for one block ("----Walking----", "Protocol #1 Error (MPJPE): ...");
+// with `augmentation`, VideoPose3D's "Test time augmentation: True" line under each heading.
+struct AugmentationLine {
+  bool shown = false, enabled = true;
+};
+std::string format_block(const EvaluationBlock& block, AugmentationLine augmentation = {});
 nlohmann::json blocks_to_json(const std::vector<EvaluationBlock>& blocks);
 
 // Python's repr() of a list of strings.

@@ -24,38 +24,61 @@ FlipSymmetry h36m_symmetry() {
   return s;
 }
 
-torch::Tensor lift_sequence(model::PoseFormer& model, const wild::Sequence2D& sequence, int width, int height,
-                            const PredictOptions& options, const torch::Device& device, bool progress) {
+namespace {
+
+// The model input of one filled track: VideoPose3D's screen normalisation (x in [-1, 1], aspect kept).
+torch::Tensor normalized_track(const wild::Sequence2D& sequence, int width, int height) {
   const auto T = static_cast<std::int64_t>(sequence.frames.size());
   std::vector<float> pixels;
   pixels.reserve(static_cast<std::size_t>(T) * data::h36m::kJoints * 2);
   for (const auto& pose : sequence.poses)
     for (const auto& k : pose) pixels.push_back(k[0]), pixels.push_back(k[1]);
-  // The model's input: VideoPose3D's screen normalisation (x in [-1, 1], aspect kept).
   const io::NdArray normalized = data::normalize_screen_coordinates(
       io::NdArray::from_vector<float>({T, data::h36m::kJoints, 2}, pixels), width, height);
-  const auto input = torch::from_blob(const_cast<float*>(normalized.data<float>()), {T, data::h36m::kJoints, 2},
-                                      torch::kFloat32)
-                         .clone();
-  // Chunks with `pad` frames of context on each side give exactly the whole-sequence result:
-  // every window inside a chunk sees the same frames, and the sequence's own edges are padded
-  // by predict_sequence as before.
-  const std::int64_t pad = (model->config().num_frames - 1) / 2;
-  const std::int64_t chunk = std::max<std::int64_t>(256, options.max_batch);
-  report::Progress bar("lifting", T, "frames", progress);
+  return torch::from_blob(const_cast<float*>(normalized.data<float>()), {T, data::h36m::kJoints, 2}, torch::kFloat32)
+      .clone();
+}
+
+// `model` over a whole track in chunks, so long videos show progress. Chunks with the receptive
+// field's context on each side give exactly the whole-sequence result: every output frame of a
+// chunk sees the same frames, and the sequence's own edges are padded by predict_sequence.
+torch::Tensor lift_in_chunks(model::LifterImpl& model, const torch::Tensor& input, const FlipSymmetry& symmetry,
+                             const PredictOptions& options, const torch::Device& device, report::Progress& bar) {
+  const std::int64_t T = input.size(0);
+  const std::int64_t pad = (model.receptive_field() - 1) / 2, shift = model.causal_shift();
+  const std::int64_t chunk = std::max<std::int64_t>({256, options.max_batch, 4 * model.receptive_field()});
   std::vector<torch::Tensor> parts;
-  const FlipSymmetry symmetry = h36m_symmetry();
   for (std::int64_t s = 0; s < T; s += chunk) {
     const std::int64_t e = std::min(T, s + chunk);
-    const std::int64_t a = std::max<std::int64_t>(0, s - pad), b = std::min(T, e + pad);
+    const std::int64_t a = std::max<std::int64_t>(0, s - pad - shift), b = std::min(T, e + pad);
     auto out = predict_sequence(model, input.slice(0, a, b), symmetry, options, device);
     parts.push_back(out.slice(0, s - a, e - a));
     bar.advance(e - s);
   }
-  bar.finish();
-  auto positions = torch::cat(parts, 0).to(torch::kFloat32).contiguous();
+  return torch::cat(parts, 0).to(torch::kFloat32).contiguous();
+}
+
+}  // namespace
+
+LiftedTrack lift_sequence(model::LifterImpl& model, model::LifterImpl* trajectory, const wild::Sequence2D& sequence,
+                          int width, int height, const PredictOptions& options, const torch::Device& device,
+                          bool progress) {
+  const torch::Tensor input = normalized_track(sequence, width, height);
+  const std::int64_t T = input.size(0);
+  report::Progress bar("lifting", trajectory ? 2 * T : T, "frames", progress);
+  LiftedTrack out;
+  const auto positions = lift_in_chunks(model, input, h36m_symmetry(), options, device, bar);
   // Root-relative: the model is trained with the pelvis at the origin; make it exact.
-  return (positions - positions.slice(1, 0, 1)).contiguous();
+  out.positions = (positions - positions.slice(1, 0, 1)).contiguous();
+  if (trajectory) {
+    // The root's camera-space position: flipped with the keypoints, no joints to swap.
+    FlipSymmetry root_only = h36m_symmetry();
+    root_only.joints_left.clear();
+    root_only.joints_right.clear();
+    out.trajectory = lift_in_chunks(*trajectory, input, root_only, options, device, bar).select(1, 0).contiguous();
+  }
+  bar.finish();
+  return out;
 }
 
 namespace {
@@ -138,18 +161,24 @@ InferResult run_inference(const InferOptions& o) {
     throw InputError(o.input + ": no track can be lifted:" + reasons);
   }
 
-  model::PoseFormer net = load_for_inference(checkpoint, o.model, device);
-  const auto& config = net->config();
-  if (config.num_joints != data::h36m::kJoints || config.in_chans != 2)
+  const InferenceModel net = load_for_inference(checkpoint, o.model, device);
+  model::LifterImpl& pose = net.pose();
+  if (pose.input_joints() != data::h36m::kJoints || pose.output_joints() != data::h36m::kJoints ||
+      pose.input_channels() != 2)
     throw InputError(fmt::format("{}: the model takes {} joints x {} channels; infer needs a Human3.6M-17 model "
                                  "on 2D input",
-                                 checkpoint, config.num_joints, config.in_chans));
+                                 checkpoint, pose.input_joints(), pose.input_channels()));
 
   std::vector<std::pair<std::string, wild::LiftedSequence>> outputs;
   for (auto& [k, seq] : sequences) {
     wild::LiftedSequence lifted;
-    const torch::Tensor positions = lift_sequence(net, seq, width, height, o.predict, device, o.runtime.progress);
+    const LiftedTrack track = lift_sequence(pose, net.loaded.trajectory.get(), seq, width, height, o.predict, device,
+                                            o.runtime.progress);
+    const torch::Tensor& positions = track.positions;
     lifted.positions.assign(positions.data_ptr<float>(), positions.data_ptr<float>() + positions.numel());
+    if (track.trajectory.defined())
+      lifted.trajectory.assign(track.trajectory.data_ptr<float>(),
+                               track.trajectory.data_ptr<float>() + track.trajectory.numel());
     lifted.input = std::move(seq);
     lifted.width = width;
     lifted.height = height;

@@ -1,7 +1,8 @@
 // `poselift infer`: 2D keypoints of a video (detector output) -> 3D joints per person.
 // Reading, layout conversion, tracking, filling and writing live in src/wild (no LibTorch);
-// this is the model part: sliding windows with edge padding and flip test-time augmentation
-// (engine::predict_sequence), in chunks so long videos show progress.
+// this is the model part: any family through engine::predict_sequence (edge padding, flip
+// test-time augmentation), in chunks so long videos show progress, and VideoPose3D's trajectory
+// model for the root's global position when the checkpoint has one.
 #pragma once
 
 #include <torch/torch.h>
@@ -11,7 +12,7 @@
 
 #include "engine/options.hpp"
 #include "engine/predict.hpp"
-#include "model/poseformer.hpp"
+#include "model/lifter.hpp"
 #include "wild/detections.hpp"
 #include "wild/export.hpp"
 #include "wild/filling.hpp"
@@ -23,8 +24,8 @@ namespace poselift::engine {
 constexpr double kAssumedVideoFps = 30.0;
 
 struct InferOptions {
-  CheckpointOptions checkpoint;  // a Human3.6M-17 PoseFormer checkpoint
-  ModelOptions model;            // heads (for checkpoints that do not record them; 0: PoseFormer's default), strictness
+  CheckpointOptions checkpoint;  // a Human3.6M-17 checkpoint of any family
+  ModelOptions model;            // what the file cannot tell (heads, PoseFormerV2's window), strictness
   RuntimeOptions runtime;
   std::string input, output;
   int width = 0, height = 0;  // image size; 0 = from the input file
@@ -46,9 +47,14 @@ struct InferResult {
 // The Human3.6M-17 flip symmetry (data/h36m.hpp) for keypoints and joints alike.
 FlipSymmetry h36m_symmetry();
 
-// One filled track -> (T, 17, 3) root-relative camera-space metres, float32 on the CPU.
-torch::Tensor lift_sequence(model::PoseFormer& model, const wild::Sequence2D& sequence, int width, int height,
-                            const PredictOptions& options, const torch::Device& device, bool progress);
+// One filled track lifted: (T, 17, 3) root-relative camera-space metres and, from a trajectory
+// model, the root's (T, 3) camera-space position (undefined without one); float32 on the CPU.
+struct LiftedTrack {
+  torch::Tensor positions, trajectory;
+};
+LiftedTrack lift_sequence(model::LifterImpl& model, model::LifterImpl* trajectory, const wild::Sequence2D& sequence,
+                          int width, int height, const PredictOptions& options, const torch::Device& device,
+                          bool progress);
 
 // The whole command. Bad input -> InputError before any output file is written.
 InferResult run_inference(const InferOptions& options);

@@ -68,7 +68,7 @@ std::vector<std::string> describe_npy(const std::string& path) {
   return out;
 }
 
-std::vector<std::string> describe_checkpoint(const std::string& path, int requested_heads) {
+std::vector<std::string> describe_checkpoint(const std::string& path, int requested_heads, int requested_frames) {
   model::Checkpoint ck;
   try {
     ck = model::read_checkpoint(path);
@@ -76,24 +76,47 @@ std::vector<std::string> describe_checkpoint(const std::string& path, int reques
     throw InputError(std::string(e.what()) +
                      " (info reads .npz archives, .npy arrays and PyTorch checkpoints: .bin, .pth, .pt)");
   }
-  const auto config = model::infer_config(ck.model_state, heads_for(ck, requested_heads), path,
-                                          flag_hints().heads);
   std::vector<std::string> out;
   out.push_back(path + ": PyTorch checkpoint");
   if (ck.epoch) out.push_back(fmt::format("  epoch: {}", *ck.epoch));
   if (ck.lr) out.push_back(fmt::format("  lr: {}", *ck.lr));
   out.push_back(fmt::format("  optimizer state: {}", ck.optimizer ? "yes" : "no"));
-  out.push_back(fmt::format("  model: PoseFormer, {}{}", config.describe(),
-                            model::stored_heads(ck) ? " (heads as stored in the file)"
-                            : requested_heads > 0   ? " (heads from --heads)"
-                                                    : " (heads not in the file: PoseFormer's default; --heads sets them)"));
+  const auto signature = model::detect_family(ck.model_state);
+  ModelOptions options;
+  options.heads = requested_heads;
+  options.frames = requested_frames;
+  model::ModelRequest request = model_request(options);
+  request.num_heads = heads_for(ck, requested_heads);
+  const bool has_heads = signature && signature->family != model::Family::VideoPose3D;
+  const bool window_unknown = signature && signature->family == model::Family::PoseFormerV2 && requested_frames <= 0 &&
+                              !(ck.training && ck.training->num_frames);
+  if (window_unknown) {
+    out.push_back(fmt::format("  model: PoseFormerV2 ({}); its window length is not in the file: give -f to describe "
+                              "it",
+                              signature->keys));
+  } else {
+    const model::ModelSpec spec = model::checkpoint_spec(ck, request);
+    const std::string heads_note = !has_heads                    ? ""
+                                   : model::stored_heads(ck)     ? " (heads as stored in the file)"
+                                   : requested_heads > 0         ? " (heads from --heads)"
+                                                                 : " (heads not in the file: the original's 8; --heads sets them)";
+    const model::Lifter net = model::make_lifter(spec);
+    out.push_back(fmt::format("  model: {}, {}{}", model::family_name(model::family_of(spec)), net->describe(),
+                              heads_note));
+    out.push_back(fmt::format("  multiply-accumulates per output frame: {:.3g}", net->macs_per_output_frame()));
+    if (!ck.trajectory_state.empty()) out.push_back("  trajectory model: yes (model_traj)");
+  }
+  // Trainable values only: BatchNorm's running statistics are state, not parameters.
   std::int64_t params = 0;
-  for (const auto& kv : ck.model_state) params += kv.second.numel();
+  for (const auto& [key, tensor] : ck.model_state)
+    if (!io::ends_with(key, ".running_mean") && !io::ends_with(key, ".running_var") &&
+        !io::ends_with(key, ".num_batches_tracked"))
+      params += tensor.numel();
   out.push_back(fmt::format("  parameters: {} in {} tensors", params, ck.model_state.size()));
   return out;
 }
 
-std::vector<std::string> describe_file(const std::string& path, int requested_heads) {
+std::vector<std::string> describe_file(const std::string& path, int requested_heads, int requested_frames) {
   if (!fs::exists(path)) throw InputError(path + ": no such file");
   if (io::ends_with(path, ".npz")) return describe_npz(path);
   if (io::ends_with(path, ".npy")) return describe_npy(path);
@@ -102,13 +125,13 @@ std::vector<std::string> describe_file(const std::string& path, int requested_he
       throw InputError(path + ": info reads .npz archives, .npy arrays and PyTorch checkpoints (.bin, .pth, .pt), "
                               "not " + other + " files");
   // Anything else is taken for a torch.save checkpoint.
-  return describe_checkpoint(path, requested_heads);
+  return describe_checkpoint(path, requested_heads, requested_frames);
 }
 
 }  // namespace
 
 std::vector<std::string> describe(const InfoOptions& o) {
-  if (!o.file.empty()) return describe_file(o.file, o.heads);
+  if (!o.file.empty()) return describe_file(o.file, o.heads, o.frames);
   auto dataset = data::load_dataset(o.data.dataset, o.data.data_dir, o.data.keypoints);
   auto keypoints = data::load_keypoints(dataset, o.data.data_dir, o.data.keypoints);
   return data::summarize(dataset, &keypoints);

@@ -13,6 +13,7 @@ struct InfoOptions {
   DataOptions data;  // the dataset summarised when `file` is empty
   std::string file;  // a .npz, .npy or torch.save checkpoint
   int heads = 0;     // --heads for checkpoints that do not store theirs (0: not given)
+  int frames = 0;    // -f: PoseFormerV2's window, which its checkpoints do not store (0: not given)
 };
 
 // Throws InputError for a missing file or one of another kind.

@@ -9,6 +9,22 @@ namespace poselift::engine {
 
 model::LoadHints flag_hints() { return {" (use --heads to set the head count)", " (--non-strict loads what matches)"}; }
 
+model::ModelRequest model_request(const ModelOptions& options) {
+  model::ModelRequest request;
+  if (!options.family.empty()) request.family = model::family_from_name(options.family);
+  request.num_heads = options.heads;
+  request.frames = options.frames;
+  request.causal = options.causal;
+  request.dense = options.dense;
+  request.strict = options.strict_load;
+  const model::LoadHints hints = flag_hints();
+  request.hints.heads = hints.heads;
+  request.hints.strict = hints.strict;
+  request.hints.frames = ": give it with -f (the original's -frame), e.g. -f 27";
+  request.hints.family = " (leave --model out to use the checkpoint's own family)";
+  return request;
+}
+
 int heads_for(const model::Checkpoint& checkpoint, int requested) {
   const auto stored = model::stored_heads(checkpoint);
   if (stored && requested > 0 && requested != *stored)
@@ -17,24 +33,29 @@ int heads_for(const model::Checkpoint& checkpoint, int requested) {
   return model::resolve_heads(checkpoint, requested);
 }
 
-void check_checkpoint_fits(const std::string& path, const model::PoseFormerConfig& config, int frames,
-                           int num_joints, const std::string& source) {
-  if (frames > 0 && config.num_frames != frames)
-    report::warn(fmt::format("{} takes {} frames per prediction: -f {} is ignored", path, config.num_frames, frames));
-  if (config.num_joints != num_joints)
-    throw InputError(fmt::format("{}: the checkpoint has {} joints but {} has {}", path, config.num_joints, source,
+void check_checkpoint_fits(const std::string& path, const model::LifterImpl& model, int frames, int num_joints,
+                           const std::string& source) {
+  if (frames > 0 && model.receptive_field() != frames)
+    report::warn(fmt::format("{} takes {} frames per prediction: -f {} is ignored", path, model.receptive_field(),
+                             frames));
+  if (model.input_joints() != num_joints)
+    throw InputError(fmt::format("{}: the checkpoint has {} joints but {} has {}", path, model.input_joints(), source,
                                  num_joints));
 }
 
-model::PoseFormer load_for_inference(const std::string& path, const ModelOptions& options,
-                                     const torch::Device& device, const ModelFit& fit) {
-  const model::Checkpoint checkpoint = model::read_checkpoint(path);
-  auto net = model::build_poseformer(checkpoint, heads_for(checkpoint, options.heads), options.strict_load,
-                                     flag_hints());
-  if (fit.num_joints > 0) check_checkpoint_fits(path, net->config(), options.frames, fit.num_joints, fit.source);
-  net->to(device);
-  net->eval();
-  return net;
+InferenceModel load_for_inference(const std::string& path, const ModelOptions& options, const torch::Device& device,
+                                  const ModelFit& fit) {
+  InferenceModel out{model::read_checkpoint(path), {}};
+  model::ModelRequest request = model_request(options);
+  request.num_heads = heads_for(out.checkpoint, options.heads);
+  out.loaded = model::build_model(out.checkpoint, request);
+  if (fit.num_joints > 0) check_checkpoint_fits(path, *out.loaded.pose, options.frames, fit.num_joints, fit.source);
+  for (const auto& net : {out.loaded.pose, out.loaded.trajectory}) {
+    if (!net) continue;
+    net->to(device);
+    net->eval();
+  }
+  return out;
 }
 
 }  // namespace poselift::engine

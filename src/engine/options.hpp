@@ -37,7 +37,16 @@ struct ModelOptions {
   int heads = 8;              // --heads (0: the checkpoint's, else PoseFormer's default)
   double mlp_ratio = 2.0;
   double drop_path = 0.1;     // stochastic depth of the training model
+  double dropout = 0.0;       // -drop: VideoPose3D's dropout (the transformers use stochastic depth)
   bool strict_load = true;    // --non-strict clears it
+  // The family: a checkpoint tells its own (a different --model is an error); training builds
+  // this one (empty: PoseFormer).
+  std::string family;                      // --model poseformer|videopose3d|poseformerv2
+  std::string architecture = "3,3,3,3,3";  // -arc: VideoPose3D's filter widths
+  int channels = 1024;                     // -ch: VideoPose3D's convolution channels
+  bool causal = false, dense = false;      // --causal, --dense: VideoPose3D's convolutions
+  int frames_kept = 27;                    // -frame-kept: PoseFormerV2's centre frames
+  int coefficients_kept = 0;               // -coeff-kept: PoseFormerV2's DCT coefficients (0: frames_kept)
 };
 
 struct RuntimeOptions {

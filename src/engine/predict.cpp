@@ -28,7 +28,7 @@ torch::Tensor flip_poses(const torch::Tensor& poses, const std::vector<std::int6
   return out;
 }
 
-torch::Tensor predict_sequence(model::PoseFormer& model, const torch::Tensor& keypoints,
+torch::Tensor predict_sequence(model::LifterImpl& model, const torch::Tensor& keypoints,
                                const FlipSymmetry& symmetry, const PredictOptions& options,
                                const torch::Device& device) {
   return predict_sequences(model, {keypoints}, symmetry, options, device).front();
@@ -39,14 +39,14 @@ namespace {
 // Per-frame features of one group of sequences, edge-padded by (F - 1) / 2 frames per sequence
 // (the padding of the features equals the features of the edge-padded input): the spatial
 // stage runs on the frames of all the group's sequences together, in passes of `chunk` frames.
-std::vector<torch::Tensor> padded_frame_features(model::PoseFormer& model, const std::vector<torch::Tensor>& inputs,
+std::vector<torch::Tensor> padded_frame_features(model::PoseFormerImpl& model, const std::vector<torch::Tensor>& inputs,
                                                  std::int64_t chunk) {
   auto frames = torch::cat(inputs, 0);
   std::vector<torch::Tensor> parts;
   for (std::int64_t start = 0; start < frames.size(0); start += chunk)
-    parts.push_back(model->spatial_features(frames.slice(0, start, std::min(frames.size(0), start + chunk))));
+    parts.push_back(model.spatial_features(frames.slice(0, start, std::min(frames.size(0), start + chunk))));
   auto features = torch::cat(parts, 0);
-  const std::int64_t pad = (model->config().num_frames - 1) / 2;
+  const std::int64_t pad = (model.config().num_frames - 1) / 2;
   std::vector<torch::Tensor> out;
   std::int64_t offset = 0;
   for (const auto& input : inputs) {
@@ -70,7 +70,7 @@ struct SequenceGroup {
 
 // The group from `first` with about one spatial pass of frames (at least one sequence); advances
 // `first` past it.
-SequenceGroup next_group(model::PoseFormer& model, const std::vector<torch::Tensor>& keypoints, std::size_t& first,
+SequenceGroup next_group(model::PoseFormerImpl& model, const std::vector<torch::Tensor>& keypoints, std::size_t& first,
                          const FlipSymmetry& symmetry, bool flip, std::int64_t spatial_chunk,
                          const torch::Device& device) {
   std::size_t last = first;
@@ -122,9 +122,9 @@ std::vector<Run> next_runs(const SequenceGroup& group, std::size_t& member, std:
 
 // One temporal pass over `runs`: windows of frame features (rows start..end + F - 1 of each padded
 // sequence, F frames each), plain and flipped together; returns (windows, J, 3) on the CPU.
-torch::Tensor predict_runs(model::PoseFormer& model, const SequenceGroup& group, const std::vector<Run>& runs,
+torch::Tensor predict_runs(model::PoseFormerImpl& model, const SequenceGroup& group, const std::vector<Run>& runs,
                            const FlipSymmetry& symmetry, bool flip) {
-  const std::int64_t frames = model->config().num_frames;
+  const std::int64_t frames = model.config().num_frames;
   std::int64_t taken = 0;
   for (const auto& r : runs) taken += r.end - r.start;
   auto windows = [&](const std::vector<torch::Tensor>& padded) {
@@ -138,7 +138,7 @@ torch::Tensor predict_runs(model::PoseFormer& model, const SequenceGroup& group,
     auto flipped = windows(group.flipped_features);
     batch.insert(batch.end(), flipped.begin(), flipped.end());
   }
-  auto pred = model->temporal_forward(torch::cat(batch, 0));  // (windows, 1, J, 3)
+  auto pred = model.temporal_forward(torch::cat(batch, 0));  // (windows, 1, J, 3)
   if (flip) {
     auto pred_flip = flip_poses(pred.slice(0, taken, 2 * taken), symmetry.joints_left, symmetry.joints_right);
     pred = torch::cat({pred.slice(0, 0, taken), pred_flip}, 1).mean(1, /*keepdim=*/true);
@@ -148,10 +148,12 @@ torch::Tensor predict_runs(model::PoseFormer& model, const SequenceGroup& group,
 
 }  // namespace
 
-std::vector<torch::Tensor> predict_sequences(model::PoseFormer& model, const std::vector<torch::Tensor>& keypoints,
-                                             const FlipSymmetry& symmetry, const PredictOptions& options,
-                                             const torch::Device& device) {
-  torch::NoGradGuard no_grad;
+namespace {
+
+// PoseFormer: the spatial stage once per frame, the temporal stage on windows of its features.
+std::vector<torch::Tensor> predict_poseformer(model::PoseFormerImpl& model, const std::vector<torch::Tensor>& keypoints,
+                                              const FlipSymmetry& symmetry, const PredictOptions& options,
+                                              const torch::Device& device) {
   const bool flip = options.test_time_augmentation;
   // Windows per temporal pass: plain and flipped together count against max_batch.
   const std::int64_t positions_per_pass = std::max<std::int64_t>(1, flip ? options.max_batch / 2 : options.max_batch);
@@ -175,7 +177,7 @@ std::vector<torch::Tensor> predict_sequences(model::PoseFormer& model, const std
   std::vector<torch::Tensor> results;
   for (std::size_t i = 0; i < keypoints.size(); ++i) {
     if (outputs[i].empty()) {
-      results.push_back(torch::empty({0, model->config().num_joints, 3}));
+      results.push_back(torch::empty({0, model.output_joints(), 3}));
     } else {
       results.push_back(outputs[i].size() == 1 ? outputs[i].front() : torch::cat(outputs[i], 0));
     }
@@ -183,15 +185,144 @@ std::vector<torch::Tensor> predict_sequences(model::PoseFormer& model, const std
   return results;
 }
 
+
+// Any centre-frame model: edge-padded windows of the input, in passes of max_batch windows
+// taken across the sequences (plain and flipped together).
+std::vector<torch::Tensor> predict_windows(model::LifterImpl& model, const std::vector<torch::Tensor>& keypoints,
+                                           const FlipSymmetry& symmetry, const PredictOptions& options,
+                                           const torch::Device& device) {
+  const bool flip = options.test_time_augmentation;
+  const std::int64_t frames = model.receptive_field(), pad = (frames - 1) / 2;
+  const std::int64_t positions_per_pass = std::max<std::int64_t>(1, flip ? options.max_batch / 2 : options.max_batch);
+  std::vector<torch::Tensor> padded, padded_flipped;
+  for (const auto& k : keypoints) {
+    const std::int64_t T = k.size(0);
+    if (T == 0) {
+      padded.emplace_back();
+      padded_flipped.emplace_back();
+      continue;
+    }
+    auto index = torch::arange(-pad, T + frames - 1 - pad, torch::kLong).clamp(0, T - 1);
+    padded.push_back(k.to(device, torch::kFloat32).index_select(0, index.to(device)));
+    padded_flipped.push_back(flip ? flip_poses(padded.back(), symmetry.kps_left, symmetry.kps_right) : torch::Tensor());
+  }
+  std::vector<std::vector<torch::Tensor>> outputs(keypoints.size());
+  std::size_t member = 0;
+  std::int64_t position = 0;
+  auto advance_to_nonempty = [&] {
+    while (member < keypoints.size() && position >= keypoints[member].size(0)) {
+      ++member;
+      position = 0;
+    }
+  };
+  advance_to_nonempty();
+  while (member < keypoints.size()) {
+    struct Piece {
+      std::size_t member;
+      std::int64_t start, end;
+    };
+    std::vector<Piece> pieces;
+    std::vector<torch::Tensor> plain, flipped;
+    std::int64_t taken = 0;
+    while (member < keypoints.size() && taken < positions_per_pass) {
+      const std::int64_t end = std::min(keypoints[member].size(0), position + (positions_per_pass - taken));
+      pieces.push_back({member, position, end});
+      auto windows = [&](const torch::Tensor& p) {
+        return p.slice(0, position, end + frames - 1).unfold(0, frames, 1).permute({0, 3, 1, 2});
+      };
+      plain.push_back(windows(padded[member]));
+      if (flip) flipped.push_back(windows(padded_flipped[member]));
+      taken += end - position;
+      position = end;
+      advance_to_nonempty();
+    }
+    if (flip) plain.insert(plain.end(), flipped.begin(), flipped.end());
+    auto pred = model.forward(torch::cat(plain, 0));  // (windows, 1, J, 3)
+    if (flip) {
+      auto pred_flip = flip_poses(pred.slice(0, taken, 2 * taken), symmetry.joints_left, symmetry.joints_right);
+      pred = torch::cat({pred.slice(0, 0, taken), pred_flip}, 1).mean(1, /*keepdim=*/true);
+    }
+    pred = pred.squeeze(1).to(torch::kCPU);
+    std::int64_t offset = 0;
+    for (const auto& piece : pieces) {
+      outputs[piece.member].push_back(pred.slice(0, offset, offset + (piece.end - piece.start)));
+      offset += piece.end - piece.start;
+    }
+  }
+  std::vector<torch::Tensor> results;
+  for (auto& parts : outputs)
+    results.push_back(parts.empty() ? torch::empty({0, model.output_joints(), 3}) : torch::cat(parts, 0));
+  return results;
+}
+
+// A temporal convolution (VideoPose3D's run.py): each sequence edge-padded by half the
+// receptive field and run through in one pass (in slices of a bounded length, overlapping by
+// the receptive field, which gives the same result), the flipped copy beside it.
+std::vector<torch::Tensor> predict_convolution(model::LifterImpl& model, const std::vector<torch::Tensor>& keypoints,
+                                               const FlipSymmetry& symmetry, const PredictOptions& options,
+                                               const torch::Device& device) {
+  const bool flip = options.test_time_augmentation;
+  const std::int64_t frames = model.receptive_field(), pad = (frames - 1) / 2;
+  const std::int64_t causal_shift = model.causal_shift();
+  // Output frames per pass: max_batch windows' worth, as for the window models.
+  const std::int64_t slice = std::max<std::int64_t>(1, flip ? options.max_batch / 2 : options.max_batch) * 16;
+  std::vector<torch::Tensor> results;
+  for (const auto& k : keypoints) {
+    const std::int64_t T = k.size(0);
+    if (T == 0) {
+      results.push_back(torch::empty({0, model.output_joints(), 3}));
+      continue;
+    }
+    // UnchunkedGenerator's padding: pad + causal_shift frames before, pad - causal_shift after.
+    auto index = torch::arange(-(pad + causal_shift), T + pad - causal_shift, torch::kLong).clamp(0, T - 1);
+    auto input = k.to(device, torch::kFloat32).index_select(0, index.to(device));
+    std::vector<torch::Tensor> parts;
+    for (std::int64_t start = 0; start < T; start += slice) {
+      const std::int64_t end = std::min(T, start + slice);
+      auto x = input.slice(0, start, end + frames - 1).unsqueeze(0);
+      if (flip) x = torch::cat({x, flip_poses(x, symmetry.kps_left, symmetry.kps_right)}, 0);
+      auto pred = model.forward(x);  // (1 or 2, end - start, J, 3)
+      if (flip)
+        pred = torch::stack({pred[0], flip_poses(pred[1], symmetry.joints_left, symmetry.joints_right)}, 0).mean(0);
+      else
+        pred = pred[0];
+      parts.push_back(pred.to(torch::kCPU));
+    }
+    results.push_back(parts.size() == 1 ? parts.front() : torch::cat(parts, 0));
+  }
+  return results;
+}
+
+}  // namespace
+
+std::vector<torch::Tensor> predict_sequences(model::LifterImpl& model, const std::vector<torch::Tensor>& keypoints,
+                                             const FlipSymmetry& symmetry, const PredictOptions& options,
+                                             const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  if (auto* poseformer = dynamic_cast<model::PoseFormerImpl*>(&model))
+    return predict_poseformer(*poseformer, keypoints, symmetry, options, device);
+  switch (model.temporal_shape()) {
+    case model::TemporalShape::CentreFrame: return predict_windows(model, keypoints, symmetry, options, device);
+    case model::TemporalShape::Convolution: return predict_convolution(model, keypoints, symmetry, options, device);
+    case model::TemporalShape::Sequence: break;
+  }
+  throw InputError(fmt::format("{} models do not lift whole sequences in this build", model::family_name(model.family())));
+}
+
 namespace {
 
-// The input windows as a float32 tensor, checked against the model.
-torch::Tensor forward_input(const std::string& path, const model::PoseFormerConfig& c) {
+// The input windows as a float32 tensor, checked against the model: (B, F, J, C) windows of
+// the receptive field, or for a convolution any F of at least the receptive field.
+torch::Tensor forward_input(const std::string& path, const model::LifterImpl& m) {
   io::NpyContent input = io::read_npy(path);
-  if (input.is_object() || input.array.shape.size() != 4 || input.array.shape[1] != c.num_frames ||
-      input.array.shape[2] != c.num_joints || input.array.shape[3] != c.in_chans)
-    throw InputError(fmt::format("{}: expected a (B, {}, {}, {}) numeric array for this checkpoint, found {}", path,
-                                 c.num_frames, c.num_joints, c.in_chans,
+  const bool convolution = m.temporal_shape() == model::TemporalShape::Convolution;
+  const auto& shape = input.array.shape;
+  const bool fits = !input.is_object() && shape.size() == 4 && shape[2] == m.input_joints() &&
+                    shape[3] == m.input_channels() &&
+                    (convolution ? shape[1] >= m.receptive_field() : shape[1] == m.receptive_field());
+  if (!fits)
+    throw InputError(fmt::format("{}: expected a (B, {}{}, {}, {}) numeric array for this checkpoint, found {}", path,
+                                 convolution ? ">= " : "", m.receptive_field(), m.input_joints(), m.input_channels(),
                                  input.is_object() ? std::string("an object array") : input.array.shape_string()));
   auto x = model::to_tensor(input.array.astype(io::DType::Float32));
   const auto finite = torch::isfinite(x).view({x.size(0), -1}).all(1);
@@ -203,6 +334,16 @@ torch::Tensor forward_input(const std::string& path, const model::PoseFormerConf
   return x;
 }
 
+// Output frames per input window.
+std::int64_t output_frames(const model::LifterImpl& m, std::int64_t input_frames) {
+  switch (m.temporal_shape()) {
+    case model::TemporalShape::CentreFrame: return 1;
+    case model::TemporalShape::Convolution: return input_frames - m.receptive_field() + 1;
+    case model::TemporalShape::Sequence: return input_frames;
+  }
+  return 1;
+}
+
 }  // namespace
 
 ForwardResult run_forward(const ForwardOptions& o) {
@@ -210,9 +351,21 @@ ForwardResult run_forward(const ForwardOptions& o) {
   const torch::Device device = configure_runtime(o.runtime);
   const std::string checkpoint = resolve_checkpoint_path(o.checkpoint);
   const std::string out_path = io::checked_output_path(o.output, {o.input, checkpoint}, "--out");
-  auto net = load_for_inference(checkpoint, o.model, device);
-  const auto& c = net->config();
-  const torch::Tensor x = forward_input(o.input, c);
+  const std::string trajectory_path =
+      o.trajectory_output.empty() ? ""
+                                  : io::checked_output_path(o.trajectory_output, {o.input, checkpoint}, "--trajectory-out");
+  // A window model's frame count is the input's when -f does not say (PoseFormerV2 files lack it).
+  ModelOptions model_options = o.model;
+  if (model_options.frames <= 0) {
+    const io::NpyContent peek = io::read_npy(o.input);
+    if (!peek.is_object() && peek.array.shape.size() == 4 && peek.array.shape[1] > 0 && peek.array.shape[1] <= 100000)
+      model_options.frames = static_cast<int>(peek.array.shape[1]);
+  }
+  const InferenceModel loaded = load_for_inference(checkpoint, model_options, device);
+  model::LifterImpl& net = loaded.pose();
+  if (!trajectory_path.empty() && !loaded.loaded.trajectory)
+    throw InputError(checkpoint + ": --trajectory-out: this checkpoint has no trajectory model (model_traj)");
+  const torch::Tensor x = forward_input(o.input, net);
   // Chunks of -b windows: memory stays bounded whatever the input's size.
   torch::NoGradGuard no_grad;
   const std::int64_t windows = x.size(0), chunk = o.predict.max_batch;
@@ -220,13 +373,20 @@ ForwardResult run_forward(const ForwardOptions& o) {
   report::Progress bar("forward", windows, "windows", o.runtime.progress && windows > chunk);
   for (std::int64_t s = 0; s < windows; s += chunk) {
     const std::int64_t e = std::min(windows, s + chunk);
-    parts.push_back(net->forward(x.slice(0, s, e).to(device)).to(torch::kCPU));
+    parts.push_back(net.forward(x.slice(0, s, e).to(device)).to(torch::kCPU));
     bar.advance(e - s);
   }
   bar.finish();
-  const auto y = windows > 0 ? torch::cat(parts, 0) : torch::zeros({0, 1, c.num_joints, 3});
+  const auto y = windows > 0 ? torch::cat(parts, 0)
+                             : torch::zeros({0, output_frames(net, x.size(1)), net.output_joints(), 3});
   const io::NdArray result = model::to_ndarray(y);
   io::write_npy(out_path, result);
+  if (!trajectory_path.empty()) {
+    std::vector<torch::Tensor> traj;
+    for (std::int64_t s = 0; s < windows; s += chunk)
+      traj.push_back(loaded.loaded.trajectory->forward(x.slice(0, s, std::min(windows, s + chunk)).to(device)).to(torch::kCPU));
+    io::write_npy(trajectory_path, model::to_ndarray(windows > 0 ? torch::cat(traj, 0) : torch::zeros({0, 1, 1, 3})));
+  }
   return {result.shape_string(), windows};
 }
 

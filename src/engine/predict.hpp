@@ -1,6 +1,7 @@
-// Sliding-window lifting of whole 2D sequences with PoseFormer: one F-frame window per output
-// frame (edges padded by repeating the first/last frame), optionally averaged with the
-// prediction for the horizontally flipped input (test-time augmentation).
+// Lifting of whole 2D sequences with any family: one F-frame window per output frame for window
+// models, the whole edge-padded sequence through a temporal convolution (VideoPose3D), edges
+// padded by repeating the first/last frame either way; optionally averaged with the prediction
+// for the horizontally flipped input (test-time augmentation).
 #pragma once
 
 #include <torch/torch.h>
@@ -9,7 +10,7 @@
 #include <vector>
 
 #include "engine/options.hpp"
-#include "model/poseformer.hpp"
+#include "model/lifter.hpp"
 
 namespace poselift::engine {
 
@@ -22,9 +23,10 @@ struct FlipSymmetry {
 torch::Tensor flip_poses(const torch::Tensor& poses, const std::vector<std::int64_t>& left,
                          const std::vector<std::int64_t>& right);
 
-// `keypoints` (T, J, 2) normalised screen coordinates -> (T, J, 3) root-relative camera-space
-// positions in metres. The model must be in eval mode.
-torch::Tensor predict_sequence(model::PoseFormer& model, const torch::Tensor& keypoints,
+// `keypoints` (T, J, 2) normalised screen coordinates -> (T, J', 3) root-relative camera-space
+// positions in metres (J' = the model's output joints; for a trajectory model pass a symmetry
+// without joints). The model must be in eval mode.
+torch::Tensor predict_sequence(model::LifterImpl& model, const torch::Tensor& keypoints,
                                const FlipSymmetry& symmetry, const PredictOptions& options,
                                const torch::Device& device);
 
@@ -33,18 +35,20 @@ torch::Tensor predict_sequence(model::PoseFormer& model, const torch::Tensor& ke
 // (and, with test-time augmentation, the flipped windows beside the plain ones), so short
 // sequences fill whole batches. Results equal predict_sequence's per sequence (up to float
 // rounding); memory stays bounded by options.max_batch and the longest sequence.
-std::vector<torch::Tensor> predict_sequences(model::PoseFormer& model, const std::vector<torch::Tensor>& keypoints,
+std::vector<torch::Tensor> predict_sequences(model::LifterImpl& model, const std::vector<torch::Tensor>& keypoints,
                                              const FlipSymmetry& symmetry, const PredictOptions& options,
                                              const torch::Device& device);
 
-// `poselift forward`: a checkpoint run on (B, F, J, 2) windows from a .npy file, written as
-// (B, 1, J, 3) float32 .npy.
+// `poselift forward`: a checkpoint run on (B, F, J, C) windows from a .npy file, written as
+// float32 .npy: (B, 1, J, 3) for window models, (B, F - receptive field + 1, J, 3) for a
+// temporal convolution.
 struct ForwardOptions {
   CheckpointOptions checkpoint;
   ModelOptions model;    // heads and strictness
   RuntimeOptions runtime;
   PredictOptions predict;  // max_batch: the windows of one forward pass
   std::string input, output;
+  std::string trajectory_output;  // also the trajectory model's output, when the checkpoint has one
 };
 
 struct ForwardResult {

@@ -76,12 +76,18 @@ render::FigureInput figure_from_result(const RenderOptions& o) {
     for (const auto& k : pose) figure.keypoints.push_back(k[0]), figure.keypoints.push_back(k[1]);
   figure.viewport_width = result.width;
   figure.viewport_height = result.height;
-  figure.tracks.push_back({"Reconstruction", render::camera_space_upright(result.positions)});
+  // With a trajectory model's root positions the figure moves through the scene as it did.
+  std::vector<float> positions = result.positions;
+  if (!result.trajectory.empty())
+    for (std::size_t i = 0; i < positions.size(); ++i) positions[i] += result.trajectory[i / (3 * data::h36m::kJoints) * 3 + i % 3];
+  figure.tracks.push_back({"Reconstruction", render::camera_space_upright(positions)});
   figure.azimuth = -90;
   figure.video_frames = result.input.frames;
   figure.fps = o.fps > 0 ? o.fps : 0;
   return figure;
 }
+
+std::optional<io::NdArray> ground_truth(const RenderOptions& o, const data::MocapDataset& dataset);
 
 // The chosen sequence of a dataset, its 2D input and its prediction.
 struct PredictedSequence {
@@ -106,14 +112,24 @@ PredictedSequence predict_dataset_sequence(const RenderOptions& o) {
     throw InputError(fmt::format("{}: --viz-camera {} is out of range: {} {} has {} cameras", s.keypoints.source,
                                  o.camera, o.subject, o.action, action_keypoints.cameras.size()));
   s.input_2d = data::xy_channels(action_keypoints.cameras[o.camera]);
-  auto net = load_for_inference(path, o.model, device, {s.keypoints.metadata.num_joints, s.keypoints.source});
+  const InferenceModel net =
+      load_for_inference(path, o.model, device, {s.keypoints.metadata.num_joints, s.keypoints.source});
   report::line(fmt::format("Rendering {} {} camera {} ({} frames)...", o.subject, o.action, o.camera,
                            s.input_2d.shape[0]));
   PredictOptions predict;
   predict.test_time_augmentation = o.test_time_augmentation;
   predict.max_batch = o.batch;
-  const torch::Tensor prediction = predict_sequence(net, model::to_tensor(s.input_2d),
-                                                    flip_symmetry(s.dataset, s.keypoints), predict, device);
+  const FlipSymmetry symmetry = flip_symmetry(s.dataset, s.keypoints);
+  const torch::Tensor input = model::to_tensor(s.input_2d);
+  torch::Tensor prediction = predict_sequence(net.pose(), input, symmetry, predict, device);
+  // As VideoPose3D's run.py: without a ground truth to take the trajectory from, the trajectory
+  // model's root positions are added (and exported).
+  if (net.loaded.trajectory && !ground_truth(o, s.dataset)) {
+    FlipSymmetry root_only = symmetry;
+    root_only.joints_left.clear();
+    root_only.joints_right.clear();
+    prediction = prediction + predict_sequence(*net.loaded.trajectory, input, root_only, predict, device);
+  }
   s.prediction = model::to_ndarray(prediction.contiguous());
   if (!o.export_npy.empty()) {
     report::line(fmt::format("Exporting joint positions to {}", o.export_npy));

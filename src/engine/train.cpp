@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <csignal>
 #include <filesystem>
 #include <mutex>
@@ -34,7 +36,7 @@ TrainingExamples::TrainingExamples(const std::vector<io::NdArray>& poses_2d, con
     throw InputError(fmt::format("training data: {} 2D sequences but {} 3D sequences", poses_2d.size(),
                                  poses_3d.size()));
   if (stride < 1) throw InputError("-s/--stride must be at least 1");
-  std::vector<torch::Tensor> inputs, targets;
+  std::vector<torch::Tensor> inputs, targets, roots;
   std::int64_t offset = 0;
   for (std::size_t i = 0; i < poses_2d.size(); ++i) {
     const std::int64_t length = poses_2d[i].shape.empty() ? 0 : poses_2d[i].shape[0];
@@ -47,6 +49,7 @@ TrainingExamples::TrainingExamples(const std::vector<io::NdArray>& poses_2d, con
     if (length == 0) continue;
     inputs.push_back(model::to_tensor(poses_2d[i]).to(torch::kFloat32));
     auto target = model::to_tensor(poses_3d[i]).to(torch::kFloat32).clone();
+    roots.push_back(target.select(1, 0).clone());  // the trajectory model's target
     target.select(1, 0).zero_();  // root-relative targets: the root joint is the origin
     targets.push_back(target);
 
@@ -61,10 +64,11 @@ TrainingExamples::TrainingExamples(const std::vector<io::NdArray>& poses_2d, con
   if (inputs.empty()) throw InputError("training data: no frames to train on (check -str, -a and --subset)");
   inputs_ = torch::cat(inputs, 0);
   targets_ = torch::cat(targets, 0);
+  roots_ = torch::cat(roots, 0);
 }
 
-std::pair<torch::Tensor, torch::Tensor> TrainingExamples::batch(const std::vector<std::int64_t>& order,
-                                                                std::int64_t begin, std::int64_t end) const {
+TrainingBatch TrainingExamples::batch(const std::vector<std::int64_t>& order, std::int64_t begin,
+                                      std::int64_t end) const {
   const std::int64_t pad = (frames_ - 1) / 2;
   std::vector<std::int64_t> window_index, target_index, flipped_rows;
   for (std::int64_t c = begin; c < end; ++c) {
@@ -79,28 +83,31 @@ std::pair<torch::Tensor, torch::Tensor> TrainingExamples::batch(const std::vecto
   const auto rows = static_cast<std::int64_t>(target_index.size());
   auto inputs = inputs_.index_select(0, torch::tensor(window_index, torch::kLong))
                     .view({rows, frames_, inputs_.size(1), inputs_.size(2)});
-  auto targets = targets_.index_select(0, torch::tensor(target_index, torch::kLong)).unsqueeze(1);
+  const auto target_rows = torch::tensor(target_index, torch::kLong);
+  auto targets = targets_.index_select(0, target_rows).unsqueeze(1);
+  auto roots = roots_.index_select(0, target_rows).view({rows, 1, 1, 3});
   if (!flipped_rows.empty()) {
     auto rows_index = torch::tensor(flipped_rows, torch::kLong);
     inputs.index_copy_(0, rows_index,
                        flip_poses(inputs.index_select(0, rows_index), symmetry_.kps_left, symmetry_.kps_right));
     targets.index_copy_(0, rows_index, flip_poses(targets.index_select(0, rows_index), symmetry_.joints_left,
                                                   symmetry_.joints_right));
+    roots.index_copy_(0, rows_index, flip_poses(roots.index_select(0, rows_index), {}, {}));
   }
-  return {inputs, targets};
+  return {inputs, targets, roots};
 }
 
-double sequences_mpjpe(model::PoseFormer& model, const std::vector<io::NdArray>& poses_2d,
+double sequences_mpjpe(model::LifterImpl& model, const std::vector<io::NdArray>& poses_2d,
                        const std::vector<io::NdArray>& poses_3d, const FlipSymmetry& symmetry,
                        const PredictOptions& options, const torch::Device& device, Communicator* comm) {
   return *sequences_mpjpe_until(model, poses_2d, poses_3d, symmetry, options, device, comm, nullptr, {});
 }
 
-std::optional<double> sequences_mpjpe_until(model::PoseFormer& model, const std::vector<io::NdArray>& poses_2d,
+std::optional<double> sequences_mpjpe_until(model::LifterImpl& model, const std::vector<io::NdArray>& poses_2d,
                                             const std::vector<io::NdArray>& poses_3d, const FlipSymmetry& symmetry,
                                             const PredictOptions& options, const torch::Device& device,
                                             Communicator* comm, report::Progress* progress,
-                                            const std::function<bool()>& stop) {
+                                            const std::function<bool()>& stop, SequenceTarget target_kind) {
   std::vector<std::int64_t> lengths;
   for (const auto& p : poses_2d) lengths.push_back(p.shape.empty() ? 0 : p.shape[0]);
   const int world = comm ? comm->size() : 1, rank = comm ? comm->rank() : 0;
@@ -133,7 +140,7 @@ std::optional<double> sequences_mpjpe_until(model::PoseFormer& model, const std:
   // Per-sequence weighted errors: exactly one rank fills each entry, the others add zeros, so
   // the reduced values and their in-order sum are bit-identical to a single process's.
   std::vector<double> weighted(poses_2d.size(), 0.0);
-  model->eval();
+  model.eval();
   for (std::size_t turn = 0; turn < turns; ++turn) {
     if (turn < mine.size()) {
       std::vector<torch::Tensor> inputs;
@@ -147,7 +154,8 @@ std::optional<double> sequences_mpjpe_until(model::PoseFormer& model, const std:
         const std::size_t i = mine[turn][k];
         const auto& predicted = predictions[k];
         auto target = model::to_tensor(poses_3d[i]).to(torch::kFloat32).clone();
-        target.select(1, 0).zero_();
+        if (target_kind == SequenceTarget::Trajectory) target = target.slice(1, 0, 1).contiguous();
+        else target.select(1, 0).zero_();
         weighted[i] = predicted.size(0) * (predicted - target.to(predicted.device())).norm(2, -1).mean().item<double>();
       }
       if (progress) progress->advance(frames);
@@ -224,12 +232,24 @@ struct TrainState {
 };
 
 // The original's checkpoint dict with poselift's entries (model::encode_training_state).
-void save_checkpoint(const std::string& path, const TrainState& state, model::PoseFormer& net,
-                     torch::optim::AdamW& optimizer) {
-  const auto& c = net->config();
-  model::TrainingState t;
-  t.num_heads = c.num_heads;
-  t.drop_path_rate = c.drop_path_rate;
+// The models a run trains: the pose model of its family and, for VideoPose3D, optionally the
+// trajectory model beside it (one optimizer over both, as the original's semi-supervised setup).
+struct TrainedModels {
+  model::ModelSpec spec;
+  model::Lifter pose, trajectory;
+  std::vector<torch::Tensor> parameters() const {
+    auto all = pose->parameters();
+    if (trajectory)
+      for (const auto& p : trajectory->parameters()) all.push_back(p);
+    return all;
+  }
+};
+
+void save_checkpoint(const std::string& path, const TrainState& state, const TrainedModels& models,
+                     torch::optim::Optimizer& optimizer) {
+  model::TrainingState t = model::spec_training_state(models.spec);
+  if (const auto* c = std::get_if<model::PoseFormerConfig>(&models.spec)) t.drop_path_rate = c->drop_path_rate;
+  if (const auto* c = std::get_if<model::PoseFormerV2Config>(&models.spec)) t.drop_path_rate = c->drop_path_rate;
   t.torch_rng_state = torch_rng_state();
   t.min_loss = state.min_loss;
   t.history = state.history;
@@ -243,13 +263,14 @@ void save_checkpoint(const std::string& path, const TrainState& state, model::Po
   contents.lr = state.lr;
   contents.random_state = state.rng.to_value();
   contents.optimizer = &optimizer;
-  contents.model = net.get();
+  contents.model = models.pose.get();
+  contents.trajectory = models.trajectory.get();
   contents.extra = model::encode_training_state(t);
   model::write_checkpoint(path, contents);
 }
 
 // The resumed configuration: the shapes and stored entries of the checkpoint win over the flags.
-model::PoseFormerConfig resumed_config(model::PoseFormerConfig config, const model::Checkpoint& ck) {
+model::PoseFormerConfig resumed_poseformer(model::PoseFormerConfig config, const model::Checkpoint& ck) {
   const auto saved = model::infer_config(ck.model_state, config.num_heads, ck.source, flag_hints().heads);
   if (saved.num_frames != config.num_frames)
     throw InputError(fmt::format("{}: the checkpoint takes {} frames but -f is {}", ck.source, saved.num_frames,
@@ -263,8 +284,27 @@ model::PoseFormerConfig resumed_config(model::PoseFormerConfig config, const mod
   return config;
 }
 
+model::ModelSpec resumed_spec(const model::ModelSpec& spec, const model::Checkpoint& ck, const ModelOptions& options) {
+  if (const auto* c = std::get_if<model::PoseFormerConfig>(&spec)) return resumed_poseformer(*c, ck);
+  model::ModelRequest request = model_request(options);
+  request.family = model::family_of(spec);
+  request.frames = model::make_lifter(spec)->receptive_field();
+  model::ModelSpec saved = model::checkpoint_spec(ck, request);
+  const int wanted = model::make_lifter(spec)->receptive_field(), stored = model::make_lifter(saved)->receptive_field();
+  if (wanted != stored)
+    throw InputError(fmt::format("{}: the checkpoint takes {} frames but the flags make {} (-f, -arc)", ck.source,
+                                 stored, wanted));
+  // What training adds to the shapes: dropout and stochastic depth as the flags (or the file) say.
+  if (auto* v = std::get_if<model::VideoPose3DConfig>(&saved)) v->dropout = std::get<model::VideoPose3DConfig>(spec).dropout;
+  if (auto* v = std::get_if<model::PoseFormerV2Config>(&saved)) {
+    v->drop_path_rate = ck.training && ck.training->drop_path_rate ? *ck.training->drop_path_rate
+                                                                   : std::get<model::PoseFormerV2Config>(spec).drop_path_rate;
+  }
+  return saved;
+}
+
 // A damaged or foreign file must not train epochs -4..5 or start past the examples.
-void check_resumed_state(const TrainState& state, torch::optim::AdamW& optimizer, const std::string& path,
+void check_resumed_state(const TrainState& state, torch::optim::Optimizer& optimizer, const std::string& path,
                          std::int64_t num_chunks) {
   if (state.epoch < 0)
     throw InputError(fmt::format("{}: 'epoch' is {}: expected the number of completed epochs (0 or more)", path,
@@ -272,8 +312,7 @@ void check_resumed_state(const TrainState& state, torch::optim::AdamW& optimizer
   if (!std::isfinite(state.lr) || state.lr <= 0)
     throw InputError(fmt::format("{}: 'lr' is {}: expected a finite learning rate above 0", path, state.lr));
   for (const auto& group : optimizer.param_groups())
-    if (const double lr = static_cast<const torch::optim::AdamWOptions&>(group.options()).lr();
-        !std::isfinite(lr) || lr <= 0)
+    if (const double lr = group.options().get_lr(); !std::isfinite(lr) || lr <= 0)
       throw InputError(fmt::format("{}: the optimizer's learning rate is {}: expected a finite number above 0", path,
                                    lr));
   if (state.position.next_chunk < 0 || state.position.next_chunk > num_chunks || state.position.next_batch < 0 ||
@@ -285,12 +324,12 @@ void check_resumed_state(const TrainState& state, torch::optim::AdamW& optimizer
 }
 
 // Restores `state`, the optimizer and LibTorch's generator from a resumed checkpoint.
-void restore_state(TrainState& state, torch::optim::AdamW& optimizer, const model::Checkpoint& ck,
+void restore_state(TrainState& state, torch::optim::Optimizer& optimizer, const model::Checkpoint& ck,
                    const TrainOptions& opt, std::int64_t num_chunks, const std::function<void(const std::string&)>& say) {
   const std::string& path = ck.source;
   state.epoch = ck.epoch.value_or(0);
   if (ck.optimizer) {
-    model::load_adamw_state(optimizer, *ck.optimizer, path);
+    model::load_optimizer_state(optimizer, *ck.optimizer, path);
     if (ck.random_state) state.rng = data::NumpyRandomState::from_value(*ck.random_state, path + ": random_state");
   } else {
     say("WARNING: this checkpoint does not contain an optimizer state. The optimizer will be reinitialized.");
@@ -364,15 +403,28 @@ TrainingData fetch_training_data(const TrainSetup& setup) {
 
 // ---------------------------------------------------------------- training loop
 
+// VideoPose3D's BatchNorm momentum after `epoch` completed epochs: decayed exponentially from
+// 0.1 to 0.001 over the run (a no-op for families without BatchNorm). Set on resume too, so a
+// resumed run continues as the uninterrupted one.
+void set_batch_norm_momentum(const TrainedModels& models, std::int64_t epoch, int epochs) {
+  constexpr double kInitial = 0.1, kFinal = 0.001;
+  const double momentum =
+      kInitial * std::exp(-static_cast<double>(epoch) / epochs * std::log(kInitial / kFinal));
+  models.pose->set_batch_norm_momentum(momentum);
+  if (models.trajectory) models.trajectory->set_batch_norm_momentum(momentum);
+}
+
 // The epochs of one run: steps, the per-epoch evaluation, checkpoints, and the agreement of all
 // ranks on when to stop.
 class TrainingLoop {
  public:
-  TrainingLoop(const TrainSetup& setup, model::PoseFormer& net, torch::optim::AdamW& optimizer, TrainState& state,
-               const TrainingExamples& examples, const TrainingData& data)
+  TrainingLoop(const TrainSetup& setup, const TrainedModels& models, torch::optim::Optimizer& optimizer,
+               TrainState& state, const TrainingExamples& examples, const TrainingData& data)
       : setup_(setup),
         opt_(setup.train),
-        net_(net),
+        models_(models),
+        net_(*models.pose),
+        trajectory_(models.trajectory.get()),
         optimizer_(optimizer),
         state_(state),
         examples_(examples),
@@ -380,7 +432,7 @@ class TrainingLoop {
         comm_(setup.comm),
         world_(comm_ ? comm_->size() : 1),
         rank_(comm_ ? comm_->rank() : 0),
-        parameters_(net->parameters()),
+        parameters_(models.parameters()),
         chunks_per_rank_(std::max(1, opt_.batch_size / opt_.stride)),
         chunks_per_step_(chunks_per_rank_ * world_),
         interrupted_path_((fs::path(opt_.checkpoint_dir) / "interrupted.bin").string()) {
@@ -391,8 +443,14 @@ class TrainingLoop {
       epoch_chunks_ = std::min(epoch_chunks_, opt_.max_batches_per_epoch * chunks_per_step_);
     num_batches_ = (epoch_chunks_ + chunks_per_step_ - 1) / chunks_per_step_;
     eval_predict_ = setup.evaluation;
+    // VideoPose3D's run.py validates each epoch without flipping (its test generator's augment
+    // is off); PoseFormer's run_poseformer.py flips.
+    if (net_.family() == model::Family::VideoPose3D) eval_predict_.test_time_augmentation = false;
     train_eval_predict_ = eval_predict_;
     train_eval_predict_.test_time_augmentation = false;
+    root_symmetry_ = data.symmetry;
+    root_symmetry_.joints_left.clear();
+    root_symmetry_.joints_right.clear();
   }
 
   bool lead() const { return rank_ == 0; }  // only rank 0 reports and writes checkpoints and curves
@@ -403,7 +461,7 @@ class TrainingLoop {
     else report::line(text);
   }
 
-  TrainResult run(model::PoseFormer* trained_out) {
+  TrainResult run(TrainedModels* trained_out) {
     while (state_.epoch < opt_.epochs) {
       const auto start_time = std::chrono::steady_clock::now();
       if (auto stopped = train_steps()) return *stopped;
@@ -424,7 +482,7 @@ class TrainingLoop {
                                              state_.epoch));
     }
     result_.history = state_.history;
-    if (trained_out) *trained_out = net_;
+    if (trained_out) *trained_out = models_;
     return finish();
   }
 
@@ -460,7 +518,7 @@ class TrainingLoop {
   }
 
   void write(const std::string& path) {
-    if (lead()) save_checkpoint(path, state_, net_, optimizer_);
+    if (lead()) save_checkpoint(path, state_, models_, optimizer_);
     result_.last_checkpoint = path;
     if (comm_) comm_->set_last_checkpoint(path);  // named in its errors
   }
@@ -501,13 +559,18 @@ class TrainingLoop {
     Step s;
     std::int64_t local_frames = 0;
     if (mine_end > mine_begin) {
-      auto [inputs, targets] = examples_.batch(order, mine_begin, mine_end);
-      inputs = inputs.to(setup_.device);
-      targets = targets.to(setup_.device);
-      auto predicted = net_->forward(inputs);
-      loss = (predicted - targets).norm(2, -1).mean();
+      TrainingBatch b = examples_.batch(order, mine_begin, mine_end);
+      const auto inputs = b.inputs.to(setup_.device);
+      auto predicted = net_.forward(inputs);
+      loss = (predicted - b.targets.to(setup_.device)).norm(2, -1).mean();
       local_frames = inputs.size(0);
       s.loss_sum = local_frames * loss.item<double>();
+      if (trajectory_) {
+        // VideoPose3D's weighted_mpjpe: each frame's root error weighted by 1 / depth.
+        const auto roots = b.roots.to(setup_.device);
+        const auto weight = 1.0 / roots.select(-1, 2);
+        loss = loss + (weight * (trajectory_->forward(inputs) - roots).norm(2, -1)).mean();
+      }
     }
     s.frames = local_frames;
     if (comm_) {
@@ -538,7 +601,8 @@ class TrainingLoop {
     if (state_.position.rng_before_shuffle) state_.rng = *state_.position.rng_before_shuffle;
     state_.position.rng_before_shuffle = state_.rng;
     const auto order = state_.rng.permutation(examples_.num_chunks());
-    net_->train();
+    net_.train();
+    if (trajectory_) trajectory_->train();
     report::Progress progress(fmt::format("epoch {}/{}", state_.epoch + 1, opt_.epochs), num_batches_, "batches",
                               setup_.progress && lead());
     progress.advance(state_.position.next_chunk / chunks_per_step_);
@@ -599,24 +663,35 @@ class TrainingLoop {
                                                                data_.symmetry, train_eval_predict_, setup_.device,
                                                                comm_, &progress, stop)
                                        : std::nullopt;
-    if (!valid_loss || !train_loss) {
+    std::optional<double> traj_valid, traj_train;
+    if (trajectory_ && train_loss) {
+      traj_valid = sequences_mpjpe_until(*trajectory_, data_.valid.poses_2d, data_.valid.poses_3d, root_symmetry_,
+                                         eval_predict_, setup_.device, comm_, nullptr, stop, SequenceTarget::Trajectory);
+      if (traj_valid)
+        traj_train = sequences_mpjpe_until(*trajectory_, data_.train.poses_2d, data_.train.poses_3d, root_symmetry_,
+                                           train_eval_predict_, setup_.device, comm_, nullptr, stop,
+                                           SequenceTarget::Trajectory);
+    }
+    if (!valid_loss || !train_loss || (trajectory_ && (!traj_valid || !traj_train))) {
       progress.finish("interrupted");
       return interrupted(fmt::format("during the evaluation of epoch {}", record.epoch));
     }
     progress.finish();
     record.loss_valid = *valid_loss;
     record.loss_train_eval = *train_loss;
+    if (trajectory_) {
+      record.loss_traj_valid = *traj_valid;
+      record.loss_traj_train_eval = *traj_train;
+    }
     return std::nullopt;
   }
 
   // The learning rate decay, the epoch's checkpoints and curves.
   void end_epoch(const EpochRecord& record) {
     state_.lr *= opt_.lr_decay;
-    for (auto& group : optimizer_.param_groups()) {
-      auto& o = static_cast<torch::optim::AdamWOptions&>(group.options());
-      o.lr(o.lr() * opt_.lr_decay);
-    }
+    for (auto& group : optimizer_.param_groups()) group.options().set_lr(group.options().get_lr() * opt_.lr_decay);
     state_.epoch += 1;
+    set_batch_norm_momentum(models_, state_.epoch, opt_.epochs);
     state_.position = EpochPosition{};
     check_same_weights(fmt::format("at the end of epoch {}", state_.epoch));
     // The original's cadence, plus the last epoch: a run shorter than the frequency (or with
@@ -637,8 +712,10 @@ class TrainingLoop {
 
   const TrainSetup& setup_;
   const TrainOptions& opt_;
-  model::PoseFormer& net_;
-  torch::optim::AdamW& optimizer_;
+  const TrainedModels& models_;
+  model::LifterImpl& net_;
+  model::LifterImpl* trajectory_;
+  torch::optim::Optimizer& optimizer_;
   TrainState& state_;
   const TrainingExamples& examples_;
   const TrainingData& data_;
@@ -647,6 +724,7 @@ class TrainingLoop {
   std::vector<torch::Tensor> parameters_;
   std::int64_t chunks_per_rank_, chunks_per_step_, epoch_chunks_ = 0, num_batches_ = 0;
   PredictOptions eval_predict_, train_eval_predict_;
+  FlipSymmetry root_symmetry_;  // the trajectory model's: no joints to swap
   std::string interrupted_path_;
   TrainResult result_;
   std::int64_t steps_run_ = 0;
@@ -655,9 +733,11 @@ class TrainingLoop {
 // Every rank starts from rank 0's weights whatever its own initialisation or file was, and
 // draws its own stochastic depth (rank 0 keeps the single-process stream), derived from the
 // shuffling seed and the position so that a run is reproducible.
-void share_start(Communicator& comm, model::PoseFormer& net, const TrainState& state, const TrainOptions& opt) {
-  std::vector<torch::Tensor> shared = net->parameters();
-  for (const auto& b : net->buffers()) shared.push_back(b);
+void share_start(Communicator& comm, const TrainedModels& models, const TrainState& state, const TrainOptions& opt) {
+  std::vector<torch::Tensor> shared = models.parameters();
+  for (const auto& b : models.pose->buffers()) shared.push_back(b);
+  if (models.trajectory)
+    for (const auto& b : models.trajectory->buffers()) shared.push_back(b);
   comm.broadcast(shared);
   if (comm.rank() > 0)
     torch::manual_seed(static_cast<std::uint64_t>(opt.seed) * 1000003ull +
@@ -671,6 +751,11 @@ void share_start(Communicator& comm, model::PoseFormer& net, const TrainState& s
 std::string format_epoch_line(const EpochRecord& r, bool evaluated) {
   if (!evaluated)
     return fmt::format("[{}] time {:.2f} lr {:.6f} 3d_train {:.6f}", r.epoch, r.minutes, r.lr, r.loss_train * 1000);
+  if (r.has_trajectory())  // VideoPose3D's line with a trajectory model, without its 2D terms
+    return fmt::format("[{}] time {:.2f} lr {:.6f} 3d_train {:.6f} 3d_eval {:.6f} traj_eval {:.6f} 3d_valid {:.6f} "
+                       "traj_valid {:.6f}",
+                       r.epoch, r.minutes, r.lr, r.loss_train * 1000, r.loss_train_eval * 1000,
+                       r.loss_traj_train_eval * 1000, r.loss_valid * 1000, r.loss_traj_valid * 1000);
   return fmt::format("[{}] time {:.2f} lr {:.6f} 3d_train {:.6f} 3d_eval {:.6f} 3d_valid {:.6f}", r.epoch, r.minutes,
                      r.lr, r.loss_train * 1000, r.loss_train_eval * 1000, r.loss_valid * 1000);
 }
@@ -687,7 +772,83 @@ model::PoseFormerConfig training_model_config(const ModelOptions& options, int n
   return config;
 }
 
-TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained_out) {
+std::vector<int> parse_filter_widths(const std::string& text) {
+  std::vector<int> widths;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    char* end = nullptr;
+    const long value = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || value < 1 || value > 99 || value % 2 == 0)
+      throw InputError(fmt::format("-arc/--architecture: expected odd filter widths separated by commas (e.g. "
+                                   "3,3,3,3,3), found '{}'",
+                                   text));
+    widths.push_back(static_cast<int>(value));
+    start = comma + 1;
+  }
+  if (widths.size() > 16) throw InputError("-arc/--architecture: at most 16 filter widths");
+  return widths;
+}
+
+model::ModelSpec training_model_spec(const ModelOptions& options, int num_joints) {
+  const model::Family family = options.family.empty() ? model::Family::PoseFormer : model::family_from_name(options.family);
+  switch (family) {
+    case model::Family::PoseFormer: return training_model_config(options, num_joints);
+    case model::Family::VideoPose3D: {
+      model::VideoPose3DConfig c;
+      c.num_joints_in = c.num_joints_out = num_joints;
+      c.filter_widths = parse_filter_widths(options.architecture);
+      c.channels = options.channels;
+      c.causal = options.causal;
+      c.dense = options.dense;
+      c.dropout = options.dropout;
+      c.validate();
+      return c;
+    }
+    case model::Family::PoseFormerV2: {
+      model::PoseFormerV2Config c;
+      c.num_frames = options.frames;
+      c.frames_kept = options.frames_kept;
+      c.coefficients_kept = options.coefficients_kept > 0 ? options.coefficients_kept : options.frames_kept;
+      c.num_joints = num_joints;
+      c.embed_dim_ratio = options.embed_dim_ratio;
+      c.depth = options.depth;
+      c.num_heads = options.heads > 0 ? options.heads : model::kDefaultHeads;
+      c.mlp_ratio = options.mlp_ratio;
+      c.drop_path_rate = options.drop_path;
+      c.validate();
+      return c;
+    }
+    default: break;
+  }
+  throw InputError(fmt::format("--model {}: training is not available for this family", options.family));
+}
+
+TrainingRecipe training_recipe(model::Family family) {
+  TrainingRecipe r;
+  switch (family) {
+    case model::Family::VideoPose3D:  // VideoPose3D's run.py
+      r.epochs = 60;
+      r.batch_size = 1024;
+      r.learning_rate = 1e-3;
+      r.lr_decay = 0.95;
+      r.checkpoint_frequency = 10;
+      r.dropout = 0.25;
+      break;
+    case model::Family::PoseFormerV2:  // PoseFormerV2's common/arguments.py
+      r.epochs = 200;
+      r.batch_size = 1024;
+      r.learning_rate = 1e-4;
+      r.lr_decay = 0.99;
+      r.checkpoint_frequency = 40;
+      break;
+    default: break;
+  }
+  return r;
+}
+
+TrainResult train_model(const TrainSetup& setup, model::Lifter* trained_out, model::Lifter* trajectory_out) {
   const auto& opt = setup.train;
   validate_train_options(opt);
   validate_predict_options(setup.evaluation, "evaluation batch");
@@ -699,43 +860,73 @@ TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained
   };
   const TrainingData data = fetch_training_data(setup);
 
-  model::PoseFormerConfig config = training_model_config(setup.model, setup.keypoints->metadata.num_joints);
+  TrainedModels models;
+  models.spec = training_model_spec(setup.model, setup.keypoints->metadata.num_joints);
   std::optional<model::Checkpoint> resumed;
   if (!opt.resume.empty()) {
     const std::string path = checkpoint_file_path(opt.checkpoint_dir, opt.resume);
     if (!fs::exists(path)) throw InputError(path + ": checkpoint to resume not found");
     resumed = model::read_checkpoint(path);
-    config = resumed_config(config, *resumed);
+    models.spec = resumed_spec(models.spec, *resumed, setup.model);
   }
+  const model::Family family = model::family_of(models.spec);
+  const bool with_trajectory = opt.trajectory || (resumed && !resumed->trajectory_state.empty());
+  if (with_trajectory && family != model::Family::VideoPose3D)
+    throw InputError(fmt::format("--trajectory: only VideoPose3D has a trajectory model, not {}",
+                                 model::family_name(family)));
 
-  model::PoseFormer net(config);
-  net->to(setup.device);
-  say(fmt::format("INFO: Receptive field: {} frames", config.num_frames));
-  say(fmt::format("INFO: Trainable parameter count: {}", net->parameter_count()));
-  torch::optim::AdamW optimizer(net->parameters(),
-                                torch::optim::AdamWOptions(opt.learning_rate).weight_decay(opt.weight_decay));
+  models.pose = model::make_lifter(models.spec);
+  models.pose->to(setup.device);
+  if (with_trajectory) {
+    model::VideoPose3DConfig root_model = std::get<model::VideoPose3DConfig>(models.spec);
+    root_model.num_joints_out = 1;
+    models.trajectory = model::make_lifter(root_model);
+    models.trajectory->to(setup.device);
+  }
+  say(fmt::format("INFO: Receptive field: {} frames", models.pose->receptive_field()));
+  say(fmt::format("INFO: Trainable parameter count: {}", models.pose->parameter_count()));
+  // Each original's optimizer: VideoPose3D's Adam with AMSGrad, the transformers' AdamW.
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  if (family == model::Family::VideoPose3D)
+    optimizer = std::make_unique<torch::optim::Adam>(models.parameters(),
+                                                     torch::optim::AdamOptions(opt.learning_rate).amsgrad(true));
+  else
+    optimizer = std::make_unique<torch::optim::AdamW>(
+        models.parameters(), torch::optim::AdamWOptions(opt.learning_rate).weight_decay(opt.weight_decay));
   if (resumed) {
     say("Loading checkpoint " + resumed->source);
-    model::load_state_dict(*net, resumed->model_state, setup.model.strict_load, resumed->source, flag_hints().strict);
+    model::load_state_dict(*models.pose, resumed->model_state, setup.model.strict_load, resumed->source,
+                           flag_hints().strict);
+    if (models.trajectory) {
+      if (resumed->trajectory_state.empty())
+        throw InputError(resumed->source + ": --trajectory: the checkpoint has no trajectory model (model_traj) to "
+                                           "resume");
+      model::load_state_dict(*models.trajectory, resumed->trajectory_state, true, resumed->source + " (model_traj)");
+    }
   }
   say(fmt::format("INFO: Testing on {} frames", frame_count(data.valid.poses_2d)));
-  TrainingExamples examples(data.train.poses_2d, data.train.poses_3d, config.num_frames, opt.stride,
+  TrainingExamples examples(data.train.poses_2d, data.train.poses_3d, models.pose->receptive_field(), opt.stride,
                             opt.data_augmentation, data.symmetry);
   say(fmt::format("INFO: Training on {} frames", examples.num_frames()));
 
   TrainState state;
   state.lr = opt.learning_rate;
   state.rng = data::NumpyRandomState(opt.seed);
-  if (resumed) restore_state(state, optimizer, *resumed, opt, examples.num_chunks(), say);
+  if (resumed) restore_state(state, *optimizer, *resumed, opt, examples.num_chunks(), say);
+  if (state.epoch > 0) set_batch_norm_momentum(models, state.epoch, opt.epochs);
   if (setup.comm) {
-    share_start(*setup.comm, net, state, opt);
+    share_start(*setup.comm, models, state, opt);
     say(fmt::format("INFO: data-parallel training on {} processes ({}), batch {} per process, {} per step",
                     setup.comm->size(), setup.comm->backend(), opt.batch_size, opt.batch_size * setup.comm->size()));
   }
   fs::create_directories(opt.checkpoint_dir);
   say("** Note: reported losses are averaged over all frames.");
   say("** The final evaluation will be carried out after the last training epoch.");
-  return TrainingLoop(setup, net, optimizer, state, examples, data).run(trained_out);
+  TrainedModels trained;
+  const TrainResult result = TrainingLoop(setup, models, *optimizer, state, examples, data).run(&trained);
+  if (trained_out) *trained_out = trained.pose;
+  if (trajectory_out) *trajectory_out = trained.trajectory;
+  return result;
 }
 
 // ---------------------------------------------------------------- the command
@@ -770,9 +961,11 @@ TrainRunResult run_train(const TrainRunOptions& o) {
     comm_options.timeout_seconds = o.dist_timeout;
     comm = std::make_unique<Communicator>(world, device, comm_options);
   }
-  if (o.dropout != 0.0)
-    report::warn("-drop/--dropout is accepted for compatibility; PoseFormer trains with stochastic depth "
-                 "(--drop-path) and no dropout");
+  const model::Family family = o.model.family.empty() ? model::Family::PoseFormer : model::family_from_name(o.model.family);
+  if (o.model.dropout != 0.0 && family != model::Family::VideoPose3D)
+    report::warn(fmt::format("-drop/--dropout is accepted for compatibility; {} trains with stochastic depth "
+                             "(--drop-path) and no dropout",
+                             model::family_name(family)));
   const PoseData d = load_pose_data(o.data, lead);
   TrainSetup setup;
   setup.dataset = &d.dataset;
@@ -786,8 +979,8 @@ TrainRunResult run_train(const TrainRunOptions& o) {
   setup.comm = comm.get();
   if (o.torch_seed >= 0) torch::manual_seed(static_cast<std::uint64_t>(o.torch_seed));
   runtime::enable_stop_requests();
-  model::PoseFormer trained{nullptr};
-  const TrainResult result = train_poseformer(setup, &trained);
+  model::Lifter trained;
+  const TrainResult result = train_model(setup, &trained);
   TrainRunResult run = run_result(result, lead);
   if (result.outcome != TrainOutcome::Completed || !lead) return run;  // rank 0 alone runs the final evaluation
   // From here a signal ends the process at once, as in `evaluate`.
@@ -800,8 +993,9 @@ TrainRunResult run_train(const TrainRunOptions& o) {
     return run;
   }
   // As the original, the final evaluation follows the last epoch.
-  Evaluator evaluator(trained, d.dataset, d.keypoints, flip_symmetry(d.dataset, d.keypoints),
-                      evaluator_options(d.selection, o.evaluation, o.runtime.progress), device);
+  EvaluatorOptions final_options = evaluator_options(d.selection, o.evaluation, o.runtime.progress);
+  final_options.report_augmentation = trained->family() == model::Family::VideoPose3D;
+  Evaluator evaluator(*trained, d.dataset, d.keypoints, flip_symmetry(d.dataset, d.keypoints), final_options, device);
   run.evaluation = report_evaluation(evaluator, o.by_subject);
   return run;
 }

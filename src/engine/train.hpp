@@ -1,7 +1,9 @@
-// Training as the original run_poseformer.py does it: one example per target frame (an F-frame window
-// centred on it, edges repeated), flip augmentation, examples shuffled by numpy's
-// RandomState(1234) stream, AdamW with weight decay 0.1, MPJPE loss, learning rate decayed
-// after every epoch, evaluation after every epoch, periodic and best checkpoints.
+// Training as the originals do it (run_poseformer.py for PoseFormer and PoseFormerV2, VideoPose3D's
+// run.py): one example per target frame (an F-frame window centred on it, edges repeated), flip
+// augmentation, examples shuffled by numpy's RandomState(1234) stream, MPJPE loss, learning
+// rate decayed after every epoch, evaluation after every epoch, periodic and best checkpoints.
+// Per family: AdamW with weight decay 0.1 (the transformers), or Adam with AMSGrad, BatchNorm
+// momentum decayed from 0.1 to 0.001 and optionally the trajectory model (VideoPose3D).
 #pragma once
 
 #include <torch/torch.h>
@@ -22,7 +24,7 @@
 #include "engine/runtime.hpp"
 #include "engine/predict.hpp"
 #include "model/checkpoint.hpp"
-#include "model/poseformer.hpp"
+#include "model/registry.hpp"
 #include "report/report.hpp"
 
 namespace poselift::engine {
@@ -42,12 +44,19 @@ struct TrainOptions {
   bool export_training_curves = false;        // --export-training-curves
   std::uint32_t seed = 1234;                  // the original's ChunkedGenerator seed
   std::int64_t max_batches_per_epoch = 0;     // 0: all (tests and quick runs use a cap)
+  bool trajectory = false;  // --trajectory: also train VideoPose3D's trajectory model (root position)
   int check_every = 200;  // multi-process: steps between checks that all ranks hold the same weights
 };
 
 // Throws InputError (exit status 2 in the CLI) naming the flag and the accepted range for any
 // value the training loop cannot run with (e.g. -e 0, -b -5, --learning-rate nan).
 void validate_train_options(const TrainOptions& options);
+
+// One batch: inputs (B, F, J, 2), root-relative targets (B, 1, J, 3) and the roots' camera-space
+// positions (B, 1, 1, 3), the trajectory model's target.
+struct TrainingBatch {
+  torch::Tensor inputs, targets, roots;
+};
 
 // One training example set: sequences (2D inputs and root-relative 3D targets) and the
 // shuffled chunk list over them.
@@ -57,9 +66,8 @@ class TrainingExamples {
                    int stride, bool augment, FlipSymmetry symmetry);
   std::int64_t num_chunks() const { return static_cast<std::int64_t>(chunks_.size()); }
   std::int64_t num_frames() const { return total_frames_; }  // unaugmented target frames
-  // Inputs (B, F, J, 2) and targets (B, 1, J, 3) of the chunks order[begin, end).
-  std::pair<torch::Tensor, torch::Tensor> batch(const std::vector<std::int64_t>& order, std::int64_t begin,
-                                                std::int64_t end) const;
+  // The examples of the chunks order[begin, end).
+  TrainingBatch batch(const std::vector<std::int64_t>& order, std::int64_t begin, std::int64_t end) const;
 
  private:
   struct Chunk {
@@ -68,7 +76,7 @@ class TrainingExamples {
   };
   std::vector<Chunk> chunks_;
   std::vector<std::int64_t> offsets_, lengths_;
-  torch::Tensor inputs_, targets_;  // all sequences concatenated: (N, J, 2), (N, J, 3) root zeroed
+  torch::Tensor inputs_, targets_, roots_;  // all sequences: (N, J, 2), (N, J, 3) root zeroed, (N, 3)
   int frames_, stride_;
   FlipSymmetry symmetry_;
   std::int64_t total_frames_ = 0;
@@ -78,19 +86,22 @@ class TrainingExamples {
 // per-epoch evaluation computes it. With `comm` each rank predicts a share of the sequences and
 // the per-sequence figures are summed in sequence order afterwards, so every rank gets exactly
 // the single-process value.
-double sequences_mpjpe(model::PoseFormer& model, const std::vector<io::NdArray>& poses_2d,
+double sequences_mpjpe(model::LifterImpl& model, const std::vector<io::NdArray>& poses_2d,
                        const std::vector<io::NdArray>& poses_3d, const FlipSymmetry& symmetry,
                        const PredictOptions& options, const torch::Device& device, Communicator* comm = nullptr);
 
 // The same, predicting about options.max_batch windows at a time: after each part it advances
 // `progress` (when given) by its frames and calls `stop` (when given; with `comm` every rank
 // must pass one, and it must return the same on all of them, e.g. after a reduction); a true
-// answer abandons the evaluation and returns nullopt.
-std::optional<double> sequences_mpjpe_until(model::PoseFormer& model, const std::vector<io::NdArray>& poses_2d,
+// answer abandons the evaluation and returns nullopt. With SequenceTarget::Trajectory the model
+// is a trajectory model and the targets are the roots' camera-space positions.
+enum class SequenceTarget { RootRelative, Trajectory };
+std::optional<double> sequences_mpjpe_until(model::LifterImpl& model, const std::vector<io::NdArray>& poses_2d,
                                             const std::vector<io::NdArray>& poses_3d, const FlipSymmetry& symmetry,
                                             const PredictOptions& options, const torch::Device& device,
                                             Communicator* comm, report::Progress* progress,
-                                            const std::function<bool()>& stop);
+                                            const std::function<bool()>& stop,
+                                            SequenceTarget target = SequenceTarget::RootRelative);
 
 using EpochRecord = model::EpochRecord;  // one epoch's losses, as checkpoints record them
 
@@ -136,13 +147,30 @@ struct TrainSetup {
   TrainObserver observer;
 };
 
-// The model a training run builds from the model flags (joints from the 2D file).
+// The PoseFormer a training run builds from the model flags (joints from the 2D file).
 model::PoseFormerConfig training_model_config(const ModelOptions& options, int num_joints);
+// The model of the --model family a training run builds from the flags (PoseFormer without one).
+model::ModelSpec training_model_spec(const ModelOptions& options, int num_joints);
+// VideoPose3D's -arc text ("3,3,3,3,3") as filter widths; InputError naming the flag otherwise.
+std::vector<int> parse_filter_widths(const std::string& text);
+
+// Each original's defaults for the flags a user did not type (poselift's TrainOptions hold
+// PoseFormer's).
+struct TrainingRecipe {
+  int epochs = TrainOptions{}.epochs, batch_size = TrainOptions{}.batch_size;
+  double learning_rate = TrainOptions{}.learning_rate, lr_decay = TrainOptions{}.lr_decay;
+  int checkpoint_frequency = TrainOptions{}.checkpoint_frequency;
+  double dropout = 0.0;
+};
+TrainingRecipe training_recipe(model::Family family);
 
 // Runs the whole training, reporting through `setup.observer`, and returns the trained model's
 // history. The model is created from `setup.model` or restored from `train.resume` (a file in
 // train.checkpoint_dir, or a path).
-TrainResult train_poseformer(const TrainSetup& setup, model::PoseFormer* trained_out = nullptr);
+// The trained models come back through the out-parameters when given (the trajectory model: null
+// unless trained).
+TrainResult train_model(const TrainSetup& setup, model::Lifter* trained_out = nullptr,
+                        model::Lifter* trajectory_out = nullptr);
 
 // `poselift train`: the data, the communicator of a multi-process run (torchrun's variables,
 // see distributed.hpp) and its per-rank device, the training, then -- on rank 0 -- the final
@@ -154,7 +182,6 @@ struct TrainRunOptions {
   TrainOptions train;
   PredictOptions evaluation;
   bool by_subject = false;       // final evaluation per subject
-  double dropout = 0.0;          // -drop: accepted, warned about (PoseFormer uses stochastic depth)
   std::int64_t torch_seed = -1;  // LibTorch's generator (weight init, stochastic depth); -1: random
   double dist_timeout = 300;     // multi-process: seconds before a silent peer counts as failed
 };

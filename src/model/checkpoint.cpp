@@ -207,9 +207,14 @@ PoseFormerConfig infer_config(const StateDict& state, int num_heads, const std::
 
 std::string LoadReport::describe() const {
   std::string out;
+  // A few names per kind: a checkpoint of another model would otherwise list every key.
+  constexpr std::size_t kShown = 4;
   auto add = [&](const char* label, const std::vector<std::string>& items) {
     if (items.empty()) return;
-    out += fmt::format("{}{} ({}): {}", out.empty() ? "" : "; ", label, items.size(), fmt::join(items, ", "));
+    const std::size_t shown = std::min(items.size(), kShown);
+    out += fmt::format("{}{} ({}): {}{}", out.empty() ? "" : "; ", label, items.size(),
+                       fmt::join(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(shown), ", "),
+                       items.size() > shown ? fmt::format(" and {} more", items.size() - shown) : "");
   };
   add("missing keys", missing);
   add("unexpected keys", unexpected);
@@ -251,11 +256,21 @@ LoadReport load_state_dict(torch::nn::Module& model, const StateDict& state, boo
   return report;
 }
 
+namespace {
+
+// PyTorch's state_dict order: a module's own parameters, then its own buffers, then each child
+// in registration order (BatchNorm's running statistics sit beside its weight and bias).
+void append_module_state(const torch::nn::Module& module, const std::string& prefix, StateDict& out) {
+  for (const auto& p : module.named_parameters(false)) out.emplace_back(prefix + p.key(), p.value());
+  for (const auto& b : module.named_buffers(false)) out.emplace_back(prefix + b.key(), b.value());
+  for (const auto& child : module.named_children()) append_module_state(*child.value(), prefix + child.key() + ".", out);
+}
+
+}  // namespace
+
 StateDict module_state(const torch::nn::Module& model, bool with_module_prefix) {
   StateDict out;
-  const std::string prefix = with_module_prefix ? "module." : "";
-  for (const auto& p : model.named_parameters(true)) out.emplace_back(prefix + p.key(), p.value());
-  for (const auto& b : model.named_buffers(true)) out.emplace_back(prefix + b.key(), b.value());
+  append_module_state(model, with_module_prefix ? "module." : "", out);
   return out;
 }
 
@@ -290,10 +305,15 @@ io::ValuePtr str(const std::string& s) { return io::Value::from_str(s); }
 
 io::ValuePtr history_value(const std::vector<EpochRecord>& history) {
   std::vector<io::ValuePtr> rows;
-  for (const auto& r : history)
+  for (const auto& r : history) {
     rows.push_back(io::Value::list({io::Value::from_int(r.epoch), io::Value::from_float(r.minutes),
                                     io::Value::from_float(r.lr), io::Value::from_float(r.loss_train),
                                     io::Value::from_float(r.loss_train_eval), io::Value::from_float(r.loss_valid)}));
+    if (r.has_trajectory()) {
+      rows.back()->items.push_back(io::Value::from_float(r.loss_traj_train_eval));
+      rows.back()->items.push_back(io::Value::from_float(r.loss_traj_valid));
+    }
+  }
   return io::Value::list(std::move(rows));
 }
 
@@ -301,7 +321,8 @@ std::vector<EpochRecord> history_from_value(const io::Value& v, const std::strin
   std::vector<EpochRecord> out;
   for (const auto& row : v.as_sequence(what)) {
     const auto& cells = row->as_sequence(what);
-    if (cells.size() != 6) throw InputError(what + ": expected rows of 6 values");
+    if (cells.size() != 6 && cells.size() != 8)
+      throw InputError(what + ": expected rows of 6 values (8 with a trajectory model)");
     EpochRecord r;
     r.epoch = static_cast<int>(cells[0]->as_int(what));
     r.minutes = cells[1]->as_float(what);
@@ -309,6 +330,10 @@ std::vector<EpochRecord> history_from_value(const io::Value& v, const std::strin
     r.loss_train = cells[3]->as_float(what);
     r.loss_train_eval = cells[4]->as_float(what);
     r.loss_valid = cells[5]->as_float(what);
+    if (cells.size() == 8) {
+      r.loss_traj_train_eval = cells[6]->as_float(what);
+      r.loss_traj_valid = cells[7]->as_float(what);
+    }
     out.push_back(r);
   }
   return out;
@@ -322,6 +347,9 @@ io::ValuePtr encode_training_state(const TrainingState& t) {
   auto add = [&](const char* key, io::ValuePtr value) { entries.emplace_back(str(key), std::move(value)); };
   if (t.num_heads) add("num_heads", io::Value::from_int(*t.num_heads));
   if (t.drop_path_rate) add("drop_path_rate", io::Value::from_float(*t.drop_path_rate));
+  if (t.num_frames) add("num_frames", io::Value::from_int(*t.num_frames));
+  if (t.causal) add("causal", io::Value::from_bool(*t.causal));
+  if (t.dense) add("dense", io::Value::from_bool(*t.dense));
   if (t.torch_rng_state.defined()) add("torch_rng_state", io::make_tensor_value(to_ndarray(t.torch_rng_state)));
   if (t.min_loss) add("min_loss", io::Value::from_float(*t.min_loss));
   if (t.history) add("history", history_value(*t.history));
@@ -351,6 +379,19 @@ TrainingState decode_training_state(const io::Value& value, const std::string& s
     t.num_heads = static_cast<int>(v->integer);
   }
   if (auto v = value.find("drop_path_rate", what)) t.drop_path_rate = v->as_float("drop_path_rate");
+  if (auto v = value.find("num_frames", what)) {
+    if (v->kind != io::Value::Kind::Int || v->integer < 1 || v->integer > 100000)
+      throw InputError(fmt::format("{}: poselift.num_frames: expected a frame count from 1 to 100000, found {}", source,
+                                   v->repr(40)));
+    t.num_frames = static_cast<int>(v->integer);
+  }
+  for (const char* key : {"causal", "dense"}) {
+    auto v = value.find(key, what);
+    if (!v) continue;
+    if (v->kind != io::Value::Kind::Bool)
+      throw InputError(fmt::format("{}: poselift.{}: expected True or False, found {}", source, key, v->repr(40)));
+    (std::string(key) == "causal" ? t.causal : t.dense) = v->boolean;
+  }
   if (auto v = value.find("torch_rng_state", what); v && v->kind == io::Value::Kind::Array)
     t.torch_rng_state = to_tensor(*v->array);
   if (auto v = value.find("min_loss", what)) t.min_loss = v->as_float(what + "['min_loss']");
@@ -363,17 +404,22 @@ TrainingState decode_training_state(const io::Value& value, const std::string& s
   return t;
 }
 
-io::ValuePtr adamw_state_value(torch::optim::AdamW& optimizer) {
+namespace {
+
+// PyTorch's Adam and AdamW keep the same per-parameter state and group options; one codec
+// serves both (Options/ParamState: LibTorch's types of the one or the other).
+template <class Options, class ParamState>
+io::ValuePtr adam_state_value(torch::optim::Optimizer& optimizer, bool decoupled) {
   std::vector<std::pair<io::ValuePtr, io::ValuePtr>> state_entries;
   std::vector<io::ValuePtr> groups;
   std::int64_t index = 0;
   for (auto& group : optimizer.param_groups()) {
-    const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
+    const auto& o = static_cast<const Options&>(group.options());
     std::vector<io::ValuePtr> param_ids;
     for (auto& p : group.params()) {
       auto it = optimizer.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
       if (it != optimizer.state().end()) {
-        const auto& s = static_cast<const torch::optim::AdamWParamState&>(*it->second);
+        const auto& s = static_cast<const ParamState&>(*it->second);
         std::vector<std::pair<io::ValuePtr, io::ValuePtr>> entry = {
             {io::Value::from_str("step"), tensor_value(torch::tensor(static_cast<float>(s.step())))},
             {io::Value::from_str("exp_avg"), tensor_value(s.exp_avg())},
@@ -384,7 +430,7 @@ io::ValuePtr adamw_state_value(torch::optim::AdamW& optimizer) {
       }
       param_ids.push_back(io::Value::from_int(index++));
     }
-    groups.push_back(io::Value::dict({
+    std::vector<std::pair<io::ValuePtr, io::ValuePtr>> entries = {
         {io::Value::from_str("lr"), io::Value::from_float(o.lr())},
         {io::Value::from_str("betas"), io::Value::tuple({io::Value::from_float(std::get<0>(o.betas())),
                                                          io::Value::from_float(std::get<1>(o.betas()))})},
@@ -394,14 +440,20 @@ io::ValuePtr adamw_state_value(torch::optim::AdamW& optimizer) {
         {io::Value::from_str("foreach"), io::Value::none()},
         {io::Value::from_str("maximize"), io::Value::from_bool(false)},
         {io::Value::from_str("capturable"), io::Value::from_bool(false)},
-        {io::Value::from_str("params"), io::Value::list(std::move(param_ids))},
-    }));
+    };
+    if (!decoupled) {  // PyTorch 1.13's Adam groups also carry these two
+      entries.emplace_back(io::Value::from_str("differentiable"), io::Value::from_bool(false));
+      entries.emplace_back(io::Value::from_str("fused"), io::Value::from_bool(false));
+    }
+    entries.emplace_back(io::Value::from_str("params"), io::Value::list(std::move(param_ids)));
+    groups.push_back(io::Value::dict(std::move(entries)));
   }
   return io::Value::dict({{io::Value::from_str("state"), io::Value::dict(std::move(state_entries))},
                           {io::Value::from_str("param_groups"), io::Value::list(std::move(groups))}});
 }
 
-void load_adamw_state(torch::optim::AdamW& optimizer, const io::Value& value, const std::string& source) {
+template <class Options, class ParamState>
+void load_adam_state(torch::optim::Optimizer& optimizer, const io::Value& value, const std::string& source) {
   const std::string what = source + ": optimizer";
   const auto& groups = value.at("param_groups", what).as_sequence(what + "['param_groups']");
   const io::Value& state = value.at("state", what);
@@ -415,12 +467,14 @@ void load_adamw_state(torch::optim::AdamW& optimizer, const io::Value& value, co
 
   for (std::size_t g = 0; g < groups.size(); ++g) {
     auto& group = optimizer.param_groups()[g];
-    auto& options = static_cast<torch::optim::AdamWOptions&>(group.options());
+    auto& options = static_cast<Options&>(group.options());
     const io::Value& saved = *groups[g];
     const std::string gwhat = fmt::format("{}['param_groups'][{}]", what, g);
     options.lr(saved.at("lr", gwhat).as_float(gwhat + "['lr']"));
     options.weight_decay(saved.at("weight_decay", gwhat).as_float(gwhat + "['weight_decay']"));
     options.eps(saved.at("eps", gwhat).as_float(gwhat + "['eps']"));
+    if (auto amsgrad = saved.find("amsgrad", gwhat); amsgrad && amsgrad->kind == io::Value::Kind::Bool)
+      options.amsgrad(amsgrad->boolean);
     const auto& betas = saved.at("betas", gwhat).as_sequence(gwhat + "['betas']");
     if (betas.size() != 2) throw InputError(gwhat + "['betas']: expected two values");
     options.betas({betas[0]->as_float("beta1"), betas[1]->as_float("beta2")});
@@ -438,18 +492,43 @@ void load_adamw_state(torch::optim::AdamW& optimizer, const io::Value& value, co
         if (v.kind == io::Value::Kind::Array) return to_tensor(*v.array);
         throw InputError(pwhat + "['" + key + "']: expected a tensor");
       };
-      auto s = std::make_unique<torch::optim::AdamWParamState>();
+      auto s = std::make_unique<ParamState>();
       const io::Value& step = it->second->at("step", pwhat);
-      s->step(step.kind == io::Value::Kind::Array ? static_cast<std::int64_t>(tensor_of("step").item<double>())
+      s->step(step.kind == io::Value::Kind::Array ? static_cast<std::int64_t>(tensor_of("step").template item<double>())
                                                   : step.as_int(pwhat + "['step']"));
       s->exp_avg(tensor_of("exp_avg").to(p.options()));
       s->exp_avg_sq(tensor_of("exp_avg_sq").to(p.options()));
       if (s->exp_avg().sizes() != p.sizes() || s->exp_avg_sq().sizes() != p.sizes())
         throw InputError(fmt::format("{}: moment shapes {} do not match parameter shape {}", pwhat,
                                      shape_str(s->exp_avg().sizes()), shape_str(p.sizes())));
+      if (options.amsgrad()) {
+        // AMSGrad's running maximum (VideoPose3D trains with amsgrad=True).
+        s->max_exp_avg_sq(tensor_of("max_exp_avg_sq").to(p.options()));
+        if (s->max_exp_avg_sq().sizes() != p.sizes())
+          throw InputError(fmt::format("{}: max_exp_avg_sq shape {} does not match parameter shape {}", pwhat,
+                                       shape_str(s->max_exp_avg_sq().sizes()), shape_str(p.sizes())));
+      }
       optimizer.state()[c10::guts::to_string(p.unsafeGetTensorImpl())] = std::move(s);
     }
   }
+}
+
+}  // namespace
+
+io::ValuePtr optimizer_state_value(torch::optim::Optimizer& optimizer) {
+  if (dynamic_cast<torch::optim::AdamW*>(&optimizer))
+    return adam_state_value<torch::optim::AdamWOptions, torch::optim::AdamWParamState>(optimizer, true);
+  if (dynamic_cast<torch::optim::Adam*>(&optimizer))
+    return adam_state_value<torch::optim::AdamOptions, torch::optim::AdamParamState>(optimizer, false);
+  throw std::logic_error("optimizer_state_value: only Adam and AdamW are written");
+}
+
+void load_optimizer_state(torch::optim::Optimizer& optimizer, const io::Value& state, const std::string& source) {
+  if (dynamic_cast<torch::optim::AdamW*>(&optimizer))
+    return load_adam_state<torch::optim::AdamWOptions, torch::optim::AdamWParamState>(optimizer, state, source);
+  if (dynamic_cast<torch::optim::Adam*>(&optimizer))
+    return load_adam_state<torch::optim::AdamOptions, torch::optim::AdamParamState>(optimizer, state, source);
+  throw std::logic_error("load_optimizer_state: only Adam and AdamW are read");
 }
 
 void write_checkpoint(const std::string& path, const CheckpointContents& c) {
@@ -460,7 +539,7 @@ void write_checkpoint(const std::string& path, const CheckpointContents& c) {
       {io::Value::from_str("epoch"), io::Value::from_int(c.epoch)},
       {io::Value::from_str("lr"), io::Value::from_float(c.lr)},
       {io::Value::from_str("random_state"), c.random_state ? c.random_state : io::Value::none()},
-      {io::Value::from_str("optimizer"), c.optimizer ? adamw_state_value(*c.optimizer) : io::Value::none()},
+      {io::Value::from_str("optimizer"), c.optimizer ? optimizer_state_value(*c.optimizer) : io::Value::none()},
       {io::Value::from_str("model_pos"), io::make_ordered_dict(std::move(model_entries))},
   });
   if (c.trajectory) {

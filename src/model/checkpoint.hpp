@@ -25,6 +25,9 @@ struct EpochRecord {
   int epoch = 0;  // 1-based
   double minutes = 0, lr = 0;
   double loss_train = 0, loss_train_eval = NAN, loss_valid = NAN;
+  // VideoPose3D's trajectory model, when trained beside: its mean root distance (metres).
+  double loss_traj_train_eval = NAN, loss_traj_valid = NAN;
+  bool has_trajectory() const { return !std::isnan(loss_traj_train_eval) || !std::isnan(loss_traj_valid); }
 };
 
 // poselift's own entries of a checkpoint (its `poselift` dict): what the model's shapes do not
@@ -35,6 +38,9 @@ constexpr std::int64_t kTrainingStateFormat = 1;  // the dict's `format`; other 
 struct TrainingState {
   std::optional<int> num_heads;  // 1..4096
   std::optional<double> drop_path_rate;
+  // What other families' shapes do not tell: PoseFormerV2's window, VideoPose3D's convolutions.
+  std::optional<int> num_frames;  // 1..100000
+  std::optional<bool> causal, dense;
   torch::Tensor torch_rng_state;  // LibTorch's CPU generator; undefined when absent
   std::optional<double> min_loss;  // best validation MPJPE so far, millimetres
   std::optional<std::vector<EpochRecord>> history;
@@ -106,15 +112,16 @@ PoseFormer build_poseformer(const Checkpoint& checkpoint, int num_heads, bool st
 PoseFormer load_poseformer(const std::string& path, int num_heads, bool strict = true,
                            Checkpoint* checkpoint_out = nullptr);
 
-// AdamW state in PyTorch's optimizer.state_dict() layout (param indices in parameters() order).
-io::ValuePtr adamw_state_value(torch::optim::AdamW& optimizer);
-void load_adamw_state(torch::optim::AdamW& optimizer, const io::Value& state, const std::string& source);
+// Adam or AdamW state in PyTorch's optimizer.state_dict() layout (param indices in parameters()
+// order; AMSGrad's max_exp_avg_sq when enabled). Other optimizers are a programming error.
+io::ValuePtr optimizer_state_value(torch::optim::Optimizer& optimizer);
+void load_optimizer_state(torch::optim::Optimizer& optimizer, const io::Value& state, const std::string& source);
 
 struct CheckpointContents {
   std::int64_t epoch = 0;
   double lr = 0.0;
   io::ValuePtr random_state;      // may be null -> None
-  torch::optim::AdamW* optimizer = nullptr;  // null -> None
+  torch::optim::Optimizer* optimizer = nullptr;  // Adam or AdamW; null -> None
   const torch::nn::Module* model = nullptr;
   const torch::nn::Module* trajectory = nullptr;  // VideoPose3D's `model_traj`; null -> no such key
   io::ValuePtr extra;             // poselift's own entries (encode_training_state) or null

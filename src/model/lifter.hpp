@@ -35,6 +35,9 @@ class LifterImpl : public torch::nn::Module {
   virtual int input_joints() const = 0;
   virtual int input_channels() const = 0;  // 2 (x, y); 3 with a confidence channel
   virtual int output_joints() const = 0;   // 1 for a trajectory model
+  // Frames the receptive field reaches further into the past than into the future (VideoPose3D's
+  // causal convolutions); 0 for a centred window.
+  virtual int causal_shift() const { return 0; }
   // The configuration in one line: "27 frames, 17 joints, 64 channels, filter widths 3,3,3".
   virtual std::string describe() const = 0;
   // Multiply-accumulates of eval-mode inference per output frame as the original code runs it,

@@ -339,18 +339,5 @@ VideoPose3DConfig infer_videopose3d_config(const StateDict& state, const std::st
   return config;
 }
 
-namespace {
-void append_ordered_state(const torch::nn::Module& module, const std::string& prefix, StateDict& out) {
-  for (const auto& p : module.named_parameters(false)) out.emplace_back(prefix + p.key(), p.value());
-  for (const auto& b : module.named_buffers(false)) out.emplace_back(prefix + b.key(), b.value());
-  for (const auto& child : module.named_children()) append_ordered_state(*child.value(), prefix + child.key() + ".", out);
-}
-}  // namespace
-
-StateDict pytorch_ordered_state(const torch::nn::Module& module) {
-  StateDict out;
-  append_ordered_state(module, "", out);
-  return out;
-}
 
 }  // namespace poselift::model

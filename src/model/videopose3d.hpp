@@ -53,6 +53,8 @@ class VideoPose3DImpl : public LifterImpl {  // TemporalShape::Convolution: (B, 
   int input_joints() const override { return config_.num_joints_in; }
   int input_channels() const override { return config_.in_features; }
   int output_joints() const override { return config_.num_joints_out; }
+  // run.py's causal_shift: a causal model's output frame is the last of its receptive field.
+  int causal_shift() const override { return config_.causal ? (receptive_field() - 1) / 2 : 0; }
   std::string describe() const override { return config_.describe(); }
   double macs_per_output_frame() const override;
   // (B, T + F - 1, J, C) -> (B, T, J', 3). The strided form where uses_strided_form(x), else
@@ -110,11 +112,5 @@ TORCH_MODULE(VideoPose3D);
 // `dropout` keeps its default (not in the shapes).
 VideoPose3DConfig infer_videopose3d_config(const StateDict& state, const std::string& source, bool causal = false,
                                            bool dense = false);
-
-// The module's parameters and buffers in the order PyTorch's state_dict() lists them: each
-// module's own parameters, then its own buffers, then its children's, depth first (BatchNorm's
-// running statistics follow its weight and bias). module_state lists all parameters before all
-// buffers, which orders the keys of a BatchNorm model differently from the original's files.
-StateDict pytorch_ordered_state(const torch::nn::Module& module);
 
 }  // namespace poselift::model

@@ -41,8 +41,10 @@ io::NdArray positions_array(const LiftedSequence& s) {
 
 void write_lifted(const std::string& path, const LiftedSequence& s, const ExportOptions& options) {
   const std::size_t T = s.input.frames.size();
-  if (s.positions.size() != T * h36m::kJoints * 3 || s.input.poses.size() != T)
-    throw std::logic_error("write_lifted: positions and input have different lengths");
+  if (s.positions.size() != T * h36m::kJoints * 3 || s.input.poses.size() != T ||
+      (!s.trajectory.empty() && s.trajectory.size() != T * 3))
+    throw std::logic_error("write_lifted: positions, trajectory and input have different lengths");
+  const bool has_trajectory = !s.trajectory.empty();
   const auto& names = h36m::short_joint_names();
   switch (output_format(path)) {
     case OutputFormat::Npz: {
@@ -54,6 +56,7 @@ void write_lifted(const std::string& path, const LiftedSequence& s, const Export
       members.push_back({"positions_3d", positions_array(s), nullptr});
       members.push_back({"keypoints_2d", io::NdArray::from_vector<float>({t, h36m::kJoints, 2}, xy), nullptr});
       members.push_back({"scores", io::NdArray::from_vector<float>({t, h36m::kJoints}, scores), nullptr});
+      if (has_trajectory) members.push_back({"trajectory", io::NdArray::from_vector<float>({t, 3}, s.trajectory), nullptr});
       members.push_back({"frames", io::NdArray::from_vector<std::int64_t>({t}, s.input.frames), nullptr});
       members.push_back({"image_size",
                          io::NdArray::from_vector<std::int64_t>({2}, std::vector<std::int64_t>{s.width, s.height}),
@@ -87,6 +90,7 @@ void write_lifted(const std::string& path, const LiftedSequence& s, const Export
           p2.push_back({kp[0], kp[1]});
           sc.push_back(kp[2]);
         }
+        if (has_trajectory) f["trajectory"] = {s.trajectory[3 * t], s.trajectory[3 * t + 1], s.trajectory[3 * t + 2]};
         frames.push_back(std::move(f));
       }
       io::write_file_atomic(path, j.dump() + "\n");
@@ -95,11 +99,14 @@ void write_lifted(const std::string& path, const LiftedSequence& s, const Export
     case OutputFormat::Csv: {
       std::string out = "frame";
       for (const char* n : names) out += fmt::format(",{0}_x,{0}_y,{0}_z", n);
+      if (has_trajectory) out += ",trajectory_x,trajectory_y,trajectory_z";
       out += "\n";
       for (std::size_t t = 0; t < T; ++t) {
         out += std::to_string(s.input.frames[t]);
         for (std::size_t k = 0; k < h36m::kJoints * 3; ++k)
           out += fmt::format(",{:.6f}", s.positions[t * h36m::kJoints * 3 + k]);
+        if (has_trajectory)
+          for (std::size_t c = 0; c < 3; ++c) out += fmt::format(",{:.6f}", s.trajectory[3 * t + c]);
         out += "\n";
       }
       io::write_file_atomic(path, out);
@@ -161,6 +168,8 @@ LiftedSequence read_lifted_npz(const std::string& path) {
     scores = numeric_member(npz, path, "scores", {T, h36m::kJoints}, fmt::format("float32 ({}, 17)", T)).to_floats();
   LiftedSequence s;
   s.positions = positions.to_floats();
+  if (npz.contains("trajectory"))
+    s.trajectory = numeric_member(npz, path, "trajectory", {T, 3}, fmt::format("float32 ({}, 3)", T)).to_floats();
   s.width = static_cast<int>(size[0]);
   s.height = static_cast<int>(size[1]);
   for (double f : frames.to_doubles()) s.input.frames.push_back(static_cast<std::int64_t>(f));

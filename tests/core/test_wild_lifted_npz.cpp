@@ -69,3 +69,30 @@ TEST(WildLiftedNpz, ScoresAreOptionalTheRestRequired) {
   }
   EXPECT_THROW(wild::read_lifted_npz(dir + "/absent.npz"), InputError);
 }
+
+TEST(WildLiftedNpz, TrajectoryTravelsThroughEveryTextFormat) {
+  const auto dir = test::temp_dir("wild_lifted_trajectory");
+  wild::LiftedSequence s = example_sequence(3);
+  wild::write_lifted(dir + "/plain.npz", s);
+  EXPECT_FALSE(io::read_npz(dir + "/plain.npz").contains("trajectory"));
+  EXPECT_TRUE(wild::read_lifted_npz(dir + "/plain.npz").trajectory.empty());
+
+  s.trajectory = {0.1f, -0.2f, 4.5f, 0.15f, -0.2f, 4.25f, 0.2f, -0.25f, 4.0f};
+  wild::write_lifted(dir + "/moving.npz", s);
+  EXPECT_EQ(wild::read_lifted_npz(dir + "/moving.npz").trajectory, s.trajectory);
+
+  wild::write_lifted(dir + "/moving.csv", s);
+  const std::string csv = test::read_text(dir + "/moving.csv");
+  const std::string header = csv.substr(0, csv.find('\n'));
+  EXPECT_NE(header.find(",trajectory_x,trajectory_y,trajectory_z"), std::string::npos) << header;
+  const std::string second = csv.substr(csv.find('\n') + 1, csv.find('\n', csv.find('\n') + 1) - csv.find('\n') - 1);
+  EXPECT_NE(second.find(",0.100000,-0.200000,4.500000"), std::string::npos) << second;
+  EXPECT_EQ(second.rfind(",4.500000"), second.size() - 9) << second;  // the trajectory closes the row
+
+  wild::write_lifted(dir + "/moving.json", s);
+  const std::string json = test::read_text(dir + "/moving.json");
+  EXPECT_NE(json.find("\"trajectory\":[0.15"), std::string::npos);
+
+  s.trajectory.pop_back();  // one value short: a programming error, not a file problem
+  EXPECT_THROW(wild::write_lifted(dir + "/short.npz", s), std::logic_error);
+}

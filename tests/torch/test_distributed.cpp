@@ -141,8 +141,8 @@ TEST(DataParallel, TwoRanksEqualOneProcessWithDoubleBatchAndResumeOnOneProcess) 
     auto t = data::fetch(dataset, keypoints, {"S1", "S5"}, fetch);
     engine::PredictOptions with_tta, without_tta;
     without_tta.test_time_augmentation = false;
-    const double want_valid = engine::sequences_mpjpe(net, v.poses_2d, v.poses_3d, symmetry, with_tta, torch::kCPU);
-    const double want_train = engine::sequences_mpjpe(net, t.poses_2d, t.poses_3d, symmetry, without_tta, torch::kCPU);
+    const double want_valid = engine::sequences_mpjpe(*net, v.poses_2d, v.poses_3d, symmetry, with_tta, torch::kCPU);
+    const double want_train = engine::sequences_mpjpe(*net, t.poses_2d, t.poses_3d, symmetry, without_tta, torch::kCPU);
     torch::set_num_threads(threads);
     if (set_blas_threads && blas_threads > 0) set_blas_threads(blas_threads);
     // Within float rounding: each rank batches other windows together than one process does,

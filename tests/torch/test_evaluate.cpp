@@ -141,7 +141,7 @@ std::vector<engine::EvaluationBlock> poselift_figures(const std::string& fixture
   options.subjects = subjects;
   options.action_filter = actions;
   options.progress = false;
-  engine::Evaluator evaluator(net, dataset, keypoints, engine::flip_symmetry(dataset, keypoints), options,
+  engine::Evaluator evaluator(*net, dataset, keypoints, engine::flip_symmetry(dataset, keypoints), options,
                               torch::kCPU);
   // One prediction pass serves both reports (the evaluator caches per-sequence errors).
   auto blocks = evaluator.run(false);

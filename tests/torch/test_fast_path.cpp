@@ -209,7 +209,7 @@ TEST(Prediction, BatchedAcrossSequencesEqualsWindowByWindow) {
   engine::PredictOptions options;
   options.max_batch = 16;
   net->set_implementation(model::Implementation::fast);
-  const auto batched = engine::predict_sequences(net, sequences, symmetry, options, torch::kCPU);
+  const auto batched = engine::predict_sequences(*net, sequences, symmetry, options, torch::kCPU);
   ASSERT_EQ(batched.size(), sequences.size());
   net->set_implementation(model::Implementation::reference);
   for (std::size_t s = 0; s < sequences.size(); ++s) {
@@ -228,7 +228,7 @@ TEST(Prediction, BatchedAcrossSequencesEqualsWindowByWindow) {
     }
   }
   // One sequence alone gives the same as in the batch.
-  const auto alone = engine::predict_sequence(net, sequences[2], symmetry, options, torch::kCPU);
+  const auto alone = engine::predict_sequence(*net, sequences[2], symmetry, options, torch::kCPU);
   EXPECT_LE(max_abs_diff(alone, batched[2]), 1e-5);
 }
 

@@ -80,14 +80,14 @@ TEST(Infer, ChunkedLiftingEqualsTheWholeSequence) {
   }
   engine::PredictOptions options;
   options.max_batch = 64;
-  const auto chunked = engine::lift_sequence(net, s, 640, 480, options, torch::kCPU, false);
+  const auto chunked = engine::lift_sequence(*net, nullptr, s, 640, 480, options, torch::kCPU, false).positions;
   ASSERT_EQ(chunked.sizes(), (std::vector<std::int64_t>{T, 17, 3}));
   // Reference: the whole sequence in one predict_sequence call.
   std::vector<float> px;
   for (const auto& pose : s.poses)
     for (const auto& k : pose) px.push_back(k[0]), px.push_back(k[1]);
   const auto norm = data::normalize_screen_coordinates(io::NdArray::from_vector<float>({T, 17, 2}, px), 640, 480);
-  auto whole = engine::predict_sequence(net, model::to_tensor(norm), engine::h36m_symmetry(), options, torch::kCPU);
+  auto whole = engine::predict_sequence(*net, model::to_tensor(norm), engine::h36m_symmetry(), options, torch::kCPU);
   whole = whole - whole.slice(1, 0, 1);
   EXPECT_LT((chunked - whole).abs().max().item<float>(), 1e-5f);
   EXPECT_EQ(chunked.select(1, 0).abs().max().item<float>(), 0.0f);  // root-relative

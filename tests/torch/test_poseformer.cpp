@@ -82,7 +82,7 @@ TEST(PoseFormerParity, FixtureConfigAndTrainingFieldsAreRead) {
   model::PoseFormer net(config);
   model::load_state_dict(*net, ck.model_state, true, ck.source);
   torch::optim::AdamW adamw(net->parameters(), torch::optim::AdamWOptions(1e-3));
-  model::load_adamw_state(adamw, *ck.optimizer, ck.source);
+  model::load_optimizer_state(adamw, *ck.optimizer, ck.source);
   const auto& options = static_cast<const torch::optim::AdamWOptions&>(adamw.param_groups()[0].options());
   EXPECT_NEAR(options.lr(), 2e-4 * 0.98, 1e-12);
   EXPECT_NEAR(options.weight_decay(), 0.1, 1e-12);
@@ -169,7 +169,7 @@ TEST_P(CheckpointRoundTrip, WrittenCheckpointReloadsToTheSameFunction) {
 
   // Optimizer moments survive bit for bit.
   torch::optim::AdamW reloaded(loaded->parameters(), torch::optim::AdamWOptions(1.0));
-  model::load_adamw_state(reloaded, *ck.optimizer, path);
+  model::load_optimizer_state(reloaded, *ck.optimizer, path);
   auto params_a = net->parameters(), params_b = loaded->parameters();
   for (std::size_t i = 0; i < params_a.size(); ++i) {
     const auto& sa = static_cast<const torch::optim::AdamWParamState&>(

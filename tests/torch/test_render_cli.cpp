@@ -134,7 +134,7 @@ TEST(RenderCli, OriginalRenderOnProjectDataExportsThePrediction) {
   auto net = model::load_poseformer(dir + "/checkpoint/model.bin", 2, true);
   net->eval();
   const auto input = data::xy_channels(keypoints.action("S11", "Walking").cameras[1]);
-  auto expected = engine::predict_sequence(net, model::to_tensor(input), engine::flip_symmetry(dataset, keypoints),
+  auto expected = engine::predict_sequence(*net, model::to_tensor(input), engine::flip_symmetry(dataset, keypoints),
                                            {}, torch::kCPU);
   const auto exported = io::read_npy(dir + "/pred.npy").array;
   ASSERT_EQ(exported.dtype, io::DType::Float32);

@@ -125,12 +125,12 @@ TEST(Training, LearnsOnSyntheticData) {
   torch::manual_seed(0);
   model::PoseFormer untrained(engine::training_model_config(setup.model, d.keypoints.metadata.num_joints));
   auto valid = data::fetch(d.dataset, d.keypoints, {"S9", "S11"}, {});
-  const double start = engine::sequences_mpjpe(untrained, valid.poses_2d, valid.poses_3d,
+  const double start = engine::sequences_mpjpe(*untrained, valid.poses_2d, valid.poses_3d,
                                                engine::flip_symmetry(d.dataset, d.keypoints), {}, torch::kCPU);
 
   torch::manual_seed(0);
-  model::PoseFormer trained{nullptr};
-  auto result = engine::train_poseformer(setup, &trained);
+  model::Lifter trained;
+  auto result = engine::train_model(setup, &trained);
   ASSERT_EQ(result.outcome, engine::TrainOutcome::Completed);
   ASSERT_EQ(result.history.size(), 4u);
   const double last_valid = result.history.back().loss_valid;
@@ -151,7 +151,7 @@ TEST(Training, ResumeContinuesBitForBit) {
     setup.train.epochs = 2;
     setup.train.max_batches_per_epoch = 6;
     setup.train.no_eval = true;
-    ASSERT_EQ(engine::train_poseformer(setup).outcome, engine::TrainOutcome::Completed);
+    ASSERT_EQ(engine::train_model(setup).outcome, engine::TrainOutcome::Completed);
   }
   {
     torch::manual_seed(42);
@@ -159,11 +159,11 @@ TEST(Training, ResumeContinuesBitForBit) {
     setup.train.epochs = 1;
     setup.train.max_batches_per_epoch = 6;
     setup.train.no_eval = true;
-    ASSERT_EQ(engine::train_poseformer(setup).outcome, engine::TrainOutcome::Completed);
+    ASSERT_EQ(engine::train_model(setup).outcome, engine::TrainOutcome::Completed);
     torch::manual_seed(999);  // the resumed run must not depend on the process's RNG
     setup.train.epochs = 2;
     setup.train.resume = "epoch_1.bin";
-    ASSERT_EQ(engine::train_poseformer(setup).outcome, engine::TrainOutcome::Completed);
+    ASSERT_EQ(engine::train_model(setup).outcome, engine::TrainOutcome::Completed);
   }
   auto a = weights_of(straight + "/epoch_2.bin"), b = weights_of(split + "/epoch_2.bin");
   ASSERT_EQ(a.size(), b.size());
@@ -179,7 +179,7 @@ TEST(Training, ResumeContinuesBitForBit) {
     setup.train.max_batches_per_epoch = 6;
     setup.train.no_eval = true;
     setup.train.seed = 4321;
-    ASSERT_EQ(engine::train_poseformer(setup).outcome, engine::TrainOutcome::Completed);
+    ASSERT_EQ(engine::train_model(setup).outcome, engine::TrainOutcome::Completed);
     EXPECT_GT(relative_distance(a, weights_of(setup.train.checkpoint_dir + "/epoch_2.bin")), 1e-4);
   }
 }
@@ -252,7 +252,7 @@ TEST(Training, ContinuousRunEqualsTheOriginalsLoopAndItsOwnResume) {
   ASSERT_EQ(theirs.size(), static_cast<std::size_t>(kEpochs)) << out;
 
   setup.train.resume = "start.bin";
-  const auto ours = engine::train_poseformer(setup);
+  const auto ours = engine::train_model(setup);
   ASSERT_EQ(ours.outcome, engine::TrainOutcome::Completed);
   ASSERT_EQ(ours.history.size(), static_cast<std::size_t>(kEpochs));
 
@@ -304,7 +304,7 @@ TEST(Training, ContinuousRunEqualsTheOriginalsLoopAndItsOwnResume) {
   again.train.checkpoint_dir = resumed;
   again.train.resume = "epoch_1.bin";
   torch::manual_seed(999);
-  const auto second = engine::train_poseformer(again);
+  const auto second = engine::train_model(again);
   ASSERT_EQ(second.outcome, engine::TrainOutcome::Completed);
   ASSERT_EQ(second.history.size(), static_cast<std::size_t>(kEpochs));
   for (std::size_t e = 1; e < static_cast<std::size_t>(kEpochs); ++e) {
@@ -328,7 +328,7 @@ TEST(Training, NonFiniteLossStopsWithMessage) {
   setup.train.epochs = 1;
   setup.train.no_eval = true;
   setup.train.data_augmentation = false;
-  auto result = engine::train_poseformer(setup);
+  auto result = engine::train_model(setup);
   EXPECT_EQ(result.outcome, engine::TrainOutcome::Diverged);
   EXPECT_NE(result.message.find("nan"), std::string::npos) << result.message;
 }
@@ -342,10 +342,10 @@ TEST(Training, LastEpochCheckpointIsAlwaysWritten) {
     setup.train.checkpoint_frequency = 5;
     setup.train.max_batches_per_epoch = 2;
     setup.train.no_eval = true;
-    model::PoseFormer trained{nullptr};
+    model::Lifter trained;
     cli::install_terminal_sink();  // the run's lines on stdout, as the CLI prints them
     testing::internal::CaptureStdout();
-    const auto result = engine::train_poseformer(setup, &trained);
+    const auto result = engine::train_model(setup, &trained);
     const std::string printed = testing::internal::GetCapturedStdout();
     report::set_sink({});
     ASSERT_EQ(result.outcome, engine::TrainOutcome::Completed);
@@ -371,7 +371,7 @@ TEST(Training, LastEpochCheckpointIsAlwaysWritten) {
     setup.train.checkpoint_frequency = 2;
     setup.train.max_batches_per_epoch = 1;
     setup.train.no_eval = true;
-    ASSERT_EQ(engine::train_poseformer(setup).outcome, engine::TrainOutcome::Completed);
+    ASSERT_EQ(engine::train_model(setup).outcome, engine::TrainOutcome::Completed);
     EXPECT_FALSE(fs::exists(setup.train.checkpoint_dir + "/epoch_1.bin"));
     EXPECT_TRUE(fs::exists(setup.train.checkpoint_dir + "/epoch_2.bin"));
     EXPECT_EQ(model::read_checkpoint(setup.train.checkpoint_dir + "/epoch_3.bin").epoch, 3);
@@ -403,7 +403,7 @@ TEST(Training, RejectsOutOfRangeOptionsNamingTheFlag) {
     setup.train.max_batches_per_epoch = 1;
     c.set(setup.train);
     try {
-      engine::train_poseformer(setup);
+      engine::train_model(setup);
       ADD_FAILURE() << c.flag << ": accepted";
     } catch (const InputError& e) {
       EXPECT_NE(std::string(e.what()).find(c.flag), std::string::npos) << e.what();
@@ -428,7 +428,7 @@ TEST(Training, RejectsOutOfRangeOptionsNamingTheFlag) {
   setup.train.epochs = 5;
   setup.train.max_batches_per_epoch = 1;
   try {
-    engine::train_poseformer(setup);
+    engine::train_model(setup);
     ADD_FAILURE() << "epoch -5 accepted";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find(dir + "/negative.bin"), std::string::npos) << e.what();

@@ -112,7 +112,7 @@ TEST(VideoPose3DState, KeysInTheOriginalsOrderAndStrictLoad) {
     model::VideoPose3D net(model::infer_videopose3d_config(*state, ck.source));
     const auto fixture_keys = keys_of(*state);
     // PyTorch's state_dict order, BatchNorm statistics beside their weights.
-    EXPECT_EQ(keys_of(model::pytorch_ordered_state(*net)), fixture_keys);
+    EXPECT_EQ(keys_of(model::module_state(*net)), fixture_keys);
     // parameters() order (optimizer indices) is the fixture's order without the buffers.
     std::vector<std::string> fixture_params;
     for (const auto& key : fixture_keys)
@@ -130,7 +130,7 @@ TEST(VideoPose3DState, KeysInTheOriginalsOrderAndStrictLoad) {
 
     auto report = model::load_state_dict(*net, *state, true, ck.source);
     EXPECT_TRUE(report.clean());
-    auto loaded = model::pytorch_ordered_state(*net);
+    auto loaded = model::module_state(*net);
     ASSERT_EQ(loaded.size(), state->size());
     for (std::size_t i = 0; i < loaded.size(); ++i)
       EXPECT_TRUE(torch::equal(loaded[i].second, (*state)[i].second)) << loaded[i].first;
@@ -146,7 +146,7 @@ TEST(VideoPose3DState, RegistrationOrderByHand) {
       "layers_bn.0.running_mean", "layers_bn.0.running_var", "layers_bn.0.num_batches_tracked",
       "layers_bn.1.weight", "layers_bn.1.bias", "layers_bn.1.running_mean", "layers_bn.1.running_var",
       "layers_bn.1.num_batches_tracked"};
-  EXPECT_EQ(keys_of(model::pytorch_ordered_state(*net)), expected);
+  EXPECT_EQ(keys_of(model::module_state(*net)), expected);
   EXPECT_EQ(net->expand_conv->weight.sizes(), (std::vector<std::int64_t>{8, 34, 3}));
   EXPECT_EQ(net->layers_conv[0]->as<torch::nn::Conv1d>()->weight.sizes(), (std::vector<std::int64_t>{8, 8, 5}));
   EXPECT_EQ(net->layers_conv[0]->as<torch::nn::Conv1d>()->options.dilation()->at(0), 3);
@@ -190,7 +190,7 @@ TEST(VideoPose3DConfig, InferredFromOwnModels) {
     config.num_joints_out = c.joints_out;
     config.dense = c.dense;
     model::VideoPose3D net(config);
-    auto inferred = model::infer_videopose3d_config(model::pytorch_ordered_state(*net), "own", false, c.dense);
+    auto inferred = model::infer_videopose3d_config(model::module_state(*net), "own", false, c.dense);
     EXPECT_EQ(inferred.filter_widths, c.widths) << config.describe();
     EXPECT_EQ(inferred.channels, 8);
     EXPECT_EQ(inferred.num_joints_in, c.joints_in) << config.describe();
@@ -202,7 +202,7 @@ TEST(VideoPose3DConfig, InferredFromOwnModels) {
 
 TEST(VideoPose3DConfig, MalformedStateDictsAreRejectedNamingTheKey) {
   model::VideoPose3D net(small_config({3, 3, 3}, 8));
-  const auto good = model::pytorch_ordered_state(*net);
+  const auto good = model::module_state(*net);
   auto expect_rejected = [&](const model::StateDict& state, const std::string& key, const std::string& what) {
     try {
       model::infer_videopose3d_config(state, "bad.bin");
@@ -415,14 +415,14 @@ TEST(VideoPose3DTraining, BatchNormMomentumReachesEveryLayer) {
   net->set_batch_norm_momentum(0.0);
   EXPECT_DOUBLE_EQ(net->expand_bn->options.momentum().value(), 0.0);
   for (const auto& bn : *net->layers_bn) EXPECT_DOUBLE_EQ(bn->as<torch::nn::BatchNorm1d>()->options.momentum().value(), 0.0);
-  const auto before = model::pytorch_ordered_state(*net);
+  const auto before = model::module_state(*net);
   std::vector<torch::Tensor> stats;
   for (const auto& [key, t] : before) stats.push_back(t.clone());
   net->train();
   torch::NoGradGuard no_grad;
   net->forward(torch::randn({4, 27, 17, 2}));
   // Momentum 0: the running statistics stay.
-  const auto after = model::pytorch_ordered_state(*net);
+  const auto after = model::module_state(*net);
   for (std::size_t i = 0; i < after.size(); ++i)
     if (after[i].first.find("running_") != std::string::npos) {
       EXPECT_TRUE(torch::equal(after[i].second, stats[i])) << after[i].first;
@@ -525,7 +525,7 @@ TEST(VideoPose3DOriginal, WrittenCheckpointRunsInTheOriginalCode) {
                   (*net)->describe().c_str(), c.train ? (optimized ? "training, strided" : "training") : "eval", err,
                   scale);
       // The training forward updated the running statistics as the original's did.
-      for (const auto& [name, tensor] : model::pytorch_ordered_state(**net)) {
+      for (const auto& [name, tensor] : model::module_state(**net)) {
         if (name.find("running_") == std::string::npos) continue;
         auto theirs = model::to_tensor(reference.at(name, result).array);
         EXPECT_LE(max_abs_diff(tensor, theirs), 1e-5 * std::max(1.0, max_abs(theirs))) << key << " " << name;

@@ -1,0 +1,186 @@
+#include "bench/families.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <functional>
+
+#include "data/h36m.hpp"
+#include "engine/infer.hpp"
+#include "engine/predict.hpp"
+#include "model/registry.hpp"
+#include "report/report.hpp"
+#include "runtime/memory.hpp"
+#include "runtime/threads.hpp"
+
+namespace poselift::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_of(const std::function<void()>& work) {
+  const auto start = Clock::now();
+  work();
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Alternates the two forms (a warm-up each first) until `seconds` have passed, at least two
+// passes each; seconds per pass of each.
+std::pair<double, double> alternate(const std::function<void()>& plain, const std::function<void()>& poselift,
+                                    double seconds, int min_passes = 2) {
+  plain();
+  poselift();
+  double plain_total = 0, poselift_total = 0;
+  int passes = 0;
+  while (passes < min_passes || plain_total + poselift_total < seconds) {
+    plain_total += seconds_of(plain);
+    poselift_total += seconds_of(poselift);
+    ++passes;
+  }
+  return {plain_total / passes, poselift_total / passes};
+}
+
+// The published configurations (the papers' Human3.6M models).
+model::ModelSpec published(model::Family family) {
+  switch (family) {
+    case model::Family::PoseFormer: {
+      model::PoseFormerConfig c;  // 81 frames, width 32, depth 4, 8 heads
+      return c;
+    }
+    case model::Family::VideoPose3D: {
+      model::VideoPose3DConfig c;  // 243 frames: widths 3,3,3,3,3, 1024 channels
+      return c;
+    }
+    case model::Family::PoseFormerV2: {
+      model::PoseFormerV2Config c;
+      c.num_frames = 243;
+      c.frames_kept = 27;
+      c.coefficients_kept = 27;
+      c.embed_dim_ratio = 32;
+      c.depth = 4;
+      return c;
+    }
+    default: break;
+  }
+  throw std::logic_error("no published configuration");
+}
+
+struct ThreadScope {
+  explicit ThreadScope(int threads) : saved(torch::get_num_threads()) { runtime::set_cpu_threads(threads); }
+  ~ThreadScope() { runtime::set_cpu_threads(saved); }
+  int saved;
+};
+
+// Sets the code path of the families that have two.
+void use_fast_path(model::LifterImpl& net, bool fast) {
+  const auto impl = fast ? model::Implementation::fast : model::Implementation::reference;
+  if (auto* p = dynamic_cast<model::PoseFormerImpl*>(&net)) p->set_implementation(impl);
+  if (auto* v = dynamic_cast<model::PoseFormerV2Impl*>(&net)) v->set_implementation(impl);
+}
+
+// Inference rate (output frames/s) of `outputs` frames, plain form against poselift's.
+PathFigures inference(model::LifterImpl& net, int threads, int outputs, double seconds) {
+  torch::NoGradGuard no_grad;
+  const int F = net.receptive_field();
+  const auto J = net.input_joints(), C = net.input_channels();
+  PathFigures figures{threads, outputs, 0, 0};
+  if (net.temporal_shape() == model::TemporalShape::Convolution) {
+    // One window per output frame (what a caller feeding windows does) against the sequence
+    // of those frames through the convolution in one pass.
+    const auto windows = torch::randn({outputs, F, J, C});
+    const auto sequence = torch::randn({1, outputs + F - 1, J, C});
+    const auto [plain, poselift] =
+        alternate([&] { net.forward(windows); }, [&] { net.forward(sequence); }, seconds);
+    figures.reference = outputs / plain;
+    figures.fast = outputs / poselift;
+  } else {
+    const auto windows = torch::randn({outputs, F, J, C});
+    auto run = [&](bool fast) {
+      return [&, fast] {
+        use_fast_path(net, fast);
+        net.forward(windows);
+      };
+    };
+    const auto [plain, poselift] = alternate(run(false), run(true), seconds);
+    figures.reference = outputs / plain;
+    figures.fast = outputs / poselift;
+  }
+  return figures;
+}
+
+// Training steps/s (forward + MPJPE + backward + optimizer step on `batch` windows).
+PathFigures training(model::LifterImpl& net, int threads, int batch, int steps) {
+  const int F = net.receptive_field();
+  net.train();
+  torch::optim::Adam optimizer(net.parameters(), torch::optim::AdamOptions(1e-4));
+  const auto input = torch::randn({batch, F, net.input_joints(), net.input_channels()});
+  const auto target = torch::randn({batch, 1, net.output_joints(), 3});
+  auto* convolution = dynamic_cast<model::VideoPose3DImpl*>(&net);
+  auto step = [&](bool fast) {
+    return [&, fast] {
+      if (convolution) convolution->set_strided_training(fast);
+      use_fast_path(net, fast);
+      optimizer.zero_grad();
+      auto loss = (net.forward(input) - target).norm(2, -1).mean();
+      loss.backward();
+      optimizer.step();
+    };
+  };
+  const auto [plain, poselift] = alternate(step(false), step(true), 0.0, steps);
+  net.eval();
+  return {threads, batch, 1 / plain, 1 / poselift};
+}
+
+std::string rate(double value) { return value >= 100 ? fmt::format("{:.0f}", value) : fmt::format("{:.1f}", value); }
+
+std::string pair_cell(const PathFigures& f) {
+  return fmt::format("{} / {} ({:.1f}x)", rate(f.reference), rate(f.fast), f.ratio());
+}
+
+}  // namespace
+
+std::vector<FamilyFigures> measure_families(int threads, double seconds, int train_batch, int train_steps) {
+  ThreadScope scope(threads);
+  std::vector<FamilyFigures> out;
+  for (auto family : {model::Family::PoseFormer, model::Family::PoseFormerV2, model::Family::VideoPose3D}) {
+    torch::manual_seed(0);
+    const model::ModelSpec spec = published(family);
+    const model::Lifter net = model::make_lifter(spec);
+    net->eval();
+    FamilyFigures f;
+    f.family = model::family_name(family);
+    f.configuration = net->describe();
+    f.parameters = static_cast<double>(net->parameter_count());
+    f.macs_per_frame = net->macs_per_output_frame();
+    f.batch64 = inference(*net, threads, 64, seconds);
+    f.single_window = inference(*net, threads, 1, seconds / 2);
+    f.training = training(*net, threads, train_batch, train_steps);
+    out.push_back(f);
+  }
+  return out;
+}
+
+int run_family_benchmark(const BenchOptions& o) {
+  report::line("model families in their published Human3.6M configurations, random weights");
+  report::line("each cell: the straightforward LibTorch form / poselift's (ratio), alternated in one run");
+  report::line("  PoseFormer, PoseFormerV2: reference modules / fast path");
+  report::line("  VideoPose3D inference: one window per output frame / the sequence through the convolution");
+  report::line("  VideoPose3D training: dilated convolutions / the original's strided training form");
+  for (int threads : {1, 2}) {
+    report::line("");
+    report::line(fmt::format("{} thread{}; training step: batch {}", threads, threads == 1 ? "" : "s", o.train_batch));
+    report::line("| family | configuration | parameters | MACs per frame | frames/s, batch 64 | frames/s, one window | "
+                 "training steps/s |");
+    report::line("|---|---|---|---|---|---|---|");
+    for (const auto& f : measure_families(threads, o.seconds, o.train_batch, o.train_steps))
+      report::line(fmt::format("| {} | {} | {:.2f} M | {:.1f} M | {} | {} | {} |", f.family, f.configuration,
+                               f.parameters / 1e6, f.macs_per_frame / 1e6, pair_cell(f.batch64),
+                               pair_cell(f.single_window), pair_cell(f.training)));
+  }
+  report::line("");
+  report::line(fmt::format("peak memory: {:.0f} MiB", runtime::peak_memory_mib()));
+  return 0;
+}
+
+}  // namespace poselift::bench
