@@ -1,4 +1,5 @@
 #include "bench/families.hpp"
+#include "bench/timing.hpp"
 
 #include <fmt/format.h>
 
@@ -16,30 +17,6 @@
 namespace poselift::bench {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_of(const std::function<void()>& work) {
-  const auto start = Clock::now();
-  work();
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// Alternates the two forms (a warm-up each first) until `seconds` have passed, at least two
-// passes each; seconds per pass of each.
-std::pair<double, double> alternate(const std::function<void()>& plain, const std::function<void()>& poselift,
-                                    double seconds, int min_passes = 2) {
-  plain();
-  poselift();
-  double plain_total = 0, poselift_total = 0;
-  int passes = 0;
-  while (passes < min_passes || plain_total + poselift_total < seconds) {
-    plain_total += seconds_of(plain);
-    poselift_total += seconds_of(poselift);
-    ++passes;
-  }
-  return {plain_total / passes, poselift_total / passes};
-}
 
 // The published configurations (the papers' Human3.6M models).
 model::ModelSpec published(model::Family family) {
@@ -65,12 +42,6 @@ model::ModelSpec published(model::Family family) {
   }
   throw std::logic_error("no published configuration");
 }
-
-struct ThreadScope {
-  explicit ThreadScope(int threads) : saved(torch::get_num_threads()) { runtime::set_cpu_threads(threads); }
-  ~ThreadScope() { runtime::set_cpu_threads(saved); }
-  int saved;
-};
 
 // Sets the code path of the families that have two.
 void use_fast_path(model::LifterImpl& net, bool fast) {
@@ -138,10 +109,15 @@ std::string pair_cell(const PathFigures& f) {
   return fmt::format("{} / {} ({:.1f}x)", rate(f.reference), rate(f.fast), f.ratio());
 }
 
+// Training steps are long: seconds per step reads better than steps per second.
+std::string step_cell(const PathFigures& f) {
+  return fmt::format("{:.2f} / {:.2f} ({:.1f}x)", 1 / f.reference, 1 / f.fast, f.ratio());
+}
+
 }  // namespace
 
 std::vector<FamilyFigures> measure_families(int threads, double seconds, int train_batch, int train_steps) {
-  ThreadScope scope(threads);
+  runtime::CpuThreadScope scope(threads);
   std::vector<FamilyFigures> out;
   for (auto family : {model::Family::PoseFormer, model::Family::PoseFormerV2, model::Family::VideoPose3D}) {
     torch::manual_seed(0);
@@ -171,12 +147,12 @@ int run_family_benchmark(const BenchOptions& o) {
     report::line("");
     report::line(fmt::format("{} thread{}; training step: batch {}", threads, threads == 1 ? "" : "s", o.train_batch));
     report::line("| family | configuration | parameters | MACs per frame | frames/s, batch 64 | frames/s, one window | "
-                 "training steps/s |");
+                 "training step, s |");
     report::line("|---|---|---|---|---|---|---|");
     for (const auto& f : measure_families(threads, o.seconds, o.train_batch, o.train_steps))
       report::line(fmt::format("| {} | {} | {:.2f} M | {:.1f} M | {} | {} | {} |", f.family, f.configuration,
                                f.parameters / 1e6, f.macs_per_frame / 1e6, pair_cell(f.batch64),
-                               pair_cell(f.single_window), pair_cell(f.training)));
+                               pair_cell(f.single_window), step_cell(f.training)));
   }
   report::line("");
   report::line(fmt::format("peak memory: {:.0f} MiB", runtime::peak_memory_mib()));

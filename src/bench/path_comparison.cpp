@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "bench/suite.hpp"
+#include "bench/timing.hpp"
 #include "bench/tables.hpp"
 #include "data/h36m.hpp"
 #include "engine/infer.hpp"
@@ -21,30 +22,6 @@
 namespace poselift::bench {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_of(const std::function<void()>& work) {
-  const auto start = Clock::now();
-  work();
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// Runs `reference` and `fast` alternately until `seconds` have passed in total (at least two
-// passes each) and returns the seconds per pass of each.
-std::pair<double, double> alternate(const std::function<void()>& reference, const std::function<void()>& fast,
-                                    double seconds) {
-  reference();  // warm-up: allocator, BLAS buffers, kernel dispatch
-  fast();
-  double ref_total = 0, fast_total = 0;
-  int passes = 0;
-  while (passes < 2 || ref_total + fast_total < seconds) {
-    ref_total += seconds_of(reference);
-    fast_total += seconds_of(fast);
-    ++passes;
-  }
-  return {ref_total / passes, fast_total / passes};
-}
 
 model::PoseFormer benchmark_model(const model::PoseFormerConfig& config) {
   torch::manual_seed(0);
@@ -59,12 +36,6 @@ model::PoseFormer fast_inference_model(const model::PoseFormerConfig& config) {
   return net;
 }
 
-struct ThreadScope {
-  explicit ThreadScope(int threads) : saved(torch::get_num_threads()) { runtime::set_cpu_threads(threads); }
-  ~ThreadScope() { runtime::set_cpu_threads(saved); }
-  int saved;
-};
-
 }  // namespace
 
 std::vector<PathFigures> compare_inference(const model::PoseFormerConfig& config, const std::vector<int>& thread_counts,
@@ -74,7 +45,7 @@ std::vector<PathFigures> compare_inference(const model::PoseFormerConfig& config
   torch::NoGradGuard no_grad;
   std::vector<PathFigures> out;
   for (int threads : thread_counts) {
-    ThreadScope scope(threads);
+    runtime::CpuThreadScope scope(threads);
     for (int batch : batches) {
       auto input = torch::randn({batch, config.num_frames, config.num_joints, config.in_chans});
       auto run = [&](model::Implementation impl) {
@@ -91,7 +62,7 @@ std::vector<PathFigures> compare_inference(const model::PoseFormerConfig& config
 }
 
 PathFigures compare_training_step(const model::PoseFormerConfig& config, int threads, int batch, int steps) {
-  ThreadScope scope(threads);
+  runtime::CpuThreadScope scope(threads);
   auto net = benchmark_model(config);
   net->train();
   torch::optim::AdamW optimizer(net->parameters(), torch::optim::AdamWOptions(1e-4).weight_decay(0.1));
@@ -118,7 +89,7 @@ PathFigures compare_training_step(const model::PoseFormerConfig& config, int thr
 }
 
 GemmShare measure_gemm_share(const model::PoseFormerConfig& config, int threads, int batch, double seconds) {
-  ThreadScope scope(threads);
+  runtime::CpuThreadScope scope(threads);
   auto net = fast_inference_model(config);
   torch::NoGradGuard no_grad;
   auto input = torch::randn({batch, config.num_frames, config.num_joints, config.in_chans});
@@ -145,7 +116,7 @@ GemmShare measure_gemm_share(const model::PoseFormerConfig& config, int threads,
 
 PathFigures compare_sequence_evaluation(const model::PoseFormerConfig& config, int threads, int frames,
                                         double seconds) {
-  ThreadScope scope(threads);
+  runtime::CpuThreadScope scope(threads);
   auto net = benchmark_model(config);
   net->eval();
   torch::NoGradGuard no_grad;
@@ -165,7 +136,7 @@ PathFigures compare_sequence_evaluation(const model::PoseFormerConfig& config, i
 
 PrecisionFigures compare_int8_inference(const model::PoseFormerConfig& config, int threads, int batch,
                                         double seconds) {
-  ThreadScope scope(threads);
+  runtime::CpuThreadScope scope(threads);
   auto net = fast_inference_model(config);
   torch::NoGradGuard no_grad;
   auto input = torch::randn({batch, config.num_frames, config.num_joints, config.in_chans});

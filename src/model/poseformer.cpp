@@ -9,17 +9,11 @@
 
 namespace poselift::model {
 
-namespace {
-// The original builds its LayerNorms with eps 1e-6, except the head's plain nn.LayerNorm.
-constexpr double kBlockNormEps = 1e-6;
-constexpr double kHeadNormEps = 1e-5;
-
 torch::nn::LayerNorm make_norm(int dim, double eps) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(eps));
 }
 
 int mlp_hidden(int dim, double ratio) { return static_cast<int>(dim * ratio); }
-}  // namespace
 
 std::string PoseFormerConfig::describe() const {
   return fmt::format("{} frames, {} joints, {} input channels, width {}, depth {}, {} heads, mlp ratio {}",

@@ -28,6 +28,14 @@ struct PoseFormerConfig {
   void validate() const;         // throws InputError on impossible combinations
 };
 
+// The transformers' LayerNorms (PoseFormer's and PoseFormerV2's): eps 1e-6 in the blocks, as the
+// originals' partial(nn.LayerNorm, eps=1e-6), and the head's plain nn.LayerNorm.
+constexpr double kBlockNormEps = 1e-6;
+constexpr double kHeadNormEps = 1e-5;
+torch::nn::LayerNorm make_norm(int dim, double eps);
+// The MLP's hidden width, int(dim * mlp_ratio) as timm's Block computes it.
+int mlp_hidden(int dim, double ratio);
+
 class MultiHeadAttentionImpl : public torch::nn::Module {
  public:
   MultiHeadAttentionImpl(int dim, int num_heads, bool qkv_bias);

@@ -15,16 +15,6 @@
 namespace poselift::model {
 
 namespace {
-// The original builds its LayerNorms with eps 1e-6 (partial(nn.LayerNorm, eps=1e-6)), except
-// the head's plain nn.LayerNorm.
-constexpr double kBlockNormEps = 1e-6;
-constexpr double kHeadNormEps = 1e-5;
-
-torch::nn::LayerNorm make_norm(int dim, double eps) {
-  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(eps));
-}
-
-int mlp_hidden(int dim, double ratio) { return static_cast<int>(dim * ratio); }
 
 // ---------------------------------------------------------------- DCT matrices
 

@@ -26,4 +26,8 @@ int default_cpu_threads() {
   return usable_cpu_count();
 }
 
+CpuThreadScope::CpuThreadScope(int threads) : saved_(torch::get_num_threads()) { set_cpu_threads(threads); }
+
+CpuThreadScope::~CpuThreadScope() { set_cpu_threads(saved_); }
+
 }  // namespace poselift::runtime

@@ -7,6 +7,19 @@ namespace poselift::runtime {
 // thread pool, OpenBLAS's too: otherwise "1 thread" would still run matrix products on all cores.
 void set_cpu_threads(int threads);
 
+// set_cpu_threads(threads) for a scope (benchmarks, deterministic tests), then back to
+// LibTorch's count before it.
+class CpuThreadScope {
+ public:
+  explicit CpuThreadScope(int threads);
+  ~CpuThreadScope();
+  CpuThreadScope(const CpuThreadScope&) = delete;
+  CpuThreadScope& operator=(const CpuThreadScope&) = delete;
+
+ private:
+  int saved_;
+};
+
 // The thread count poselift uses without --threads: every CPU this process may run on, unless
 // OMP_NUM_THREADS or MKL_NUM_THREADS is set (then 0: LibTorch's choice, which follows them).
 // LibTorch's own default counts physical cores through cpuinfo, which reports one core for two

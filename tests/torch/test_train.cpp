@@ -99,16 +99,6 @@ double relative_distance(const std::vector<torch::Tensor>& a, const std::vector<
   return std::sqrt(diff / norm);
 }
 
-// One thread (LibTorch's and OpenBLAS's, which splits products otherwise) for the scope.
-class SingleThread {
- public:
-  SingleThread() : threads_(torch::get_num_threads()) { runtime::set_cpu_threads(1); }
-  ~SingleThread() { runtime::set_cpu_threads(threads_); }
-
- private:
-  int threads_;
-};
-
 std::string cli_train_args(const std::string& data_dir) {
   return " train -d synthetic -k gt -f 9 --width 8 --depth 2 --heads 2 -str S1,S5 -ste S9,S11 --data-dir " + data_dir;
 }
@@ -142,7 +132,7 @@ TEST(Training, LearnsOnSyntheticData) {
 }
 
 TEST(Training, ResumeContinuesBitForBit) {
-  SingleThread single;  // deterministic single-thread mode
+  runtime::CpuThreadScope single(1);  // deterministic single-thread mode
   auto d = load_synthetic();
   const std::string straight = test::temp_dir("resume_straight"), split = test::temp_dir("resume_split");
   {
@@ -196,7 +186,7 @@ TEST(Training, ContinuousRunEqualsTheOriginalsLoopAndItsOwnResume) {
   // Measured 8e-6 to 1.1e-5, nearly all in weighted_mean.bias, whose gradient is zero (the head's
   // layer norm removes it): AdamW moves it by rounding noise alone.
   constexpr double kWeightTolerance[kEpochs] = {1e-4, 1e-4, 1e-4};
-  SingleThread single;
+  runtime::CpuThreadScope single(1);
   auto d = load_synthetic();
   const std::string dir = test::temp_dir("train_parity");
   const std::string continuous = dir + "/continuous", resumed = dir + "/resumed", original = dir + "/original";

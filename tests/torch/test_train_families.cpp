@@ -82,15 +82,6 @@ engine::TrainSetup setup_for(const Data& d, const std::string& family, const std
   return s;
 }
 
-class SingleThread {
- public:
-  SingleThread() : threads_(torch::get_num_threads()) { runtime::set_cpu_threads(1); }
-  ~SingleThread() { runtime::set_cpu_threads(threads_); }
-
- private:
-  int threads_;
-};
-
 void expect_same_state(const model::StateDict& a, const model::StateDict& b, const std::string& what) {
   ASSERT_EQ(a.size(), b.size()) << what;
   for (std::size_t i = 0; i < a.size(); ++i) {
@@ -102,7 +93,7 @@ void expect_same_state(const model::StateDict& a, const model::StateDict& b, con
 // Two epochs straight and one plus a resumed one (with another process seed) give the same
 // weights, BatchNorm statistics, trajectory model and optimizer step counts.
 void expect_exact_resume(const Data& d, const std::string& family, bool trajectory) {
-  SingleThread single;
+  runtime::CpuThreadScope single(1);
   const std::string straight = test::temp_dir(family + "_straight"), split = test::temp_dir(family + "_split");
   auto run = [&](const std::string& dir, int epochs, const std::string& resume) {
     auto s = setup_for(d, family, dir);
