@@ -93,18 +93,38 @@ const SequenceErrors& Evaluator::errors_of(const std::string& subject, const std
   std::vector<torch::Tensor> inputs;
   for (const auto& seq2d : fetched.poses_2d)
     inputs.push_back(seq2d.shape.empty() ? torch::empty({0}) : model::to_tensor(seq2d));
-  // All cameras of the action in one batched prediction.
-  const auto predictions = predict_sequences(model_, inputs, symmetry_, options_.predict, device_);
+  // Sequence models are scored as MixSTE's run.py scores them: over the frames of their clips,
+  // the overlap of the last clip counted again. Window models: every frame once, all cameras of
+  // the action in one batched prediction.
+  const bool clips = model_.temporal_shape() == model::TemporalShape::Sequence;
+  std::vector<torch::Tensor> predictions;
+  std::vector<std::vector<std::int64_t>> rows(fetched.poses_2d.size());
+  if (clips) {
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i].dim() < 3 || inputs[i].size(0) == 0) {
+        predictions.emplace_back();
+        continue;
+      }
+      ClipPrediction c = predict_clips(model_, inputs[i], symmetry_, options_.predict, device_);
+      predictions.push_back(c.poses);
+      rows[i] = std::move(c.frames);
+    }
+  } else {
+    predictions = predict_sequences(model_, inputs, symmetry_, options_.predict, device_);
+  }
   for (std::size_t i = 0; i < fetched.poses_2d.size(); ++i) {
     const auto& seq2d = fetched.poses_2d[i];
     if (seq2d.shape.empty() || seq2d.shape[0] == 0) continue;
-    const auto& predicted = predictions[i];  // (T, J, 3)
+    const auto& predicted = predictions[i];  // (T, J, 3), or (K, J, 3) over the clips
     auto target = model::to_tensor(fetched.poses_3d[i]).clone();
+    if (clips) target = target.index_select(0, torch::tensor(rows[i], torch::kLong));
     target.select(1, 0).zero_();  // the root joint is the origin of the root-relative targets
     const io::NdArray pred_array = float_array(predicted), target_array = float_array(target);
     const metrics::PoseView p = metrics::pose_view(pred_array), t = metrics::pose_view(target_array);
-    const auto T = static_cast<double>(seq2d.shape[0]);
-    sum.frames += seq2d.shape[0];
+    const std::int64_t counted = predicted.size(0);
+    const auto T = static_cast<double>(counted);
+    sum.frames += counted;
+    sum.input_frames += seq2d.shape[0];
     sum.mpjpe += T * metrics::mpjpe(p, t);
     sum.p_mpjpe += T * metrics::p_mpjpe(p, t);
     sum.n_mpjpe += T * metrics::n_mpjpe(p, t);
@@ -176,7 +196,7 @@ std::vector<EvaluationBlock> Evaluator::run(bool by_subject) {
     for (const auto& [name, members] : groups)
       for (const auto& [s, a] : members) {
         if (cache_.count({s, a})) continue;
-        progress.advance(errors_of(s, a).frames, s + " " + a);
+        progress.advance(errors_of(s, a).input_frames, s + " " + a);
       }
   };
 
@@ -196,11 +216,24 @@ std::vector<EvaluationBlock> Evaluator::run(bool by_subject) {
   return blocks;
 }
 
-std::string format_block(const EvaluationBlock& block, AugmentationLine augmentation) {
+ReportStyle report_style(model::Family family, bool augmentation, const std::string& checkpoint,
+                         std::optional<std::int64_t> epoch) {
+  ReportStyle style;
+  if (family == model::Family::VideoPose3D) style.augmentation = augmentation;
+  if (family == model::Family::MixSTE) {
+    style.augmentation = false;
+    style.before_each_action.push_back("Loading evaluate checkpoint " + checkpoint);
+    if (epoch) style.before_each_action.push_back(fmt::format("This model was trained for {} epochs", *epoch));
+  }
+  return style;
+}
+
+std::string format_block(const EvaluationBlock& block, const ReportStyle& style) {
   std::string out;
   for (const auto& a : block.actions) {
+    for (const auto& line : style.before_each_action) out += line + "\n";
     out += "----" + a.action + "----\n";
-    if (augmentation.shown) out += std::string("Test time augmentation: ") + (augmentation.enabled ? "True" : "False") + "\n";
+    if (style.augmentation) out += std::string("Test time augmentation: ") + (*style.augmentation ? "True" : "False") + "\n";
     out += "Protocol #1 Error (MPJPE): " + python_float(a.mpjpe) + " mm\n";
     out += "Protocol #2 Error (P-MPJPE): " + python_float(a.p_mpjpe) + " mm\n";
     out += "Protocol #3 Error (N-MPJPE): " + python_float(a.n_mpjpe) + " mm\n";
@@ -266,9 +299,7 @@ std::vector<EvaluationBlock> report_evaluation(Evaluator& evaluator, bool by_sub
   auto blocks = evaluator.run(by_subject);
   for (const auto& block : blocks) {
     if (by_subject) report::line("Evaluating on subject " + block.subject);
-    const AugmentationLine augmentation{evaluator.options().report_augmentation,
-                                        evaluator.options().predict.test_time_augmentation};
-    std::istringstream text(format_block(block, augmentation));
+    std::istringstream text(format_block(block, evaluator.options().style));
     for (std::string line; std::getline(text, line);) report::line(line);
     if (by_subject) report::line("");
   }
@@ -304,14 +335,18 @@ EvaluateResult run_evaluate(const EvaluateOptions& o) {
       load_for_inference(path, o.model, device, {d.keypoints.metadata.num_joints, d.keypoints.source});
   model::LifterImpl& pose = net.pose();
   report::line(fmt::format("INFO: Receptive field: {} frames", pose.receptive_field()));
-  report::line(fmt::format("INFO: Trainable parameter count: {}", pose.parameter_count()));
+  const model::Family family = net.loaded.family;
+  // MixSTE's run.py counts its parameters in millions (print(model_params / 1000000, 'Million')).
+  report::line(family == model::Family::MixSTE
+                   ? fmt::format("INFO: Trainable parameter count: {} Million",
+                                 python_float(static_cast<double>(pose.parameter_count()) / 1000000))
+                   : fmt::format("INFO: Trainable parameter count: {}", pose.parameter_count()));
   report::line("Loading checkpoint " + path);
-  // VideoPose3D's run.py says how long the model trained, and prints the augmentation setting.
-  const bool videopose3d = net.loaded.family == model::Family::VideoPose3D;
-  if (videopose3d && net.checkpoint.epoch)
+  // VideoPose3D's and MixSTE's run.py say how long the model trained.
+  if ((family == model::Family::VideoPose3D || family == model::Family::MixSTE) && net.checkpoint.epoch)
     report::line(fmt::format("This model was trained for {} epochs", *net.checkpoint.epoch));
   EvaluatorOptions options = evaluator_options(d.selection, o.predict, o.runtime.progress);
-  options.report_augmentation = videopose3d;
+  options.style = report_style(family, o.predict.test_time_augmentation, path, net.checkpoint.epoch);
   Evaluator evaluator(pose, d.dataset, d.keypoints, flip_symmetry(d.dataset, d.keypoints), options, device);
   report::line(fmt::format("INFO: Testing on {} frames", evaluator.test_frames()));
   result.blocks = report_evaluation(evaluator, o.by_subject);

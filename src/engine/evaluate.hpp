@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -32,19 +33,31 @@ struct EvaluationBlock {
   double mean_mpjpe = 0, mean_p_mpjpe = 0, mean_n_mpjpe = 0, mean_mpjve = 0;
 };
 
+// What each original prints around an action's figures, beyond PoseFormer's lines.
+struct ReportStyle {
+  // VideoPose3D and MixSTE print "Test time augmentation: <value>" under each heading (MixSTE
+  // always prints False, its generator's flag, although its evaluation flips).
+  std::optional<bool> augmentation;
+  std::vector<std::string> before_each_action;  // MixSTE reloads the checkpoint for every action
+};
+// The style of `family`'s original: `augmentation` the run's setting, `checkpoint` and `epoch`
+// what MixSTE's per-action reload prints.
+ReportStyle report_style(model::Family family, bool augmentation, const std::string& checkpoint,
+                         std::optional<std::int64_t> epoch);
+
 struct EvaluatorOptions {
   std::vector<std::string> subjects;       // test subjects
   std::vector<std::string> action_filter;  // prefixes; empty = all
   int downsample = 1;
   PredictOptions predict;
   bool progress = true;
-  // VideoPose3D's run.py prints "Test time augmentation: True" under each action's heading.
-  bool report_augmentation = false;
+  ReportStyle style;  // the family's original's lines around each action
 };
 
 // Per-sequence error sums, computed once and grouped either way.
 struct SequenceErrors {
-  std::int64_t frames = 0;
+  std::int64_t frames = 0;        // the frames scored (a sequence model's clip rows, overlaps again)
+  std::int64_t input_frames = 0;  // the 2D frames predicted
   double mpjpe = 0, p_mpjpe = 0, n_mpjpe = 0, mpjve = 0;  // metres, already multiplied by frames
 };
 
@@ -114,12 +127,9 @@ struct EvaluateResult {
 // InputError before any output file is written.
 EvaluateResult run_evaluate(const EvaluateOptions& options);
 
-// The original's printed lines for one block ("----Walking----", "Protocol #1 Error (MPJPE): ...");
-// with `augmentation`, VideoPose3D's "Test time augmentation: True" line under each heading.
-struct AugmentationLine {
-  bool shown = false, enabled = true;
-};
-std::string format_block(const EvaluationBlock& block, AugmentationLine augmentation = {});
+// The original's printed lines for one block ("----Walking----", "Protocol #1 Error (MPJPE): ..."),
+// with the lines some originals print around each action (ReportStyle).
+std::string format_block(const EvaluationBlock& block, const ReportStyle& style = {});
 nlohmann::json blocks_to_json(const std::vector<EvaluationBlock>& blocks);
 
 // Python's repr() of a list of strings.

@@ -293,7 +293,50 @@ std::vector<torch::Tensor> predict_convolution(model::LifterImpl& model, const s
   return results;
 }
 
+// Each frame's prediction from the first clip that covers it.
+torch::Tensor frames_from_clips(const ClipPrediction& clips, std::int64_t T) {
+  std::vector<std::int64_t> row_of(static_cast<std::size_t>(T), -1);
+  for (std::size_t row = 0; row < clips.frames.size(); ++row) {
+    auto& chosen = row_of[static_cast<std::size_t>(clips.frames[row])];
+    if (chosen < 0) chosen = static_cast<std::int64_t>(row);
+  }
+  return clips.poses.index_select(0, torch::tensor(row_of, torch::kLong));
+}
+
 }  // namespace
+
+ClipPrediction predict_clips(model::LifterImpl& model, const torch::Tensor& keypoints, const FlipSymmetry& symmetry,
+                             const PredictOptions& options, const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  const std::int64_t T = keypoints.size(0), F = model.receptive_field();
+  ClipPrediction out;
+  if (T == 0) {
+    out.poses = torch::empty({0, model.output_joints(), 3});
+    return out;
+  }
+  const std::int64_t clips = (T + F - 1) / F;
+  for (std::int64_t c = 0; c < clips; ++c) {
+    const std::int64_t start = c + 1 < clips ? c * F : std::max<std::int64_t>(0, T - F);
+    for (std::int64_t k = 0; k < F; ++k) out.frames.push_back(std::min(T - 1, start + k));
+  }
+  const auto index = torch::tensor(out.frames, torch::kLong);
+  const auto input = keypoints.to(torch::kFloat32).index_select(0, index).view({clips, F, keypoints.size(1), keypoints.size(2)});
+  const bool flip = options.test_time_augmentation;
+  // Clips per pass: max_batch windows' worth of frames.
+  const std::int64_t per_pass = std::max<std::int64_t>(1, options.max_batch / (flip ? 2 : 1) / F + 1);
+  std::vector<torch::Tensor> parts;
+  for (std::int64_t s = 0; s < clips; s += per_pass) {
+    auto x = input.slice(0, s, std::min(clips, s + per_pass)).to(device);
+    const std::int64_t n = x.size(0);
+    if (flip) x = torch::cat({x, flip_poses(x, symmetry.kps_left, symmetry.kps_right)}, 0);
+    auto pred = model.forward(x);  // (n or 2n, F, J', 3)
+    if (flip)
+      pred = (pred.slice(0, 0, n) + flip_poses(pred.slice(0, n, 2 * n), symmetry.joints_left, symmetry.joints_right)) / 2;
+    parts.push_back(pred.to(torch::kCPU));
+  }
+  out.poses = torch::cat(parts, 0).reshape({clips * F, model.output_joints(), 3});
+  return out;
+}
 
 std::vector<torch::Tensor> predict_sequences(model::LifterImpl& model, const std::vector<torch::Tensor>& keypoints,
                                              const FlipSymmetry& symmetry, const PredictOptions& options,
@@ -304,9 +347,15 @@ std::vector<torch::Tensor> predict_sequences(model::LifterImpl& model, const std
   switch (model.temporal_shape()) {
     case model::TemporalShape::CentreFrame: return predict_windows(model, keypoints, symmetry, options, device);
     case model::TemporalShape::Convolution: return predict_convolution(model, keypoints, symmetry, options, device);
-    case model::TemporalShape::Sequence: break;
+    case model::TemporalShape::Sequence: {
+      std::vector<torch::Tensor> results;
+      for (const auto& k : keypoints)
+        results.push_back(k.size(0) == 0 ? torch::empty({0, model.output_joints(), 3})
+                                         : frames_from_clips(predict_clips(model, k, symmetry, options, device), k.size(0)));
+      return results;
+    }
   }
-  throw InputError(fmt::format("{} models do not lift whole sequences in this build", model::family_name(model.family())));
+  throw std::logic_error("predict_sequences: unknown temporal shape");
 }
 
 namespace {

@@ -39,6 +39,19 @@ std::vector<torch::Tensor> predict_sequences(model::LifterImpl& model, const std
                                              const FlipSymmetry& symmetry, const PredictOptions& options,
                                              const torch::Device& device);
 
+// A sequence model's clips as MixSTE's run.py cuts a sequence of T frames: consecutive clips
+// of F = receptive_field() frames, the last one the sequence's last F frames (overlapping the
+// one before it), a sequence shorter than F repeated at its last frame; each clip flipped as a
+// whole for test-time augmentation. `poses` (K, J', 3) are the clips' frames in order (K = clips
+// x F) and `frames` the source frame of each: MixSTE's evaluation counts every row, overlaps
+// included. The model must be in eval mode.
+struct ClipPrediction {
+  torch::Tensor poses;
+  std::vector<std::int64_t> frames;
+};
+ClipPrediction predict_clips(model::LifterImpl& model, const torch::Tensor& keypoints, const FlipSymmetry& symmetry,
+                             const PredictOptions& options, const torch::Device& device);
+
 // `poselift forward`: a checkpoint run on (B, F, J, C) windows from a .npy file, written as
 // float32 .npy: (B, 1, J, 3) for window models, (B, F - receptive field + 1, J, 3) for a
 // temporal convolution.

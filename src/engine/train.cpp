@@ -994,7 +994,8 @@ TrainRunResult run_train(const TrainRunOptions& o) {
   }
   // As the original, the final evaluation follows the last epoch.
   EvaluatorOptions final_options = evaluator_options(d.selection, o.evaluation, o.runtime.progress);
-  final_options.report_augmentation = trained->family() == model::Family::VideoPose3D;
+  final_options.style =
+      report_style(trained->family(), o.evaluation.test_time_augmentation, result.last_checkpoint, o.train.epochs);
   Evaluator evaluator(*trained, d.dataset, d.keypoints, flip_symmetry(d.dataset, d.keypoints), final_options, device);
   run.evaluation = report_evaluation(evaluator, o.by_subject);
   return run;

@@ -28,11 +28,13 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 // The original's report against ours, line by line: the same lines in the same order, figures
 // within `tolerance` mm (averages exactly as printed), the checkpoint's path aside. The
-// original's argparse Namespace line (VideoPose3D prints its arguments) has no counterpart.
+// originals' preambles (argparse's Namespace, MixSTE's banner) have no counterpart.
 void expect_same_report(const std::string& ours, const std::string& theirs, const std::string& label,
                         double tolerance = 0.01) {
   std::vector<std::string> mine = lines_of(ours), original = lines_of(theirs);
-  if (!original.empty() && original.front().rfind("Namespace(", 0) == 0) original.erase(original.begin());
+  // Lines before "Loading dataset..." (MixSTE's banner, its command line, CUDA count, argparse's
+  // Namespace) have no counterpart.
+  while (!original.empty() && original.front() != "Loading dataset...") original.erase(original.begin());
   ASSERT_EQ(mine.size(), original.size()) << label << "\nours:\n" << ours << "\ntheirs:\n" << theirs;
   const std::regex figure(R"(^((?:Protocol #\d|Velocity) Error \(\S+\): )(\S+) mm$)");
   double worst = 0;
@@ -43,8 +45,10 @@ void expect_same_report(const std::string& ours, const std::string& theirs, cons
       const double difference = std::abs(std::stod(a[2].str()) - std::stod(b[2].str()));
       EXPECT_LE(difference, tolerance) << label << " line " << i << ": " << mine[i] << " vs " << original[i];
       worst = std::max(worst, difference);
-    } else if (original[i].rfind("Loading checkpoint ", 0) == 0) {
-      EXPECT_EQ(mine[i].rfind("Loading checkpoint ", 0), 0u) << label << " line " << i << ": " << mine[i];
+    } else if (original[i].rfind("Loading checkpoint ", 0) == 0 ||
+               original[i].rfind("Loading evaluate checkpoint ", 0) == 0) {  // the path aside
+      const std::string prefix = original[i].substr(0, original[i].rfind(' ') + 1);
+      EXPECT_EQ(mine[i].rfind(prefix, 0), 0u) << label << " line " << i << ": " << mine[i];
     } else {
       EXPECT_EQ(mine[i], original[i]) << label << " line " << i;
     }
