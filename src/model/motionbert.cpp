@@ -224,7 +224,8 @@ double MotionBERTImpl::macs_per_output_frame() const {
   const double tokens = F * J;
   // One block: qkv and proj of two attentions, two MLPs; spatial scores and context over the J
   // joints of each frame, temporal ones over the F frames of each joint.
-  const double block = tokens * (2 * (3 * C * C + C * C) + 2 * (2 * C * hidden)) + 2 * F * J * J * C + 2 * J * F * F * C;
+  const double linear = tokens * (2 * (3 * C * C + C * C) + 2 * (2 * C * hidden));
+  const double block = linear + 2 * F * J * J * C + 2 * J * F * F * C;
   const double fusion = c.att_fuse ? tokens * (2 * C * 2 + 2 * C) : 0.0;  // ts_attn, weighted sum
   const double clip = tokens * c.dim_in * C + c.depth * (2 * block + fusion) + tokens * (C * R + R * c.dim_out);
   return clip / F;

@@ -4,9 +4,9 @@
 The original lib/model/DSTformer.py imports DropPath from lib.model.drop (MotionBERT's copy of
 timm's layer). This script puts a minimal stand-in for that module into sys.modules (identity
 unless training with a positive rate, as the original), then imports the original file
-unchanged, builds DSTformer with the given configuration (LayerNorm eps: the constructor's 1e-5 unless
-told otherwise; load_backbone passes 1e-6), loads `model_pos` strictly and writes the forward pass of the
-input (and of its first --short frames, when given, to a second file).
+unchanged, builds DSTformer with the given configuration (LayerNorm eps: the constructor's
+1e-5 unless told otherwise; load_backbone passes 1e-6), loads `model_pos` strictly and writes
+the forward pass of the input (and of its first --short frames, when given, to a second file).
 
 Usage: motionbert_original.py --original DSTformer.py --checkpoint C --input X.npy --output Y.npy
        --dim-feat 32 --dim-rep 64 --depth 2 --heads 4 --mlp-ratio 2 --maxlen 27
