@@ -77,12 +77,15 @@ void add_model_options(CLI::App& cmd, engine::ModelOptions& m) {
 
 void add_loading_options(CLI::App& cmd, engine::ModelOptions& m) {
   cmd.add_option("--model", m.family,
-                 "model family: poseformer, videopose3d or poseformerv2 (a checkpoint tells its own; training "
+                 "model family: poseformer, videopose3d, poseformerv2 or motionbert (a checkpoint tells its own; training "
                  "default: poseformer)")
-      ->check(CLI::IsMember({"poseformer", "videopose3d", "poseformerv2"}, CLI::ignore_case));
+      ->check(CLI::IsMember({"poseformer", "videopose3d", "poseformerv2", "motionbert"}, CLI::ignore_case));
   cmd.add_option("--heads", m.heads, heads_help())->capture_default_str();
   cmd.add_flag("--causal", m.causal, "VideoPose3D: causal convolutions (not in its checkpoints)");
   cmd.add_flag("--dense", m.dense, "VideoPose3D: dense instead of dilated convolutions (not in its checkpoints)");
+  cmd.add_option("--layer-norm-eps", m.layer_norm_eps,
+                 "MotionBERT: LayerNorm eps, not in its checkpoints (default: 1e-6, as its scripts build its models)")
+      ->check(CLI::Range(0.0, 0.1));
   cmd.add_flag("!--non-strict", m.strict_load,
                "load checkpoints partially, warning about skipped keys (default: strict)");
 }

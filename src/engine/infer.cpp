@@ -63,7 +63,13 @@ torch::Tensor lift_in_chunks(model::LifterImpl& model, const torch::Tensor& inpu
 LiftedTrack lift_sequence(model::LifterImpl& model, model::LifterImpl* trajectory, const wild::Sequence2D& sequence,
                           int width, int height, const PredictOptions& options, const torch::Device& device,
                           bool progress) {
-  const torch::Tensor input = normalized_track(sequence, width, height);
+  torch::Tensor input = normalized_track(sequence, width, height);
+  if (model.input_channels() == 3) {  // MotionBERT: the detector's confidence as the third channel
+    std::vector<float> scores;
+    for (const auto& pose : sequence.poses)
+      for (const auto& k : pose) scores.push_back(k[2]);
+    input = torch::cat({input, torch::tensor(scores).view({input.size(0), input.size(1), 1})}, -1);
+  }
   const std::int64_t T = input.size(0);
   report::Progress bar("lifting", trajectory ? 2 * T : T, "frames", progress);
   LiftedTrack out;
@@ -164,9 +170,9 @@ InferResult run_inference(const InferOptions& o) {
   const InferenceModel net = load_for_inference(checkpoint, o.model, device);
   model::LifterImpl& pose = net.pose();
   if (pose.input_joints() != data::h36m::kJoints || pose.output_joints() != data::h36m::kJoints ||
-      pose.input_channels() != 2)
+      pose.input_channels() < 2 || pose.input_channels() > 3)
     throw InputError(fmt::format("{}: the model takes {} joints x {} channels; infer needs a Human3.6M-17 model "
-                                 "on 2D input",
+                                 "on 2D input (with or without confidences)",
                                  checkpoint, pose.input_joints(), pose.input_channels()));
 
   std::vector<std::pair<std::string, wild::LiftedSequence>> outputs;

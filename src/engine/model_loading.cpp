@@ -16,6 +16,7 @@ model::ModelRequest model_request(const ModelOptions& options) {
   request.frames = options.frames;
   request.causal = options.causal;
   request.dense = options.dense;
+  request.layer_norm_eps = options.layer_norm_eps;
   request.strict = options.strict_load;
   const model::LoadHints hints = flag_hints();
   request.hints.heads = hints.heads;

@@ -47,6 +47,7 @@ struct ModelOptions {
   bool causal = false, dense = false;      // --causal, --dense: VideoPose3D's convolutions
   int frames_kept = 27;                    // -frame-kept: PoseFormerV2's centre frames
   int coefficients_kept = 0;               // -coeff-kept: PoseFormerV2's DCT coefficients (0: frames_kept)
+  double layer_norm_eps = 0;               // --layer-norm-eps: MotionBERT's (0: its scripts' 1e-6)
 };
 
 struct RuntimeOptions {

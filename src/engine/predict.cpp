@@ -28,6 +28,17 @@ torch::Tensor flip_poses(const torch::Tensor& poses, const std::vector<std::int6
   return out;
 }
 
+torch::Tensor with_model_channels(const model::LifterImpl& model, const torch::Tensor& keypoints) {
+  const std::int64_t have = keypoints.size(-1), want = model.input_channels();
+  if (have == want) return keypoints;
+  if (have == 2 && want == 3) {  // no detector confidence: every keypoint fully confident
+    auto ones = torch::ones(keypoints.sizes().vec(), keypoints.options()).narrow(-1, 0, 1);
+    return torch::cat({keypoints, ones}, -1);
+  }
+  throw InputError(fmt::format("the {} model takes {} channels per keypoint; the 2D input has {}",
+                               model::family_name(model.family()), want, have));
+}
+
 torch::Tensor predict_sequence(model::LifterImpl& model, const torch::Tensor& keypoints,
                                const FlipSymmetry& symmetry, const PredictOptions& options,
                                const torch::Device& device) {
@@ -314,13 +325,14 @@ ClipPrediction predict_clips(model::LifterImpl& model, const torch::Tensor& keyp
     out.poses = torch::empty({0, model.output_joints(), 3});
     return out;
   }
+  const torch::Tensor source = with_model_channels(model, keypoints);
   const std::int64_t clips = (T + F - 1) / F;
   for (std::int64_t c = 0; c < clips; ++c) {
     const std::int64_t start = c + 1 < clips ? c * F : std::max<std::int64_t>(0, T - F);
     for (std::int64_t k = 0; k < F; ++k) out.frames.push_back(std::min(T - 1, start + k));
   }
   const auto index = torch::tensor(out.frames, torch::kLong);
-  const auto input = keypoints.to(torch::kFloat32).index_select(0, index).view({clips, F, keypoints.size(1), keypoints.size(2)});
+  const auto input = source.to(torch::kFloat32).index_select(0, index).view({clips, F, source.size(1), source.size(2)});
   const bool flip = options.test_time_augmentation;
   // Clips per pass: max_batch windows' worth of frames.
   const std::int64_t per_pass = std::max<std::int64_t>(1, options.max_batch / (flip ? 2 : 1) / F + 1);
@@ -342,14 +354,17 @@ std::vector<torch::Tensor> predict_sequences(model::LifterImpl& model, const std
                                              const FlipSymmetry& symmetry, const PredictOptions& options,
                                              const torch::Device& device) {
   torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> adapted;
+  for (const auto& k : keypoints) adapted.push_back(k.dim() == 3 ? with_model_channels(model, k) : k);
+  const std::vector<torch::Tensor>& keypoints_in = adapted;
   if (auto* poseformer = dynamic_cast<model::PoseFormerImpl*>(&model))
-    return predict_poseformer(*poseformer, keypoints, symmetry, options, device);
+    return predict_poseformer(*poseformer, keypoints_in, symmetry, options, device);
   switch (model.temporal_shape()) {
-    case model::TemporalShape::CentreFrame: return predict_windows(model, keypoints, symmetry, options, device);
-    case model::TemporalShape::Convolution: return predict_convolution(model, keypoints, symmetry, options, device);
+    case model::TemporalShape::CentreFrame: return predict_windows(model, keypoints_in, symmetry, options, device);
+    case model::TemporalShape::Convolution: return predict_convolution(model, keypoints_in, symmetry, options, device);
     case model::TemporalShape::Sequence: {
       std::vector<torch::Tensor> results;
-      for (const auto& k : keypoints)
+      for (const auto& k : keypoints_in)
         results.push_back(k.size(0) == 0 ? torch::empty({0, model.output_joints(), 3})
                                          : frames_from_clips(predict_clips(model, k, symmetry, options, device), k.size(0)));
       return results;
@@ -365,13 +380,17 @@ namespace {
 torch::Tensor forward_input(const std::string& path, const model::LifterImpl& m) {
   io::NpyContent input = io::read_npy(path);
   const bool convolution = m.temporal_shape() == model::TemporalShape::Convolution;
+  const bool clip = m.temporal_shape() == model::TemporalShape::Sequence;  // any clip up to its length
   const auto& shape = input.array.shape;
   const bool fits = !input.is_object() && shape.size() == 4 && shape[2] == m.input_joints() &&
                     shape[3] == m.input_channels() &&
-                    (convolution ? shape[1] >= m.receptive_field() : shape[1] == m.receptive_field());
+                    (convolution ? shape[1] >= m.receptive_field()
+                     : clip      ? shape[1] >= 1 && shape[1] <= m.receptive_field()
+                                 : shape[1] == m.receptive_field());
   if (!fits)
     throw InputError(fmt::format("{}: expected a (B, {}{}, {}, {}) numeric array for this checkpoint, found {}", path,
-                                 convolution ? ">= " : "", m.receptive_field(), m.input_joints(), m.input_channels(),
+                                 convolution ? ">= " : clip ? "<= " : "", m.receptive_field(), m.input_joints(),
+                                 m.input_channels(),
                                  input.is_object() ? std::string("an object array") : input.array.shape_string()));
   auto x = model::to_tensor(input.array.astype(io::DType::Float32));
   const auto finite = torch::isfinite(x).view({x.size(0), -1}).all(1);

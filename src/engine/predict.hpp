@@ -23,7 +23,11 @@ struct FlipSymmetry {
 torch::Tensor flip_poses(const torch::Tensor& poses, const std::vector<std::int64_t>& left,
                          const std::vector<std::int64_t>& right);
 
-// `keypoints` (T, J, 2) normalised screen coordinates -> (T, J', 3) root-relative camera-space
+// `keypoints` with the channels the model takes: a 2-channel input gets a confidence of 1 for a
+// 3-channel model (MotionBERT); anything else is an InputError.
+torch::Tensor with_model_channels(const model::LifterImpl& model, const torch::Tensor& keypoints);
+
+// `keypoints` (T, J, 2) normalised screen coordinates (or (T, J, 3) with confidences) -> (T, J', 3) root-relative camera-space
 // positions in metres (J' = the model's output joints; for a trajectory model pass a symmetry
 // without joints). The model must be in eval mode.
 torch::Tensor predict_sequence(model::LifterImpl& model, const torch::Tensor& keypoints,

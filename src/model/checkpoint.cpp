@@ -350,6 +350,7 @@ io::ValuePtr encode_training_state(const TrainingState& t) {
   if (t.num_frames) add("num_frames", io::Value::from_int(*t.num_frames));
   if (t.causal) add("causal", io::Value::from_bool(*t.causal));
   if (t.dense) add("dense", io::Value::from_bool(*t.dense));
+  if (t.layer_norm_eps) add("layer_norm_eps", io::Value::from_float(*t.layer_norm_eps));
   if (t.torch_rng_state.defined()) add("torch_rng_state", io::make_tensor_value(to_ndarray(t.torch_rng_state)));
   if (t.min_loss) add("min_loss", io::Value::from_float(*t.min_loss));
   if (t.history) add("history", history_value(*t.history));
@@ -384,6 +385,12 @@ TrainingState decode_training_state(const io::Value& value, const std::string& s
       throw InputError(fmt::format("{}: poselift.num_frames: expected a frame count from 1 to 100000, found {}", source,
                                    v->repr(40)));
     t.num_frames = static_cast<int>(v->integer);
+  }
+  if (auto v = value.find("layer_norm_eps", what)) {
+    const double eps = v->as_float(what + "['layer_norm_eps']");
+    if (!(eps > 0 && eps < 1))
+      throw InputError(fmt::format("{}: poselift.layer_norm_eps: expected a small positive number, found {}", source, eps));
+    t.layer_norm_eps = eps;
   }
   for (const char* key : {"causal", "dense"}) {
     auto v = value.find(key, what);

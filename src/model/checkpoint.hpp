@@ -41,6 +41,7 @@ struct TrainingState {
   // What other families' shapes do not tell: PoseFormerV2's window, VideoPose3D's convolutions.
   std::optional<int> num_frames;  // 1..100000
   std::optional<bool> causal, dense;
+  std::optional<double> layer_norm_eps;  // MotionBERT's (not in its weights)
   torch::Tensor torch_rng_state;  // LibTorch's CPU generator; undefined when absent
   std::optional<double> min_loss;  // best validation MPJPE so far, millimetres
   std::optional<std::vector<EpochRecord>> history;

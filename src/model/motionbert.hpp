@@ -18,6 +18,9 @@
 
 namespace poselift::model {
 
+// The LayerNorm eps MotionBERT's scripts build every model with (load_backbone).
+constexpr double kMotionBERTScriptNormEps = 1e-6;
+
 struct MotionBERTConfig {
   int dim_in = 3, dim_out = 3, dim_feat = 256, dim_rep = 512, depth = 5, num_heads = 8;
   double mlp_ratio = 4.0;

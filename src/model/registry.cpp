@@ -59,6 +59,7 @@ Family family_of(const ModelSpec& spec) {
     Family operator()(const PoseFormerConfig&) const { return Family::PoseFormer; }
     Family operator()(const VideoPose3DConfig&) const { return Family::VideoPose3D; }
     Family operator()(const PoseFormerV2Config&) const { return Family::PoseFormerV2; }
+    Family operator()(const MotionBERTConfig&) const { return Family::MotionBERT; }
   } visitor;
   return std::visit(visitor, spec);
 }
@@ -68,6 +69,7 @@ Lifter make_lifter(const ModelSpec& spec) {
     Lifter operator()(const PoseFormerConfig& c) const { return std::make_shared<PoseFormerImpl>(c); }
     Lifter operator()(const VideoPose3DConfig& c) const { return std::make_shared<VideoPose3DImpl>(c); }
     Lifter operator()(const PoseFormerV2Config& c) const { return std::make_shared<PoseFormerV2Impl>(c); }
+    Lifter operator()(const MotionBERTConfig& c) const { return std::make_shared<MotionBERTImpl>(c); }
   } visitor;
   return std::visit(visitor, spec);
 }
@@ -100,8 +102,13 @@ ModelSpec checkpoint_spec(const Checkpoint& ck, const ModelRequest& request) {
                                      ck.source, request.hints.frames));
       return infer_poseformerv2_config(ck.model_state, frames, resolve_heads(ck, request.num_heads), ck.source);
     }
+    case Family::MotionBERT: {
+      MotionBERTConfig c = infer_motionbert_config(ck.model_state, resolve_heads(ck, request.num_heads), ck.source);
+      c.norm_eps = stored.layer_norm_eps ? *stored.layer_norm_eps
+                                         : request.layer_norm_eps > 0 ? request.layer_norm_eps : kMotionBERTScriptNormEps;
+      return c;
+    }
     case Family::MixSTE:
-    case Family::MotionBERT:
       break;
   }
   throw InputError(fmt::format("{}: this is a {} checkpoint ({}); this build of poselift does not run {} models",
@@ -131,6 +138,9 @@ TrainingState spec_training_state(const ModelSpec& spec) {
   } else if (const auto* v = std::get_if<PoseFormerV2Config>(&spec)) {
     state.num_heads = v->num_heads;
     state.num_frames = v->num_frames;
+  } else if (const auto* m = std::get_if<MotionBERTConfig>(&spec)) {
+    state.num_heads = m->num_heads;
+    state.layer_norm_eps = m->norm_eps;
   } else if (const auto* t = std::get_if<VideoPose3DConfig>(&spec)) {
     state.causal = t->causal;
     state.dense = t->dense;

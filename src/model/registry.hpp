@@ -10,6 +10,7 @@
 
 #include "model/checkpoint.hpp"
 #include "model/lifter.hpp"
+#include "model/motionbert.hpp"
 #include "model/poseformer.hpp"
 #include "model/poseformerv2.hpp"
 #include "model/videopose3d.hpp"
@@ -25,7 +26,7 @@ struct FamilySignature {
 std::optional<FamilySignature> detect_family(const StateDict& state);
 
 // A family with its whole configuration: what a fresh model is built from.
-using ModelSpec = std::variant<PoseFormerConfig, VideoPose3DConfig, PoseFormerV2Config>;
+using ModelSpec = std::variant<PoseFormerConfig, VideoPose3DConfig, PoseFormerV2Config, MotionBERTConfig>;
 Family family_of(const ModelSpec& spec);
 Lifter make_lifter(const ModelSpec& spec);
 
@@ -35,6 +36,9 @@ struct ModelRequest {
   int num_heads = 0;             // <= 0: the stored count, else the family's default (8)
   int frames = 0;                // <= 0: the stored window; PoseFormerV2 needs one of them
   bool causal = false, dense = false;  // VideoPose3D, when the file does not store them
+  // MotionBERT's LayerNorm eps when the file does not store it (<= 0: 1e-6, as its scripts'
+  // load_backbone builds every published model).
+  double layer_norm_eps = 0;
   bool strict = true;
   struct Hints {  // appended to the errors: the caller's flag names
     std::string heads, frames, strict, family;

@@ -140,6 +140,37 @@ TEST(ZooForward, EveryFamilyReproducesItsOriginalsOutputsThroughTheCommand) {
   }
 }
 
+TEST(ZooForward, MotionBERTWithConfidencesAndShortClips) {
+  POSELIFT_REQUIRE_SHARED();
+  const std::string root = zoo("motionbert-small"), dir = test::temp_dir("zoo_motionbert");
+  // The fixture was built with DSTformer's own LayerNorm eps (1e-5), not its scripts' 1e-6, and
+  // 4 heads: neither is in the file.
+  for (const char* clip : {"forward", "forward_short"}) {
+    std::string log;
+    const std::string out = fmt::format("{}/{}.npy", dir, clip);
+    ASSERT_EQ(test::run_command(fmt::format("{} forward -c {}/checkpoint/model.bin --heads 4 --layer-norm-eps 1e-5 "
+                                            "--input {}/{}_input.npy --out {} --no-progress",
+                                            POSELIFT_CLI, root, root, clip, out),
+                                &log),
+              0)
+        << log;
+    const double error = relative_difference(io::read_npy(out).array, io::read_npy(root + "/" + clip + "_output.npy").array);
+    EXPECT_LE(error, 1e-5) << clip;
+    std::printf("motionbert-small %s: within %.2g of the original's\n", clip, error);
+  }
+  // Its scripts' eps (the default) gives another output: the flag is what makes the fixture match.
+  std::string log;
+  ASSERT_EQ(test::run_command(fmt::format("{} forward -c {}/checkpoint/model.bin --heads 4 --input "
+                                          "{}/forward_input.npy --out {}/default_eps.npy --no-progress",
+                                          POSELIFT_CLI, root, root, dir),
+                              &log),
+            0)
+      << log;
+  EXPECT_GT(relative_difference(io::read_npy(dir + "/default_eps.npy").array,
+                                io::read_npy(root + "/forward_output.npy").array),
+            1e-5);
+}
+
 TEST(ZooRegistry, ACheckpointOfAnotherFamilyGetsOneSentence) {
   POSELIFT_REQUIRE_SHARED();
   std::string out;
