@@ -102,6 +102,20 @@ TEST(MixSTEConfig, DefaultsAreRunPysAndDescribeValidate) {
   EXPECT_THROW(model::MixSTE{broken}, InputError);
 }
 
+TEST(MixSTEConfig, LayerNormsAsTheOriginal) {
+  // norm_layer = partial(nn.LayerNorm, eps=1e-6) for the blocks, Spatial_norm and Temporal_norm;
+  // the head's nn.LayerNorm(embed_dim) keeps PyTorch's 1e-5.
+  model::MixSTE net(fixture_config());
+  EXPECT_DOUBLE_EQ(net->Spatial_norm->options.eps(), 1e-6);
+  EXPECT_DOUBLE_EQ(net->Temporal_norm->options.eps(), 1e-6);
+  for (auto* list : {&net->STEblocks, &net->TTEblocks})
+    for (const auto& module : **list) {
+      EXPECT_DOUBLE_EQ(module->as<model::TransformerBlock>()->norm1->options.eps(), 1e-6);
+      EXPECT_DOUBLE_EQ(module->as<model::TransformerBlock>()->norm2->options.eps(), 1e-6);
+    }
+  EXPECT_DOUBLE_EQ(net->head[0]->as<torch::nn::LayerNorm>()->options.eps(), 1e-5);
+}
+
 TEST(MixSTEConfig, StochasticDepthRisesLinearlyOverTheRounds) {
   auto c = fixture_config();
   c.depth = 4;
@@ -148,6 +162,11 @@ TEST(MixSTEParity, FixtureMatchesOriginalForward) {
     std::printf("mixste-f27, %s path: max abs error %.3g (max |expected| %.3g, relative %.3g)\n",
                 model::implementation_name(impl), err, scale, err / scale);
   }
+  // LibTorch's reference path runs the original's operations in its order: far closer than the
+  // bound above (a head LayerNorm with the blocks' eps 1e-6 instead of nn.LayerNorm's 1e-5 moves
+  // the output by 2e-6 of its scale, within 1e-5).
+  net->set_implementation(model::Implementation::reference);
+  EXPECT_LE(max_abs_diff(net->forward(input), expected), 1e-6 * scale);
   // Every frame's pose is its own: the output is not one pose repeated along the window.
   EXPECT_GT(max_abs_diff(expected.select(1, 0), expected.select(1, 26)), 1e-3 * scale);
 }
