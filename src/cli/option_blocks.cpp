@@ -57,9 +57,9 @@ void add_model_options(CLI::App& cmd, engine::ModelOptions& m) {
   add_window_option(cmd, m);
   // The architecture: what training builds; a checkpoint's shapes win over them when loading.
   cmd.add_option("--width,--embed-dim-ratio", m.embed_dim_ratio,
-                 "PoseFormer/PoseFormerV2: spatial embedding width per joint")
+                 "PoseFormer/PoseFormerV2/MixSTE: spatial embedding width per joint (MixSTE's -cs)")
       ->capture_default_str();
-  cmd.add_option("--depth", m.depth, "PoseFormer/PoseFormerV2: transformer blocks per stage")->capture_default_str();
+  cmd.add_option("--depth", m.depth, "PoseFormer/PoseFormerV2/MixSTE: transformer blocks per stage (MixSTE's -dep)")->capture_default_str();
   cmd.add_option("--architecture", m.architecture, "VideoPose3D: filter widths, comma separated (-arc)")
       ->capture_default_str();
   cmd.add_option("--channels", m.channels, "VideoPose3D: convolution channels (-ch)")
@@ -77,9 +77,9 @@ void add_model_options(CLI::App& cmd, engine::ModelOptions& m) {
 
 void add_loading_options(CLI::App& cmd, engine::ModelOptions& m) {
   cmd.add_option("--model", m.family,
-                 "model family: poseformer, videopose3d, poseformerv2 or motionbert (a checkpoint tells its own; training "
+                 "model family: poseformer, videopose3d, poseformerv2, mixste or motionbert (a checkpoint tells its own; training "
                  "default: poseformer)")
-      ->check(CLI::IsMember({"poseformer", "videopose3d", "poseformerv2", "motionbert"}, CLI::ignore_case));
+      ->check(CLI::IsMember({"poseformer", "videopose3d", "poseformerv2", "mixste", "motionbert"}, CLI::ignore_case));
   cmd.add_option("--heads", m.heads, heads_help())->capture_default_str();
   cmd.add_flag("--causal", m.causal, "VideoPose3D: causal convolutions (not in its checkpoints)");
   cmd.add_flag("--dense", m.dense, "VideoPose3D: dense instead of dilated convolutions (not in its checkpoints)");

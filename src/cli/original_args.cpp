@@ -14,7 +14,8 @@ std::vector<std::string> translate_original_arguments(const std::vector<std::str
       {"-no-da", "--no-data-augmentation"}, {"-no-tta", "--no-test-time-augmentation"},
       {"-frame", "--number-of-frames"}, {"-arc", "--architecture"},
       {"-ch", "--channels"},           {"-frame-kept", "--frames-kept"},
-      {"-coeff-kept", "--coefficients-kept"},
+      {"-coeff-kept", "--coefficients-kept"}, {"-cs", "--width"},
+      {"-dep", "--depth"},
   };
   std::vector<std::string> out;
   out.reserve(args.size() + 1);

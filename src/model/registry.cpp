@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "io/error.hpp"
 #include "report/report.hpp"
@@ -59,6 +60,7 @@ Family family_of(const ModelSpec& spec) {
     Family operator()(const PoseFormerConfig&) const { return Family::PoseFormer; }
     Family operator()(const VideoPose3DConfig&) const { return Family::VideoPose3D; }
     Family operator()(const PoseFormerV2Config&) const { return Family::PoseFormerV2; }
+    Family operator()(const MixSTEConfig&) const { return Family::MixSTE; }
     Family operator()(const MotionBERTConfig&) const { return Family::MotionBERT; }
   } visitor;
   return std::visit(visitor, spec);
@@ -69,6 +71,7 @@ Lifter make_lifter(const ModelSpec& spec) {
     Lifter operator()(const PoseFormerConfig& c) const { return std::make_shared<PoseFormerImpl>(c); }
     Lifter operator()(const VideoPose3DConfig& c) const { return std::make_shared<VideoPose3DImpl>(c); }
     Lifter operator()(const PoseFormerV2Config& c) const { return std::make_shared<PoseFormerV2Impl>(c); }
+    Lifter operator()(const MixSTEConfig& c) const { return std::make_shared<MixSTEImpl>(c); }
     Lifter operator()(const MotionBERTConfig& c) const { return std::make_shared<MotionBERTImpl>(c); }
   } visitor;
   return std::visit(visitor, spec);
@@ -108,11 +111,13 @@ ModelSpec checkpoint_spec(const Checkpoint& ck, const ModelRequest& request) {
                                          : request.layer_norm_eps > 0 ? request.layer_norm_eps : kMotionBERTScriptNormEps;
       return c;
     }
-    case Family::MixSTE:
-      break;
+    case Family::MixSTE: {
+      MixSTEConfig c = infer_mixste_config(ck.model_state, resolve_heads(ck, request.num_heads), ck.source);
+      c.drop_path_rate = 0.0;  // inference; training sets its own
+      return c;
+    }
   }
-  throw InputError(fmt::format("{}: this is a {} checkpoint ({}); this build of poselift does not run {} models",
-                               ck.source, family_name(family), signature->keys, family_name(family)));
+  throw std::logic_error("checkpoint_spec: unknown family");
 }
 
 LoadedModel build_model(const Checkpoint& ck, const ModelRequest& request) {
@@ -138,6 +143,8 @@ TrainingState spec_training_state(const ModelSpec& spec) {
   } else if (const auto* v = std::get_if<PoseFormerV2Config>(&spec)) {
     state.num_heads = v->num_heads;
     state.num_frames = v->num_frames;
+  } else if (const auto* x = std::get_if<MixSTEConfig>(&spec)) {
+    state.num_heads = x->num_heads;
   } else if (const auto* m = std::get_if<MotionBERTConfig>(&spec)) {
     state.num_heads = m->num_heads;
     state.layer_norm_eps = m->norm_eps;

@@ -10,6 +10,7 @@
 
 #include "model/checkpoint.hpp"
 #include "model/lifter.hpp"
+#include "model/mixste.hpp"
 #include "model/motionbert.hpp"
 #include "model/poseformer.hpp"
 #include "model/poseformerv2.hpp"
@@ -26,7 +27,8 @@ struct FamilySignature {
 std::optional<FamilySignature> detect_family(const StateDict& state);
 
 // A family with its whole configuration: what a fresh model is built from.
-using ModelSpec = std::variant<PoseFormerConfig, VideoPose3DConfig, PoseFormerV2Config, MotionBERTConfig>;
+using ModelSpec =
+    std::variant<PoseFormerConfig, VideoPose3DConfig, PoseFormerV2Config, MixSTEConfig, MotionBERTConfig>;
 Family family_of(const ModelSpec& spec);
 Lifter make_lifter(const ModelSpec& spec);
 

@@ -94,7 +94,8 @@ INSTANTIATE_TEST_SUITE_P(Families, ZooEvaluation,
                          ::testing::Values(ZooCase{"videopose3d-f27", "-arc 3,3,3 -ch 64"},
                                            ZooCase{"poseformerv2-f27",
                                                    "-frame 27 -frame-kept 3 -coeff-kept 5 --depth 2 "
-                                                   "--embed-dim-ratio 16"}),
+                                                   "--embed-dim-ratio 16"},
+                                           ZooCase{"mixste-f27", "-f 27 -cs 32 -dep 2"}),
                          [](const auto& info) {
                            std::string name = info.param.fixture;
                            name.erase(std::remove(name.begin(), name.end(), '-'), name.end());
@@ -117,7 +118,7 @@ double relative_difference(const io::NdArray& a, const io::NdArray& b) {
 TEST(ZooForward, EveryFamilyReproducesItsOriginalsOutputsThroughTheCommand) {
   POSELIFT_REQUIRE_SHARED();
   const std::string dir = test::temp_dir("zoo_forward");
-  for (const char* fixture : {"videopose3d-f27", "poseformerv2-f27"}) {
+  for (const char* fixture : {"videopose3d-f27", "poseformerv2-f27", "mixste-f27"}) {
     const std::string root = zoo(fixture);
     const bool trajectory = std::string(fixture) == "videopose3d-f27";
     const std::string out = dir + "/" + fixture + ".npy", traj = dir + "/" + fixture + "_traj.npy";
@@ -174,15 +175,15 @@ TEST(ZooForward, MotionBERTWithConfidencesAndShortClips) {
 TEST(ZooRegistry, ACheckpointOfAnotherFamilyGetsOneSentence) {
   POSELIFT_REQUIRE_SHARED();
   std::string out;
-  // MixSTE is detected by its keys, whatever family is asked for.
+  // A MixSTE checkpoint for a PoseFormer (MixSTE shares PoseFormer's Spatial_patch_to_embedding).
   const std::string mixste = zoo("mixste-f27");
-  EXPECT_EQ(test::run_command(fmt::format("{} forward -c {}/checkpoint/model.bin --input {}/forward_input.npy --out "
-                                          "{}/x.npy",
+  EXPECT_EQ(test::run_command(fmt::format("{} forward --model poseformer -c {}/checkpoint/model.bin --input "
+                                          "{}/forward_input.npy --out {}/x.npy",
                                           POSELIFT_CLI, mixste, mixste, test::temp_dir("zoo_mixste")),
                               &out),
             2)
       << out;
-  EXPECT_NE(out.find("this is a MixSTE checkpoint (STEblocks.*, TTEblocks.*)"), std::string::npos) << out;
+  EXPECT_NE(out.find("this is a MixSTE checkpoint (STEblocks.*, TTEblocks.*), not PoseFormer"), std::string::npos) << out;
   EXPECT_LT(out.size(), 600u) << "one sentence, not a list of keys: " << out;
   // A family asked for that the file is not.
   const std::string v2 = zoo("poseformerv2-f27");
