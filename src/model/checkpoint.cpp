@@ -222,6 +222,37 @@ std::string LoadReport::describe() const {
   return out;
 }
 
+std::string shape_text(const torch::Tensor& t) {
+  std::string s = "(";
+  for (std::int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
+  return s + (t.dim() == 1 ? ",)" : ")");
+}
+
+const torch::Tensor* StateDictShapes::find(const std::string& name) const {
+  for (const auto& kv : state_)
+    if (kv.first == name) return &kv.second;
+  return nullptr;
+}
+
+const torch::Tensor& StateDictShapes::need(const std::string& name, std::size_t rank) const {
+  const torch::Tensor* t = find(name);
+  if (!t)
+    throw InputError(
+        fmt::format("{}: not a {} checkpoint: '{}' is missing from the state dict", source_, family_, name));
+  if (static_cast<std::size_t>(t->dim()) != rank)
+    throw InputError(
+        fmt::format("{}: '{}' has shape {}, a rank-{} tensor expected", source_, name, shape_text(*t), rank));
+  return *t;
+}
+
+void StateDictShapes::expect_shape(const std::string& name, const std::vector<std::int64_t>& shape,
+                                   const std::string& why) const {
+  const torch::Tensor& t = need(name, shape.size());
+  if (t.sizes() != c10::IntArrayRef(shape))
+    throw InputError(fmt::format("{}: '{}' has shape {}, ({}) expected ({})", source_, name, shape_text(t),
+                                 fmt::join(shape, ", "), why));
+}
+
 LoadReport load_state_dict(torch::nn::Module& model, const StateDict& state, bool strict,
                            const std::string& source, const std::string& strict_hint) {
   LoadReport report;

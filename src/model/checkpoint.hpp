@@ -89,6 +89,23 @@ int resolve_heads(const Checkpoint& ck, int requested);
 PoseFormerConfig infer_config(const StateDict& state, int num_heads, const std::string& source,
                               const std::string& heads_hint = "");
 
+// A family's configuration read out of a state dict: tensors by name, their rank and shape
+// checked; errors name the file, the family ("not a MixSTE checkpoint: ... is missing") and the key.
+class StateDictShapes {
+ public:
+  StateDictShapes(const StateDict& state, std::string source, std::string family)
+      : state_(state), source_(std::move(source)), family_(std::move(family)) {}
+  const torch::Tensor* find(const std::string& name) const;  // null when absent
+  const torch::Tensor& need(const std::string& name, std::size_t rank) const;
+  void expect_shape(const std::string& name, const std::vector<std::int64_t>& shape, const std::string& why) const;
+
+ private:
+  const StateDict& state_;
+  std::string source_, family_;
+};
+// "(3, 4)", "(5,)" as Python prints a shape.
+std::string shape_text(const torch::Tensor& tensor);
+
 struct LoadReport {
   std::vector<std::string> missing, unexpected, mismatched;
   bool clean() const { return missing.empty() && unexpected.empty() && mismatched.empty(); }

@@ -131,37 +131,11 @@ std::int64_t count_parameters(const MixSTEConfig& c) {
 
 // ---------------------------------------------------------------- configuration from a state dict
 
-namespace {
-
-std::string shape_text(const torch::Tensor& t) {
-  std::string s = "(";
-  for (std::int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + (t.dim() == 1 ? ",)" : ")");
-}
-
-const torch::Tensor* find_key(const StateDict& state, const std::string& name) {
-  for (const auto& kv : state)
-    if (kv.first == name) return &kv.second;
-  return nullptr;
-}
-
-}  // namespace
-
 MixSTEConfig infer_mixste_config(const StateDict& state, int num_heads, const std::string& source) {
-  auto need = [&](const std::string& name, std::size_t rank) -> const torch::Tensor& {
-    const torch::Tensor* t = find_key(state, name);
-    if (!t)
-      throw InputError(fmt::format("{}: not a MixSTE checkpoint: '{}' is missing from the state dict", source, name));
-    if (static_cast<std::size_t>(t->dim()) != rank)
-      throw InputError(fmt::format("{}: '{}' has shape {}, a rank-{} tensor expected", source, name, shape_text(*t),
-                                   rank));
-    return *t;
-  };
-  auto expect_shape = [&](const std::string& name, const std::vector<std::int64_t>& shape, const std::string& why) {
-    const torch::Tensor& t = need(name, shape.size());
-    if (t.sizes() != c10::IntArrayRef(shape))
-      throw InputError(fmt::format("{}: '{}' has shape {}, ({}) expected ({})", source, name, shape_text(t),
-                                   fmt::join(shape, ", "), why));
+  const StateDictShapes shapes(state, source, "MixSTE");
+  auto need = [&](const std::string& key, std::size_t rank) -> const torch::Tensor& { return shapes.need(key, rank); };
+  auto expect_shape = [&](const std::string& key, const std::vector<std::int64_t>& shape, const std::string& why) {
+    shapes.expect_shape(key, shape, why);
   };
 
   // Block indices come from the file's key names: bounded before conversion.
@@ -211,7 +185,7 @@ MixSTEConfig infer_mixste_config(const StateDict& state, int num_heads, const st
   c.mlp_ratio = static_cast<double>(fc1.size(0)) / c.embed_dim_ratio;
   // int(dim * ratio) must give the file's hidden width back despite the division's rounding.
   if (mlp_hidden(c.embed_dim_ratio, c.mlp_ratio) < fc1.size(0)) c.mlp_ratio = std::nextafter(c.mlp_ratio, 1e9);
-  c.qkv_bias = find_key(state, "STEblocks.0.attn.qkv.bias") != nullptr;
+  c.qkv_bias = shapes.find("STEblocks.0.attn.qkv.bias") != nullptr;
   const std::int64_t hidden = mlp_hidden(c.embed_dim_ratio, c.mlp_ratio);
   for (const char* list : {"STEblocks", "TTEblocks"}) {
     const std::string prefix = fmt::format("{}.{}.", list, c.depth - 1);

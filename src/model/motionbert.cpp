@@ -243,38 +243,11 @@ std::int64_t count_parameters(const MotionBERTConfig& c) {
 
 // ---------------------------------------------------------------- configuration from a state dict
 
-namespace {
-
-std::string shape_text(const torch::Tensor& t) {
-  std::string s = "(";
-  for (std::int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + (t.dim() == 1 ? ",)" : ")");
-}
-
-const torch::Tensor* find_key(const StateDict& state, const std::string& name) {
-  for (const auto& kv : state)
-    if (kv.first == name) return &kv.second;
-  return nullptr;
-}
-
-}  // namespace
-
 MotionBERTConfig infer_motionbert_config(const StateDict& state, int num_heads, const std::string& source) {
-  auto need = [&](const std::string& name, std::size_t rank) -> const torch::Tensor& {
-    const torch::Tensor* t = find_key(state, name);
-    if (!t)
-      throw InputError(
-          fmt::format("{}: not a MotionBERT checkpoint: '{}' is missing from the state dict", source, name));
-    if (static_cast<std::size_t>(t->dim()) != rank)
-      throw InputError(fmt::format("{}: '{}' has shape {}, a rank-{} tensor expected", source, name, shape_text(*t),
-                                   rank));
-    return *t;
-  };
-  auto expect_shape = [&](const std::string& name, const std::vector<std::int64_t>& shape, const std::string& why) {
-    const torch::Tensor& t = need(name, shape.size());
-    if (t.sizes() != c10::IntArrayRef(shape))
-      throw InputError(fmt::format("{}: '{}' has shape {}, ({}) expected ({})", source, name, shape_text(t),
-                                   fmt::join(shape, ", "), why));
+  const StateDictShapes shapes(state, source, "MotionBERT");
+  auto need = [&](const std::string& key, std::size_t rank) -> const torch::Tensor& { return shapes.need(key, rank); };
+  auto expect_shape = [&](const std::string& key, const std::vector<std::int64_t>& shape, const std::string& why) {
+    shapes.expect_shape(key, shape, why);
   };
 
   MotionBERTConfig c;
@@ -327,7 +300,7 @@ MotionBERTConfig infer_motionbert_config(const StateDict& state, int num_heads, 
     expect_shape("blocks_st.0.mlp_s.fc1.weight", {hidden, C}, "the feature width in");
     expect_shape("blocks_ts.0.mlp_t.fc1.weight", {hidden, C}, "the MLP width of blocks_st.0.mlp_s");
     expect_shape("blocks_st.0.attn_s.qkv.weight", {3 * C, C}, "queries, keys and values at the feature width");
-    c.qkv_bias = find_key(state, "blocks_st.0.attn_s.qkv.bias") != nullptr;
+    c.qkv_bias = shapes.find("blocks_st.0.attn_s.qkv.bias") != nullptr;
   }
   // ts_attn: the attention fusion (att_fuse); without it the original averages the streams.
   const int fusion_depth = count_blocks(std::regex(R"(^ts_attn\.(\d+)\.)"));

@@ -327,39 +327,12 @@ std::int64_t count_parameters(const PoseFormerV2Config& c) {
 
 // ---------------------------------------------------------------- configuration from a state dict
 
-namespace {
-
-std::string shape_text(const torch::Tensor& t) {
-  std::string s = "(";
-  for (std::int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + (t.dim() == 1 ? ",)" : ")");
-}
-
-const torch::Tensor* find_key(const StateDict& state, const std::string& name) {
-  for (const auto& kv : state)
-    if (kv.first == name) return &kv.second;
-  return nullptr;
-}
-
-}  // namespace
-
 PoseFormerV2Config infer_poseformerv2_config(const StateDict& state, int num_frames, int num_heads,
                                              const std::string& source) {
-  auto need = [&](const std::string& name, std::size_t rank) -> const torch::Tensor& {
-    const torch::Tensor* t = find_key(state, name);
-    if (!t)
-      throw InputError(fmt::format("{}: not a PoseFormerV2 checkpoint: '{}' is missing from the state dict", source,
-                                   name));
-    if (static_cast<std::size_t>(t->dim()) != rank)
-      throw InputError(fmt::format("{}: '{}' has shape {}, a rank-{} tensor expected", source, name, shape_text(*t),
-                                   rank));
-    return *t;
-  };
-  auto expect_shape = [&](const std::string& name, const std::vector<std::int64_t>& shape, const std::string& why) {
-    const torch::Tensor& t = need(name, shape.size());
-    if (t.sizes() != c10::IntArrayRef(shape))
-      throw InputError(fmt::format("{}: '{}' has shape {}, ({}) expected ({})", source, name, shape_text(t),
-                                   fmt::join(shape, ", "), why));
+  const StateDictShapes shapes(state, source, "PoseFormerV2");
+  auto need = [&](const std::string& key, std::size_t rank) -> const torch::Tensor& { return shapes.need(key, rank); };
+  auto expect_shape = [&](const std::string& key, const std::vector<std::int64_t>& shape, const std::string& why) {
+    shapes.expect_shape(key, shape, why);
   };
 
   PoseFormerV2Config c;
@@ -406,7 +379,7 @@ PoseFormerV2Config infer_poseformerv2_config(const StateDict& state, int num_fra
   if (c.depth > 0) {
     const auto& fc1 = need("Spatial_blocks.0.mlp.fc1.weight", 2);
     c.mlp_ratio = static_cast<double>(fc1.size(0)) / c.embed_dim_ratio;
-    c.qkv_bias = find_key(state, "Spatial_blocks.0.attn.qkv.bias") != nullptr;
+    c.qkv_bias = shapes.find("Spatial_blocks.0.attn.qkv.bias") != nullptr;
     const std::int64_t hidden = mlp_hidden(static_cast<int>(D), c.mlp_ratio);
     expect_shape("blocks.0.mlp1.fc1.weight", {hidden, D}, "the spatial blocks' MLP ratio at the temporal width");
     expect_shape("blocks.0.mlp2.fc1.weight", {hidden, D}, "the spatial blocks' MLP ratio at the temporal width");
