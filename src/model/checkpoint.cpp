@@ -177,18 +177,7 @@ PoseFormerConfig infer_config(const StateDict& state, int num_heads, const std::
   c.embed_dim_ratio = static_cast<int>(spatial_pos.size(2));
   c.num_frames = static_cast<int>(temporal_pos.size(1));
   c.in_chans = static_cast<int>(embed.size(1));
-  // Block indices come from the file's key names: bounded before conversion.
-  constexpr int kMaxDepth = 1000;
-  int depth = 0;
-  std::regex block_re(R"(^Spatial_blocks\.(\d+)\.)");
-  for (const auto& kv : state) {
-    std::smatch m;
-    if (!std::regex_search(kv.first, m, block_re)) continue;
-    const std::string index = m[1].str();
-    if (index.size() > 4 || std::stoi(index) >= kMaxDepth)
-      throw InputError(fmt::format("{}: key '{}': expected a block index below {}", source, kv.first, kMaxDepth));
-    depth = std::max(depth, std::stoi(index) + 1);
-  }
+  const int depth = StateDictShapes(state, source, "PoseFormer").block_count("Spatial_blocks");
   c.depth = depth;
   if (depth > 0) {
     const auto& fc1 = need("Spatial_blocks.0.mlp.fc1.weight", 2);
@@ -251,6 +240,23 @@ void StateDictShapes::expect_shape(const std::string& name, const std::vector<st
   if (t.sizes() != c10::IntArrayRef(shape))
     throw InputError(fmt::format("{}: '{}' has shape {}, ({}) expected ({})", source_, name, shape_text(t),
                                  fmt::join(shape, ", "), why));
+}
+
+int StateDictShapes::block_count(const std::string& prefix) const {
+  constexpr int kMaxDepth = 1000;
+  int count = 0;
+  for (const auto& kv : state_) {
+    const std::string& key = kv.first;
+    if (key.compare(0, prefix.size() + 1, prefix + ".") != 0) continue;
+    const std::size_t start = prefix.size() + 1, dot = key.find('.', start);
+    const std::string index = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (dot == std::string::npos || index.empty() || index.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    if (index.size() > 4 || std::stoi(index) >= kMaxDepth)
+      throw InputError(fmt::format("{}: key '{}': expected a block index below {}", source_, key, kMaxDepth));
+    count = std::max(count, std::stoi(index) + 1);
+  }
+  return count;
 }
 
 LoadReport load_state_dict(torch::nn::Module& model, const StateDict& state, bool strict,

@@ -98,6 +98,9 @@ class StateDictShapes {
   const torch::Tensor* find(const std::string& name) const;  // null when absent
   const torch::Tensor& need(const std::string& name, std::size_t rank) const;
   void expect_shape(const std::string& name, const std::vector<std::int64_t>& shape, const std::string& why) const;
+  // Blocks numbered in the keys "<prefix>.<N>.": one more than the highest N (0 when none). The
+  // index comes from the file, so it is bounded (below 1000) before it is converted.
+  int block_count(const std::string& prefix) const;
 
  private:
   const StateDict& state_;

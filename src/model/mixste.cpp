@@ -138,22 +138,8 @@ MixSTEConfig infer_mixste_config(const StateDict& state, int num_heads, const st
     shapes.expect_shape(key, shape, why);
   };
 
-  // Block indices come from the file's key names: bounded before conversion.
-  constexpr int kMaxDepth = 1000;
-  auto count_blocks = [&](const std::regex& pattern) {
-    int depth = 0;
-    for (const auto& kv : state) {
-      std::smatch m;
-      if (!std::regex_search(kv.first, m, pattern)) continue;
-      const std::string index = m[1].str();
-      if (index.size() > 4 || std::stoi(index) >= kMaxDepth)
-        throw InputError(fmt::format("{}: key '{}': expected a block index below {}", source, kv.first, kMaxDepth));
-      depth = std::max(depth, std::stoi(index) + 1);
-    }
-    return depth;
-  };
-  const int spatial_depth = count_blocks(std::regex(R"(^STEblocks\.(\d+)\.)"));
-  const int temporal_depth = count_blocks(std::regex(R"(^TTEblocks\.(\d+)\.)"));
+  const int spatial_depth = shapes.block_count("STEblocks");
+  const int temporal_depth = shapes.block_count("TTEblocks");
   // The blocks first: they tell a MixSTE dict from the other families' (PoseFormer shares the
   // embedding and position embedding names).
   if (spatial_depth == 0 && temporal_depth == 0)

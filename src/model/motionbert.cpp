@@ -270,22 +270,8 @@ MotionBERTConfig infer_motionbert_config(const StateDict& state, int num_heads, 
   expect_shape("pre_logits.fc.weight", {c.dim_rep, C}, "the feature width in");
   expect_shape("head.weight", {c.dim_out, c.dim_rep}, "the representation width in");
 
-  // Block indices come from the file's key names: bounded before conversion.
-  constexpr int kMaxDepth = 1000;
-  auto count_blocks = [&](const std::regex& pattern) {
-    int depth = 0;
-    for (const auto& kv : state) {
-      std::smatch m;
-      if (!std::regex_search(kv.first, m, pattern)) continue;
-      const std::string index = m[1].str();
-      if (index.size() > 4 || std::stoi(index) >= kMaxDepth)
-        throw InputError(fmt::format("{}: key '{}': expected a block index below {}", source, kv.first, kMaxDepth));
-      depth = std::max(depth, std::stoi(index) + 1);
-    }
-    return depth;
-  };
-  const int st_depth = count_blocks(std::regex(R"(^blocks_st\.(\d+)\.)"));
-  const int ts_depth = count_blocks(std::regex(R"(^blocks_ts\.(\d+)\.)"));
+  const int st_depth = shapes.block_count("blocks_st");
+  const int ts_depth = shapes.block_count("blocks_ts");
   if (st_depth != ts_depth)
     throw InputError(fmt::format("{}: {} spatial-temporal blocks ('blocks_st.N.') but {} temporal-spatial blocks "
                                  "('blocks_ts.N.'): DSTformer has as many of each",
@@ -303,7 +289,7 @@ MotionBERTConfig infer_motionbert_config(const StateDict& state, int num_heads, 
     c.qkv_bias = shapes.find("blocks_st.0.attn_s.qkv.bias") != nullptr;
   }
   // ts_attn: the attention fusion (att_fuse); without it the original averages the streams.
-  const int fusion_depth = count_blocks(std::regex(R"(^ts_attn\.(\d+)\.)"));
+  const int fusion_depth = shapes.block_count("ts_attn");
   c.att_fuse = fusion_depth > 0 || c.depth == 0;
   if (fusion_depth > 0) {
     if (fusion_depth != c.depth)

@@ -355,22 +355,8 @@ PoseFormerV2Config infer_poseformerv2_config(const StateDict& state, int num_fra
   expect_shape("weighted_mean_.weight", {1, c.frames_kept, 1}, "one weight per kept frame");
   expect_shape("head.1.weight", {J * 3, 2 * D}, "3 coordinates per joint from both weighted means");
 
-  // Block indices come from the file's key names: bounded before conversion.
-  constexpr int kMaxDepth = 1000;
-  auto count_blocks = [&](const std::regex& pattern) {
-    int depth = 0;
-    for (const auto& kv : state) {
-      std::smatch m;
-      if (!std::regex_search(kv.first, m, pattern)) continue;
-      const std::string index = m[1].str();
-      if (index.size() > 4 || std::stoi(index) >= kMaxDepth)
-        throw InputError(fmt::format("{}: key '{}': expected a block index below {}", source, kv.first, kMaxDepth));
-      depth = std::max(depth, std::stoi(index) + 1);
-    }
-    return depth;
-  };
-  const int spatial_depth = count_blocks(std::regex(R"(^Spatial_blocks\.(\d+)\.)"));
-  const int mixed_depth = count_blocks(std::regex(R"(^blocks\.(\d+)\.)"));
+  const int spatial_depth = shapes.block_count("Spatial_blocks");
+  const int mixed_depth = shapes.block_count("blocks");
   if (spatial_depth != mixed_depth)
     throw InputError(fmt::format("{}: {} spatial blocks ('Spatial_blocks.N.') but {} mixed blocks ('blocks.N.'): "
                                  "PoseTransformerV2 has as many of each",
