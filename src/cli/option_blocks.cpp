@@ -57,9 +57,17 @@ void add_model_options(CLI::App& cmd, engine::ModelOptions& m) {
   add_window_option(cmd, m);
   // The architecture: what training builds; a checkpoint's shapes win over them when loading.
   cmd.add_option("--width,--embed-dim-ratio", m.embed_dim_ratio,
-                 "PoseFormer/PoseFormerV2/MixSTE: spatial embedding width per joint (MixSTE's -cs)")
+                 "PoseFormer/PoseFormerV2/MixSTE: spatial embedding width per joint (MixSTE's -cs); MotionBERT: dim_feat")
       ->capture_default_str();
-  cmd.add_option("--depth", m.depth, "PoseFormer/PoseFormerV2/MixSTE: transformer blocks per stage (MixSTE's -dep)")->capture_default_str();
+  cmd.add_option("--depth", m.depth,
+                 "PoseFormer/PoseFormerV2/MixSTE/MotionBERT: transformer blocks per stage (MixSTE's -dep)")
+      ->capture_default_str();
+  cmd.add_option("--mlp-ratio", m.mlp_ratio, "transformers: MLP width as a multiple of the block width")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 64.0));
+  cmd.add_option("--dim-rep", m.representation, "MotionBERT: representation width (dim_rep)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 16));
   cmd.add_option("--architecture", m.architecture, "VideoPose3D: filter widths, comma separated (-arc)")
       ->capture_default_str();
   cmd.add_option("--channels", m.channels, "VideoPose3D: convolution channels (-ch)")

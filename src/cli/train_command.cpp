@@ -48,7 +48,15 @@ void apply_recipe_defaults(const CLI::App& cmd, engine::TrainRunOptions& r) {
   if (untyped("--learning-rate")) r.train.learning_rate = recipe.learning_rate;
   if (untyped("--lr-decay")) r.train.lr_decay = recipe.lr_decay;
   if (untyped("--checkpoint-frequency")) r.train.checkpoint_frequency = recipe.checkpoint_frequency;
+  if (untyped("--weight-decay")) r.train.weight_decay = recipe.weight_decay;
   if (untyped("--dropout")) r.model.dropout = recipe.dropout;
+  if (recipe.frames > 0 && untyped("-f")) r.model.frames = recipe.frames;
+  if (recipe.width > 0 && untyped("--width")) r.model.embed_dim_ratio = recipe.width;
+  if (recipe.depth > 0 && untyped("--depth")) r.model.depth = recipe.depth;
+  if (recipe.mlp_ratio > 0 && untyped("--mlp-ratio")) r.model.mlp_ratio = recipe.mlp_ratio;
+  if (recipe.representation > 0 && untyped("--dim-rep")) r.model.representation = recipe.representation;
+  if (untyped("--stride")) r.train.stride = recipe.stride > 0 ? recipe.stride : r.model.frames;
+  if (untyped("--data-stride")) r.train.clip_step = recipe.clip_step;
 }
 
 }  // namespace
@@ -72,10 +80,21 @@ Command add_train_command(CLI::App& app) {
   train->add_option("-b,--batch-size", r.train.batch_size, "batch size in predicted frames")
       ->capture_default_str()
       ->check(CLI::Range(1, 1 << 24));
-  train->add_option("-s,--stride", r.train.stride, "consecutive target frames per shuffled chunk")
+  train->add_option("-s,--stride", r.train.stride,
+                    "consecutive target frames per shuffled chunk; sequence models take -b/-s clips per step "
+                    "(MixSTE's default: -f, MotionBERT's: 1)")
       ->capture_default_str();
   train->add_option("--dropout", r.model.dropout,
                     "dropout probability (-drop): VideoPose3D's (default 0.25); the transformers use stochastic depth");
+  train->add_option("--data-stride", r.train.clip_step,
+                    "MotionBERT: frames between the starts of its training clips (its YAML's data_stride; default 81)")
+      ->check(CLI::Range(1, 1 << 20));
+  train->add_option("--lambda-3d-velocity", r.train.velocity_weight, "MotionBERT: weight of the velocity loss")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e6));
+  train->add_option("--lambda-scale", r.train.scale_weight, "MotionBERT: weight of the scale-normalised (N-MPJPE) loss")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e6));
   train->add_flag("--trajectory", r.train.trajectory,
                   "VideoPose3D: also train the trajectory model (the root's global position), as model_traj");
   train->add_option("--learning-rate", r.train.learning_rate, "initial learning rate (-lr)")->capture_default_str();

@@ -35,7 +35,8 @@ struct ModelOptions {
   int embed_dim_ratio = 32;   // --width
   int depth = 4;              // --depth
   int heads = 8;              // --heads (0: the checkpoint's, else PoseFormer's default)
-  double mlp_ratio = 2.0;
+  double mlp_ratio = 2.0;     // --mlp-ratio
+  int representation = 512;   // --dim-rep: MotionBERT's representation width (dim_rep)
   double drop_path = 0.1;     // stochastic depth of the training model
   double dropout = 0.0;       // -drop: VideoPose3D's dropout (the transformers use stochastic depth)
   bool strict_load = true;    // --non-strict clears it

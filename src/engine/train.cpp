@@ -30,12 +30,13 @@ namespace fs = std::filesystem;
 // ---------------------------------------------------------------- examples
 
 TrainingExamples::TrainingExamples(const std::vector<io::NdArray>& poses_2d, const std::vector<io::NdArray>& poses_3d,
-                                   int frames, int stride, bool augment, FlipSymmetry symmetry)
-    : frames_(frames), stride_(stride), symmetry_(std::move(symmetry)) {
+                                   int frames, int stride, bool augment, FlipSymmetry symmetry, ExampleCut cut)
+    : frames_(frames), stride_(stride), cut_(cut), symmetry_(std::move(symmetry)) {
   if (poses_2d.size() != poses_3d.size())
     throw InputError(fmt::format("training data: {} 2D sequences but {} 3D sequences", poses_2d.size(),
                                  poses_3d.size()));
   if (stride < 1) throw InputError("-s/--stride must be at least 1");
+  if (cut.step < 0) throw InputError("--data-stride must be at least 1");
   std::vector<torch::Tensor> inputs, targets, roots;
   std::int64_t offset = 0;
   for (std::size_t i = 0; i < poses_2d.size(); ++i) {
@@ -53,12 +54,21 @@ TrainingExamples::TrainingExamples(const std::vector<io::NdArray>& poses_2d, con
     target.select(1, 0).zero_();  // root-relative targets: the root joint is the origin
     targets.push_back(target);
 
-    // Chunks of `stride` target frames covering the sequence, centred like the original.
-    const std::int64_t n_chunks = (length + stride - 1) / stride;
-    const std::int64_t shift = (n_chunks * stride - length) / 2;
+    // Chunks covering the sequence: centred like the originals' generators (`stride` target
+    // frames, or whole clips), or MotionBERT's clips `step` apart.
+    std::vector<std::int64_t> starts;
+    const std::int64_t span = cut.clips ? frames : stride;
+    if (cut.clips && cut.step > 0) {
+      for (std::int64_t start = 0; start + frames <= length; start += cut.step) starts.push_back(start);
+      if (starts.empty()) starts.push_back(0);
+    } else {
+      const std::int64_t n_chunks = (length + span - 1) / span;
+      const std::int64_t shift = (n_chunks * span - length) / 2;
+      for (std::int64_t k = 0; k < n_chunks; ++k) starts.push_back(k * span - shift);
+    }
     for (int flip = 0; flip <= (augment ? 1 : 0); ++flip)
-      for (std::int64_t k = 0; k < n_chunks; ++k)
-        chunks_.push_back({static_cast<std::int64_t>(i), k * stride - shift, (k + 1) * stride - shift, flip == 1});
+      for (const std::int64_t start : starts)
+        chunks_.push_back({static_cast<std::int64_t>(i), start, start + span, flip == 1});
   }
   total_frames_ = offset;
   if (inputs.empty()) throw InputError("training data: no frames to train on (check -str, -a and --subset)");
@@ -69,23 +79,26 @@ TrainingExamples::TrainingExamples(const std::vector<io::NdArray>& poses_2d, con
 
 TrainingBatch TrainingExamples::batch(const std::vector<std::int64_t>& order, std::int64_t begin,
                                       std::int64_t end) const {
-  const std::int64_t pad = (frames_ - 1) / 2;
+  const std::int64_t pad = cut_.clips ? 0 : (frames_ - 1) / 2;
   std::vector<std::int64_t> window_index, target_index, flipped_rows;
   for (std::int64_t c = begin; c < end; ++c) {
     const Chunk& chunk = chunks_[order[c]];
     const std::int64_t base = offsets_[chunk.sequence], last = lengths_[chunk.sequence] - 1;
+    if (cut_.clips && chunk.flip) flipped_rows.push_back(c - begin);
     for (std::int64_t t = chunk.start; t < chunk.end; ++t) {
-      if (chunk.flip) flipped_rows.push_back(static_cast<std::int64_t>(target_index.size()));
+      if (!cut_.clips && chunk.flip) flipped_rows.push_back(static_cast<std::int64_t>(target_index.size()));
       target_index.push_back(base + std::clamp<std::int64_t>(t, 0, last));
       for (std::int64_t k = -pad; k <= pad; ++k) window_index.push_back(base + std::clamp<std::int64_t>(t + k, 0, last));
     }
   }
-  const auto rows = static_cast<std::int64_t>(target_index.size());
+  // Rows of the batch: one per target frame (windows) or per clip, with its F target frames.
+  const std::int64_t per_row = cut_.clips ? frames_ : 1;
+  const auto rows = static_cast<std::int64_t>(target_index.size()) / per_row;
   auto inputs = inputs_.index_select(0, torch::tensor(window_index, torch::kLong))
                     .view({rows, frames_, inputs_.size(1), inputs_.size(2)});
   const auto target_rows = torch::tensor(target_index, torch::kLong);
-  auto targets = targets_.index_select(0, target_rows).unsqueeze(1);
-  auto roots = roots_.index_select(0, target_rows).view({rows, 1, 1, 3});
+  auto targets = targets_.index_select(0, target_rows).view({rows, per_row, targets_.size(1), 3});
+  auto roots = roots_.index_select(0, target_rows).view({rows, per_row, 1, 3});
   if (!flipped_rows.empty()) {
     auto rows_index = torch::tensor(flipped_rows, torch::kLong);
     inputs.index_copy_(0, rows_index,
@@ -139,6 +152,12 @@ std::optional<double> sequences_mpjpe_until(model::LifterImpl& model, const std:
 
   // Per-sequence weighted errors: exactly one rank fills each entry, the others add zeros, so
   // the reduced values and their in-order sum are bit-identical to a single process's.
+  // The rows each sequence counts: its frames, or its clips' frames (overlaps again) for a
+  // sequence model, as MixSTE's run.py weights its per-epoch losses.
+  const bool clips = model.temporal_shape() == model::TemporalShape::Sequence;
+  std::vector<std::int64_t> counted(lengths);
+  if (clips)
+    for (auto& n : counted) n = n == 0 ? 0 : (n + model.receptive_field() - 1) / model.receptive_field() * model.receptive_field();
   std::vector<double> weighted(poses_2d.size(), 0.0);
   model.eval();
   for (std::size_t turn = 0; turn < turns; ++turn) {
@@ -149,11 +168,22 @@ std::optional<double> sequences_mpjpe_until(model::LifterImpl& model, const std:
         inputs.push_back(model::to_tensor(poses_2d[i]));
         frames += lengths[i];
       }
-      const auto predictions = predict_sequences(model, inputs, symmetry, options, device);
+      std::vector<torch::Tensor> predictions;
+      std::vector<std::vector<std::int64_t>> rows(inputs.size());
+      if (clips) {
+        for (std::size_t k = 0; k < inputs.size(); ++k) {
+          ClipPrediction c = predict_clips(model, inputs[k], symmetry, options, device);
+          predictions.push_back(c.poses);
+          rows[k] = std::move(c.frames);
+        }
+      } else {
+        predictions = predict_sequences(model, inputs, symmetry, options, device);
+      }
       for (std::size_t k = 0; k < mine[turn].size(); ++k) {
         const std::size_t i = mine[turn][k];
         const auto& predicted = predictions[k];
         auto target = model::to_tensor(poses_3d[i]).to(torch::kFloat32).clone();
+        if (clips) target = target.index_select(0, torch::tensor(rows[k], torch::kLong));
         if (target_kind == SequenceTarget::Trajectory) target = target.slice(1, 0, 1).contiguous();
         else target.select(1, 0).zero_();
         weighted[i] = predicted.size(0) * (predicted - target.to(predicted.device())).norm(2, -1).mean().item<double>();
@@ -168,7 +198,7 @@ std::optional<double> sequences_mpjpe_until(model::LifterImpl& model, const std:
   for (std::size_t i = 0; i < weighted.size(); ++i) {
     if (lengths[i] == 0) continue;
     sum += weighted[i];
-    frames += lengths[i];
+    frames += counted[i];
   }
   return frames > 0 ? sum / frames : NAN;
 }
@@ -250,6 +280,7 @@ void save_checkpoint(const std::string& path, const TrainState& state, const Tra
   model::TrainingState t = model::spec_training_state(models.spec);
   if (const auto* c = std::get_if<model::PoseFormerConfig>(&models.spec)) t.drop_path_rate = c->drop_path_rate;
   if (const auto* c = std::get_if<model::PoseFormerV2Config>(&models.spec)) t.drop_path_rate = c->drop_path_rate;
+  if (const auto* c = std::get_if<model::MixSTEConfig>(&models.spec)) t.drop_path_rate = c->drop_path_rate;
   t.torch_rng_state = torch_rng_state();
   t.min_loss = state.min_loss;
   t.history = state.history;
@@ -299,6 +330,10 @@ model::ModelSpec resumed_spec(const model::ModelSpec& spec, const model::Checkpo
   if (auto* v = std::get_if<model::PoseFormerV2Config>(&saved)) {
     v->drop_path_rate = ck.training && ck.training->drop_path_rate ? *ck.training->drop_path_rate
                                                                    : std::get<model::PoseFormerV2Config>(spec).drop_path_rate;
+  }
+  if (auto* m = std::get_if<model::MixSTEConfig>(&saved)) {
+    m->drop_path_rate = ck.training && ck.training->drop_path_rate ? *ck.training->drop_path_rate
+                                                                   : std::get<model::MixSTEConfig>(spec).drop_path_rate;
   }
   return saved;
 }
@@ -560,11 +595,19 @@ class TrainingLoop {
     std::int64_t local_frames = 0;
     if (mine_end > mine_begin) {
       TrainingBatch b = examples_.batch(order, mine_begin, mine_end);
-      const auto inputs = b.inputs.to(setup_.device);
+      const auto inputs = with_model_channels(net_, b.inputs).to(setup_.device);
       auto predicted = net_.forward(inputs);
-      loss = (predicted - b.targets.to(setup_.device)).norm(2, -1).mean();
-      local_frames = inputs.size(0);
-      s.loss_sum = local_frames * loss.item<double>();
+      const auto targets = b.targets.to(setup_.device);
+      // Every predicted frame counts: one per window, F per clip.
+      local_frames = predicted.size(0) * predicted.size(1);
+      if (net_.temporal_shape() == model::TemporalShape::Sequence) {
+        const TrainingLoss l = sequence_loss(net_.family(), predicted, targets, opt_);
+        loss = l.total;
+        s.loss_sum = local_frames * l.reported;
+      } else {
+        loss = (predicted - targets).norm(2, -1).mean();
+        s.loss_sum = local_frames * loss.item<double>();
+      }
       if (trajectory_) {
         // VideoPose3D's weighted_mpjpe: each frame's root error weighted by 1 / depth.
         const auto roots = b.roots.to(setup_.device);
@@ -583,7 +626,12 @@ class TrainingLoop {
       s.finite = false;
       return s;
     }
-    if (loss.defined()) loss.backward();
+    // MixSTE's run.py calls loss_total.backward(loss_total.clone().detach()): its gradients are
+    // the loss's scaled by the loss itself, which its published training depends on.
+    if (loss.defined()) {
+      if (net_.family() == model::Family::MixSTE) loss.backward(loss.detach().clone());
+      else loss.backward();
+    }
     // Each rank's mean-loss gradient weighted by its share of the step's frames: the sum
     // over ranks is the gradient of the mean over all of them, even for uneven last steps
     // (equal shares: the 1/world_size average of DistributedDataParallel).
@@ -760,6 +808,47 @@ std::string format_epoch_line(const EpochRecord& r, bool evaluated) {
                      r.lr, r.loss_train * 1000, r.loss_train_eval * 1000, r.loss_valid * 1000);
 }
 
+std::vector<float> mixste_joint_weights(int joints) {
+  if (joints == 17) return {1, 1, 2.5, 2.5, 1, 2.5, 2.5, 1, 1, 1, 1.5, 1.5, 4, 4, 1.5, 4, 4};  // Human3.6M
+  if (joints == 15) return {1, 1, 2.5, 2.5, 1, 2.5, 2.5, 1, 1.5, 1.5, 4, 4, 1.5, 4, 4};  // HumanEva-15
+  return std::vector<float>(static_cast<std::size_t>(std::max(0, joints)), 1.0f);
+}
+
+TrainingLoss sequence_loss(model::Family family, const torch::Tensor& predicted, const torch::Tensor& target,
+                           const TrainOptions& options) {
+  const auto error = (predicted - target).norm(2, -1);  // (B, F, J)
+  // Velocity error over consecutive frames (both originals' mean_velocity_error_train / loss_velocity).
+  const auto velocity = [&] {
+    if (predicted.size(1) < 2) return torch::zeros({}, predicted.options());
+    const auto dp = predicted.slice(1, 1) - predicted.slice(1, 0, -1), dt = target.slice(1, 1) - target.slice(1, 0, -1);
+    return (dp - dt).norm(2, -1).mean();
+  };
+  TrainingLoss out;
+  if (family == model::Family::MixSTE) {
+    const auto w = torch::tensor(mixste_joint_weights(static_cast<int>(predicted.size(2))), predicted.options());
+    const auto weighted = (w * error).mean();
+    torch::Tensor consistency = torch::zeros({}, predicted.options());
+    if (predicted.size(1) >= 2) {
+      const auto motion = predicted.slice(1, 1) - predicted.slice(1, 0, -1);  // (B, F-1, J, 3)
+      consistency = (w.view({1, 1, -1, 1}) * motion.square()).mean();
+    }
+    out.total = weighted + 0.5 * consistency + 2.0 * velocity();
+    out.reported = out.total.item<double>();
+  } else if (family == model::Family::MotionBERT) {
+    const auto mpjpe = error.mean();
+    // N-MPJPE: each frame's prediction scaled by the least-squares factor onto the target.
+    const auto norm_predicted = predicted.square().sum(-1, true).mean(-2, true);
+    const auto norm_target = (target * predicted).sum(-1, true).mean(-2, true);
+    const auto scaled = (norm_target / norm_predicted * predicted - target).norm(2, -1).mean();
+    out.total = mpjpe + options.scale_weight * scaled + options.velocity_weight * velocity();
+    out.reported = mpjpe.item<double>();
+  } else {
+    out.total = error.mean();
+    out.reported = out.total.item<double>();
+  }
+  return out;
+}
+
 model::PoseFormerConfig training_model_config(const ModelOptions& options, int num_joints) {
   model::PoseFormerConfig config;
   config.num_frames = options.frames;
@@ -820,7 +909,33 @@ model::ModelSpec training_model_spec(const ModelOptions& options, int num_joints
       c.validate();
       return c;
     }
-    default: break;
+    case model::Family::MixSTE: {
+      model::MixSTEConfig c;
+      c.num_frames = options.frames;
+      c.num_joints = num_joints;
+      c.embed_dim_ratio = options.embed_dim_ratio;
+      c.depth = options.depth;
+      c.num_heads = options.heads > 0 ? options.heads : model::kDefaultHeads;
+      c.mlp_ratio = options.mlp_ratio;
+      c.drop_path_rate = options.drop_path;
+      c.validate();
+      return c;
+    }
+    case model::Family::MotionBERT: {
+      model::MotionBERTConfig c;
+      c.maxlen = options.frames;
+      c.num_joints = num_joints;
+      c.dim_feat = options.embed_dim_ratio;
+      c.dim_rep = options.representation;
+      c.depth = options.depth;
+      c.num_heads = options.heads > 0 ? options.heads : model::kDefaultHeads;
+      c.mlp_ratio = options.mlp_ratio;
+      // MotionBERT's load_backbone builds every model with LayerNorm eps 1e-6 and no stochastic depth.
+      c.norm_eps = options.layer_norm_eps > 0 ? options.layer_norm_eps : model::kMotionBERTScriptNormEps;
+      c.drop_path_rate = 0.0;
+      c.validate();
+      return c;
+    }
   }
   throw InputError(fmt::format("--model {}: training is not available for this family", options.family));
 }
@@ -842,6 +957,32 @@ TrainingRecipe training_recipe(model::Family family) {
       r.learning_rate = 1e-4;
       r.lr_decay = 0.99;
       r.checkpoint_frequency = 40;
+      break;
+    case model::Family::MixSTE:  // MixSTE's common/arguments.py and its README's -f 243 -s 243
+      r.epochs = 120;
+      r.batch_size = 1024;
+      r.learning_rate = 4e-5;
+      r.lr_decay = 0.99;
+      r.checkpoint_frequency = 20;
+      r.frames = 243;
+      r.width = 512;
+      r.depth = 8;
+      r.mlp_ratio = 2.0;
+      r.stride = 0;  // -s = -f: 1024 / 243 = 4 clips per step
+      break;
+    case model::Family::MotionBERT:  // configs/pose3d/MB_train_h36m.yaml
+      r.epochs = 120;
+      r.batch_size = 32;  // clips (-s 1)
+      r.learning_rate = 2e-4;
+      r.weight_decay = 0.01;
+      r.lr_decay = 0.99;
+      r.checkpoint_frequency = 30;
+      r.frames = 243;
+      r.width = 512;
+      r.depth = 5;
+      r.mlp_ratio = 2.0;
+      r.representation = 512;
+      r.clip_step = 81;  // data_stride
       break;
     default: break;
   }
@@ -905,8 +1046,11 @@ TrainResult train_model(const TrainSetup& setup, model::Lifter* trained_out, mod
     }
   }
   say(fmt::format("INFO: Testing on {} frames", frame_count(data.valid.poses_2d)));
+  ExampleCut cut;
+  cut.clips = models.pose->temporal_shape() == model::TemporalShape::Sequence;
+  if (cut.clips && family == model::Family::MotionBERT) cut.step = opt.clip_step;
   TrainingExamples examples(data.train.poses_2d, data.train.poses_3d, models.pose->receptive_field(), opt.stride,
-                            opt.data_augmentation, data.symmetry);
+                            opt.data_augmentation, data.symmetry, cut);
   say(fmt::format("INFO: Training on {} frames", examples.num_frames()));
 
   TrainState state;

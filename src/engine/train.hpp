@@ -1,9 +1,12 @@
 // Training as the originals do it (run_poseformer.py for PoseFormer and PoseFormerV2, VideoPose3D's
-// run.py): one example per target frame (an F-frame window centred on it, edges repeated), flip
-// augmentation, examples shuffled by numpy's RandomState(1234) stream, MPJPE loss, learning
-// rate decayed after every epoch, evaluation after every epoch, periodic and best checkpoints.
-// Per family: AdamW with weight decay 0.1 (the transformers), or Adam with AMSGrad, BatchNorm
-// momentum decayed from 0.1 to 0.001 and optionally the trajectory model (VideoPose3D).
+// and MixSTE's run.py, MotionBERT's train.py): window models get one example per target frame
+// (an F-frame window centred on it, edges repeated), sequence models (MixSTE, MotionBERT) one
+// F-frame clip per example with a target for every frame; flip augmentation, examples shuffled
+// by numpy's RandomState(1234) stream, learning rate decayed after every epoch, evaluation after
+// every epoch, periodic and best checkpoints. Per family: the loss (MPJPE; MixSTE's joint-
+// weighted MPJPE with its temporal terms; MotionBERT's MPJPE + scale + velocity), AdamW (the
+// transformers), or Adam with AMSGrad, BatchNorm momentum decayed from 0.1 to 0.001 and
+// optionally the trajectory model (VideoPose3D).
 #pragma once
 
 #include <torch/torch.h>
@@ -45,6 +48,10 @@ struct TrainOptions {
   std::uint32_t seed = 1234;                  // the original's ChunkedGenerator seed
   std::int64_t max_batches_per_epoch = 0;     // 0: all (tests and quick runs use a cap)
   bool trajectory = false;  // --trajectory: also train VideoPose3D's trajectory model (root position)
+  // MotionBERT: frames between the starts of its training clips (its data_stride; 0: MixSTE's
+  // non-overlapping clips) and its loss weights (lambda_3d_velocity, lambda_scale).
+  int clip_step = 0;
+  double velocity_weight = 20.0, scale_weight = 0.5;
   int check_every = 200;  // multi-process: steps between checks that all ranks hold the same weights
 };
 
@@ -53,9 +60,20 @@ struct TrainOptions {
 void validate_train_options(const TrainOptions& options);
 
 // One batch: inputs (B, F, J, 2), root-relative targets (B, 1, J, 3) and the roots' camera-space
-// positions (B, 1, 1, 3), the trajectory model's target.
+// positions (B, 1, 1, 3), the trajectory model's target; for clips (B, F, J, 3) and (B, F, 1, 3).
 struct TrainingBatch {
   torch::Tensor inputs, targets, roots;
+};
+
+// How the examples are cut. Windows: chunks of `stride` consecutive target frames, each frame
+// the centre of an F-frame window (VideoPose3D's ChunkedGenerator, PoseFormer). Clips: each
+// chunk one F-frame clip with every frame a target, edges repeated; with step 0 the clips cover
+// a sequence without overlap, centred as MixSTE's ChunkedGenerator_Seq cuts it; with a step they
+// start `step` frames apart and the tail that fills no whole clip is left out, as MotionBERT's
+// split_clips (a sequence shorter than F gives one clip, edge-padded where MotionBERT resamples).
+struct ExampleCut {
+  bool clips = false;
+  int step = 0;
 };
 
 // One training example set: sequences (2D inputs and root-relative 3D targets) and the
@@ -63,7 +81,7 @@ struct TrainingBatch {
 class TrainingExamples {
  public:
   TrainingExamples(const std::vector<io::NdArray>& poses_2d, const std::vector<io::NdArray>& poses_3d, int frames,
-                   int stride, bool augment, FlipSymmetry symmetry);
+                   int stride, bool augment, FlipSymmetry symmetry, ExampleCut cut = {});
   std::int64_t num_chunks() const { return static_cast<std::int64_t>(chunks_.size()); }
   std::int64_t num_frames() const { return total_frames_; }  // unaugmented target frames
   // The examples of the chunks order[begin, end).
@@ -78,12 +96,13 @@ class TrainingExamples {
   std::vector<std::int64_t> offsets_, lengths_;
   torch::Tensor inputs_, targets_, roots_;  // all sequences: (N, J, 2), (N, J, 3) root zeroed, (N, 3)
   int frames_, stride_;
+  ExampleCut cut_;
   FlipSymmetry symmetry_;
   std::int64_t total_frames_ = 0;
 };
 
-// Weighted mean MPJPE (metres) of whole sequences, one window per frame, as the original's
-// per-epoch evaluation computes it. With `comm` each rank predicts a share of the sequences and
+// Weighted mean MPJPE (metres) of whole sequences, one window per frame (sequence models: over
+// the rows of their clips, as MixSTE's run.py), as the original's per-epoch evaluation computes it. With `comm` each rank predicts a share of the sequences and
 // the per-sequence figures are summed in sequence order afterwards, so every rank gets exactly
 // the single-process value.
 double sequences_mpjpe(model::LifterImpl& model, const std::vector<io::NdArray>& poses_2d,
@@ -154,15 +173,37 @@ model::ModelSpec training_model_spec(const ModelOptions& options, int num_joints
 // VideoPose3D's -arc text ("3,3,3,3,3") as filter widths; InputError naming the flag otherwise.
 std::vector<int> parse_filter_widths(const std::string& text);
 
-// Each original's defaults for the flags a user did not type (poselift's TrainOptions hold
-// PoseFormer's).
+// Each original's defaults for the flags a user did not type (poselift's TrainOptions and
+// ModelOptions hold PoseFormer's).
 struct TrainingRecipe {
   int epochs = TrainOptions{}.epochs, batch_size = TrainOptions{}.batch_size;
   double learning_rate = TrainOptions{}.learning_rate, lr_decay = TrainOptions{}.lr_decay;
+  double weight_decay = TrainOptions{}.weight_decay;
   int checkpoint_frequency = TrainOptions{}.checkpoint_frequency;
   double dropout = 0.0;
+  // The architecture (sequence models; 0: poselift's flag defaults) and the chunking: stride 0
+  // means one clip per chunk (-s = -f, MixSTE's published -s 243).
+  int frames = 0, width = 0, depth = 0, representation = 0;
+  double mlp_ratio = 0;
+  int stride = 1, clip_step = 0;
 };
 TrainingRecipe training_recipe(model::Family family);
+
+// A sequence model's training loss on (B, F, J, 3) predictions and root-relative targets:
+// `total` to minimise and `reported`, what the original prints as 3d_train.
+//   MixSTE (run.py): MPJPE weighted per joint (its Human3.6M or HumanEva weights; 1 for other
+//   skeletons) + 0.5 x the joint-weighted mean squared frame-to-frame motion + 2 x the velocity
+//   error; reported: that total.
+//   MotionBERT (train.py): MPJPE + scale_weight x N-MPJPE + velocity_weight x the velocity
+//   error; reported: the MPJPE alone.
+struct TrainingLoss {
+  torch::Tensor total;
+  double reported = 0;
+};
+TrainingLoss sequence_loss(model::Family family, const torch::Tensor& predicted, const torch::Tensor& target,
+                           const TrainOptions& options);
+// MixSTE's per-joint weights for a skeleton of `joints` (ones unless 17 or 15 joints).
+std::vector<float> mixste_joint_weights(int joints);
 
 // Runs the whole training, reporting through `setup.observer`, and returns the trained model's
 // history. The model is created from `setup.model` or restored from `train.resume` (a file in
