@@ -13,11 +13,13 @@ namespace {
 struct InferFlags {
   engine::InferOptions infer;
   std::string infer_bones = "median";
+  std::string smooth = motion::filter_name(motion::default_smoothing().filter);
 };
 
 int run_infer(const InferFlags& o) {
   engine::InferOptions options = o.infer;
   options.output_options.bvh.bones = wild::parse_bone_lengths(o.infer_bones, "--bvh-bones");
+  options.smoothing.filter = motion::filter_from_name(o.smooth);
   const auto result = engine::run_inference(options);
   for (const auto& note : result.notes) fmt::print(stderr, "poselift infer: {}\n", note);
   fmt::print("{} track{} in {}; lifted {} frames\n", result.tracks, result.tracks == 1 ? "" : "s", options.input,
@@ -58,6 +60,24 @@ Command add_infer_command(CLI::App& app) {
     infer->add_option("--fps", i.output_options.bvh.fps,
                       "frame rate written to .bvh and .json (default: the input's where it says, else 30)");
     infer->add_option("--bvh-bones", o->infer_bones, "BVH bone lengths: median (of the sequence) or h36m (proportions)")
+        ->capture_default_str();
+    infer->add_option("--smooth", o->smooth,
+                      "temporal smoothing of the lifted motion: none, one-euro (Casiez et al.) or savgol "
+                      "(Savitzky-Golay), over the whole track")
+        ->capture_default_str();
+    infer->add_flag("--smooth-causal", i.smoothing.causal,
+                    "smooth from past frames only (as a live stream must; default: centred / forward-backward)");
+    i.smoothing = motion::default_smoothing();
+    infer->add_option("--smooth-window", i.smoothing.window,
+                      "savgol: window in frames, odd unless causal (0: 0.4 s at the video's frame rate)")
+        ->capture_default_str();
+    infer->add_option("--smooth-order", i.smoothing.order, "savgol: polynomial order")->capture_default_str();
+    infer->add_option("--one-euro-min-cutoff", i.smoothing.min_cutoff, "one-euro: cutoff at rest, Hz")
+        ->capture_default_str();
+    infer->add_option("--one-euro-beta", i.smoothing.beta, "one-euro: cutoff increase per m/s of speed")
+        ->capture_default_str();
+    infer->add_option("--one-euro-derivative-cutoff", i.smoothing.derivative_cutoff,
+                      "one-euro: cutoff of its speed estimate, Hz")
         ->capture_default_str();
     add_window_option(*infer, i.model);
     add_loading_options(*infer, i.model);

@@ -123,6 +123,7 @@ InferResult run_inference(const InferOptions& o) {
   const std::string checkpoint = resolve_checkpoint_path(o.checkpoint);
   const std::string output = io::checked_output_path(o.output, {o.input, checkpoint}, "--out");
   validate_infer_options(o);
+  motion::validate_smoothing(o.smoothing);
   const bool all = o.person == "all";
   const std::size_t person = all ? 0 : std::stoul(o.person);
   const wild::Detections detections = wild::read_detections(o.input, o.read);
@@ -181,10 +182,14 @@ InferResult run_inference(const InferOptions& o) {
     const LiftedTrack track = lift_sequence(pose, net.loaded.trajectory.get(), seq, width, height, o.predict, device,
                                             o.runtime.progress);
     const torch::Tensor& positions = track.positions;
-    lifted.positions.assign(positions.data_ptr<float>(), positions.data_ptr<float>() + positions.numel());
+    const auto T = static_cast<std::int64_t>(seq.frames.size());
+    // Smoothed over the whole stitched track (the root stays at the origin: constants are kept).
+    lifted.positions = motion::smooth({positions.data_ptr<float>(), positions.data_ptr<float>() + positions.numel()}, T,
+                                      positions.numel() / std::max<std::int64_t>(1, T), o.smoothing, export_options.bvh.fps);
     if (track.trajectory.defined())
-      lifted.trajectory.assign(track.trajectory.data_ptr<float>(),
-                               track.trajectory.data_ptr<float>() + track.trajectory.numel());
+      lifted.trajectory = motion::smooth(
+          {track.trajectory.data_ptr<float>(), track.trajectory.data_ptr<float>() + track.trajectory.numel()}, T, 3,
+          o.smoothing, export_options.bvh.fps);
     lifted.input = std::move(seq);
     lifted.width = width;
     lifted.height = height;

@@ -13,6 +13,7 @@
 #include "engine/options.hpp"
 #include "engine/predict.hpp"
 #include "model/lifter.hpp"
+#include "motion/smoothing.hpp"
 #include "wild/detections.hpp"
 #include "wild/export.hpp"
 #include "wild/filling.hpp"
@@ -35,6 +36,7 @@ struct InferOptions {
   wild::FillOptions fill;
   wild::ExportOptions output_options;
   PredictOptions predict;
+  motion::Smoothing smoothing;  // --smooth: applied to the lifted poses and the trajectory
 };
 
 struct InferResult {
