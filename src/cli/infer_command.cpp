@@ -79,6 +79,11 @@ Command add_infer_command(CLI::App& app) {
     infer->add_option("--one-euro-derivative-cutoff", i.smoothing.derivative_cutoff,
                       "one-euro: cutoff of its speed estimate, Hz")
         ->capture_default_str();
+    infer->add_flag("!--no-trajectory", i.geometric_trajectory,
+                    "without a trajectory model, do not estimate the root's camera-space position from the 2D");
+    infer->add_option("--focal", i.focal, "the video camera's focal length in pixels (for the trajectory)");
+    infer->add_option("--fov", i.fov, "else its field of view across the image's longer side, degrees")
+        ->capture_default_str();
     add_window_option(*infer, i.model);
     add_loading_options(*infer, i.model);
     add_predict_options(*infer, i.predict);

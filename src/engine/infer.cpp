@@ -132,6 +132,7 @@ InferResult run_inference(const InferOptions& o) {
   if (width <= 0 || height <= 0)
     throw InputError(fmt::format("{}: the image size is not in the file: pass --width and --height (pixels)", o.input));
   if ((o.width > 0) != (o.height > 0)) throw InputError("--width and --height go together");
+  const motion::PinholeCamera camera = motion::camera_for_image(width, height, o.focal, o.fov);
 
   const auto tracks = wild::track_people(detections, o.tracking);
   InferResult result;
@@ -186,10 +187,17 @@ InferResult run_inference(const InferOptions& o) {
     // Smoothed over the whole stitched track (the root stays at the origin: constants are kept).
     lifted.positions = motion::smooth({positions.data_ptr<float>(), positions.data_ptr<float>() + positions.numel()}, T,
                                       positions.numel() / std::max<std::int64_t>(1, T), o.smoothing, export_options.bvh.fps);
-    if (track.trajectory.defined())
-      lifted.trajectory = motion::smooth(
-          {track.trajectory.data_ptr<float>(), track.trajectory.data_ptr<float>() + track.trajectory.numel()}, T, 3,
-          o.smoothing, export_options.bvh.fps);
+    std::vector<float> trajectory;
+    if (track.trajectory.defined()) {
+      trajectory.assign(track.trajectory.data_ptr<float>(), track.trajectory.data_ptr<float>() + track.trajectory.numel());
+    } else if (o.geometric_trajectory) {
+      std::vector<float> pixels, scores;
+      for (const auto& pose : seq.poses)
+        for (const auto& k : pose) pixels.push_back(k[0]), pixels.push_back(k[1]), scores.push_back(k[2]);
+      trajectory = motion::root_trajectory({positions.data_ptr<float>(), positions.data_ptr<float>() + positions.numel()},
+                                           pixels, scores, T, data::h36m::kJoints, camera);
+    }
+    if (!trajectory.empty()) lifted.trajectory = motion::smooth(trajectory, T, 3, o.smoothing, export_options.bvh.fps);
     lifted.input = std::move(seq);
     lifted.width = width;
     lifted.height = height;

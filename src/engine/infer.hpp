@@ -14,6 +14,7 @@
 #include "engine/predict.hpp"
 #include "model/lifter.hpp"
 #include "motion/smoothing.hpp"
+#include "motion/trajectory.hpp"
 #include "wild/detections.hpp"
 #include "wild/export.hpp"
 #include "wild/filling.hpp"
@@ -37,6 +38,10 @@ struct InferOptions {
   wild::ExportOptions output_options;
   PredictOptions predict;
   motion::Smoothing smoothing;  // --smooth: applied to the lifted poses and the trajectory
+  // The root's camera-space position without a trajectory model: geometric, through a pinhole
+  // camera of --focal pixels or --fov degrees (motion/trajectory.hpp); --no-trajectory skips it.
+  bool geometric_trajectory = true;
+  double focal = 0.0, fov = motion::kDefaultFieldOfView;
 };
 
 struct InferResult {
