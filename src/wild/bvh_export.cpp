@@ -195,9 +195,9 @@ std::string hierarchy_text(const std::array<double, h36m::kJoints>& length) {
 
 // One MOTION line: the root position, then each joint's rotation relative to its parent.
 // `world` holds the joints' world rotations of this frame as they are computed.
-void append_motion_line(const Pose3D& p, double lift, std::vector<Quat>& world, std::string& line) {
+void append_motion_line(const Pose3D& p, const Vec3& offset, std::vector<Quat>& world, std::string& line) {
   const auto& joints = bvh_joints();
-  const Vec3 root = p[0] + Vec3{0, lift, 0};
+  const Vec3 root = p[0] + offset;
   line += fmt::format("{:.6f} {:.6f} {:.6f}", root.x, root.y, root.z);
   for (std::size_t i = 0; i < joints.size(); ++i) {
     const auto& J = joints[i];
@@ -230,14 +230,34 @@ std::string bvh_text(const std::vector<Pose3D>& camera_poses, const BvhOptions& 
   std::vector<double> ankle_heights;
   for (const auto& p : poses) ankle_heights.push_back(-std::min(p[3].y, p[6].y));
   const double lift = median(ankle_heights);
+  // The root's translation per frame: the trajectory in the poses' y-up axes, starting at the
+  // origin horizontally, its median height at the lift.
+  std::vector<Vec3> offsets(poses.size(), Vec3{0, lift, 0});
+  if (!options.root_motion.empty()) {
+    if (options.root_motion.size() != poses.size())
+      throw std::logic_error("bvh_text: root_motion and poses have different lengths");
+    std::vector<double> heights;
+    for (const auto& r : options.root_motion) {
+      if (!std::isfinite(r.x) || !std::isfinite(r.y) || !std::isfinite(r.z))
+        throw InputError("BVH export: the root trajectory is not finite");
+      heights.push_back(-r.y);
+    }
+    const double height = median(heights);
+    const Vec3& first = options.root_motion.front();
+    for (std::size_t t = 0; t < poses.size(); ++t) {
+      const Vec3& r = options.root_motion[t];
+      offsets[t] = Vec3{r.x - first.x, lift + (-r.y - height), -(r.z - first.z)};
+    }
+  }
 
   std::string out = hierarchy_text(length);
   out += fmt::format("MOTION\nFrames: {}\nFrame Time: {:.8f}\n", poses.size(), 1.0 / options.fps);
   std::vector<Quat> world(bvh_joints().size());
   std::string line;
-  for (const auto& p : poses) {
+  for (std::size_t t = 0; t < poses.size(); ++t) {
+    const Pose3D& p = poses[t];
     line.clear();
-    append_motion_line(p, lift, world, line);
+    append_motion_line(p, offsets[t], world, line);
     out += line + "\n";
   }
   return out;

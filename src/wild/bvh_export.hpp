@@ -9,8 +9,8 @@
 //
 // Coordinates: camera space (x right, y down, z away from the camera) becomes y up by a
 // rotation of 180 degrees about x: (x, y, z) -> (x, -y, -z). Poses are made root-relative and
-// the root (Hips) stays at x = z = 0, lifted so that the lower ankle is on average at y = 0
-// (median over the sequence).
+// lifted so that the lower ankle is on average at y = 0 (median over the sequence); the root
+// (Hips) stays at x = z = 0 or follows BvhOptions::root_motion.
 //
 // Inverse kinematics, per frame: the pelvis and the thorax get the rotation that aligns
 // their rest frame (spine or neck direction, then the left-right axis) with the pose's; every
@@ -43,6 +43,10 @@ BoneLengths parse_bone_lengths(const std::string& name, const std::string& what)
 struct BvhOptions {
   BoneLengths bones = BoneLengths::Median;
   double fps = 30.0;
+  // The root's camera-space positions (metres), one per frame, or empty. Given, the Hips
+  // translate by them (y up as the poses; the first frame's horizontal position at the origin,
+  // the median height at the ankle rule's); else the root stays at x = z = 0.
+  std::vector<mocap::Vec3> root_motion;
 };
 
 using Pose3D = std::array<mocap::Vec3, h36m::kJoints>;

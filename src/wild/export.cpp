@@ -119,7 +119,11 @@ void write_lifted(const std::string& path, const LiftedSequence& s, const Export
           const float* p = &s.positions[(t * h36m::kJoints + k) * 3];
           poses[t][k] = mocap::Vec3{p[0], p[1], p[2]};
         }
-      io::write_file_atomic(path, bvh_text(poses, options.bvh));
+      BvhOptions bvh = options.bvh;
+      if (has_trajectory)
+        for (std::size_t t = 0; t < T; ++t)
+          bvh.root_motion.push_back(mocap::Vec3{s.trajectory[3 * t], s.trajectory[3 * t + 1], s.trajectory[3 * t + 2]});
+      io::write_file_atomic(path, bvh_text(poses, bvh));
       return;
     }
   }

@@ -90,6 +90,37 @@ TEST(WildBvh, RoundTripThroughTheProjectsReaderWithin1cm) {
   EXPECT_NEAR(feet[feet.size() / 2], 0.0, 0.01);
 }
 
+// With the root's trajectory the Hips translate by it: read back with the project's reader,
+// the root moves as the trajectory (y up, starting at the origin) and the joints keep their
+// pelvis-relative positions.
+TEST(WildBvh, RootMotionFollowsTheTrajectory) {
+  auto poses = rigid_motion(60, 8);
+  BvhOptions options;
+  for (int t = 0; t < 60; ++t) options.root_motion.push_back(Vec3{0.5 + 0.02 * t, 1.2 + 0.01 * std::sin(0.3 * t), 4.0 + 0.05 * t});
+  const std::string text = bvh_text(poses, options);
+  const auto motion = mocap::parse_bvh(text, "export.bvh");
+  const auto tracks = mocap::forward_kinematics(motion);
+  const int hips = motion.rig.find_point("Hips");
+  const Vec3 start = tracks.position(0, hips);
+  EXPECT_NEAR(start.x, 0.0, 1e-6);
+  EXPECT_NEAR(start.z, 0.0, 1e-6);
+  for (int t = 0; t < 60; ++t) {
+    const Vec3 moved = tracks.position(t, hips) - start;
+    const Vec3& r = options.root_motion[static_cast<std::size_t>(t)];
+    const Vec3& r0 = options.root_motion[0];
+    EXPECT_NEAR(moved.x, r.x - r0.x, 1e-5) << t;
+    EXPECT_NEAR(moved.y, -(r.y - r0.y), 1e-5) << t;  // y down in camera space, up in the BVH
+    EXPECT_NEAR(moved.z, -(r.z - r0.z), 1e-5) << t;  // away from the camera: -z
+  }
+  const auto back = read_back(text);
+  double worst = 0.0;
+  for (std::size_t t = 0; t < poses.size(); ++t)
+    for (int j = 0; j < 17; ++j) worst = std::max(worst, mocap::norm(back[t][j] - (poses[t][j] - poses[t][0])));
+  EXPECT_LT(worst, 0.001);
+  options.root_motion.pop_back();
+  EXPECT_THROW(bvh_text(poses, options), std::logic_error);
+}
+
 TEST(WildBvh, Human36mProportionsKeepDirectionsAndTotalLength) {
   auto poses = rigid_motion(30, 3);
   // Stretch the shins by 20%: the median lengths change, the h36m proportions do not.
