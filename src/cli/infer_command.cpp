@@ -59,6 +59,12 @@ Command add_infer_command(CLI::App& app) {
                       "frame rate written to .bvh and .json (default: the input's where it says, else 30)");
     infer->add_option("--bvh-bones", o->infer_bones, "BVH bone lengths: median (of the sequence) or h36m (proportions)")
         ->capture_default_str();
+    infer->add_flag("--pixel", i.pixel,
+                    "MotionBERT: input relative to the image (centre 0, half the shorter side 1) and output in pixels, "
+                    "as infer_wild.py --pixel (default: normalised to the track's 2D box)");
+    infer->add_option("--clip-len", i.clip_len,
+                      "MotionBERT: frames per clip, at most its maxlen (default: --config's clip_len, else maxlen)")
+        ->check(CLI::Range(1, 100000));
     add_window_option(*infer, i.model);
     add_loading_options(*infer, i.model);
     add_predict_options(*infer, i.predict);
