@@ -22,7 +22,7 @@ CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebI
   -DPOSELIFT_TORCH=OFF -DPOSELIFT_FUZZ=ON -DPOSELIFT_TESTS=OFF -DPOSELIFT_BENCH=OFF > "$build/configure.log" 2>&1 ||
   { cat "$build/configure.log" >&2; exit 1; }
 targets="npy npz pickle torch_checkpoint"
-for extra in bvh asf_amc wild_coco wild_openpose wild_csv; do [ -f "$root/fuzz/fuzz_$extra.cpp" ] && targets="$targets $extra"; done
+for extra in bvh asf_amc wild_coco wild_openpose wild_csv motionbert_yaml; do [ -f "$root/fuzz/fuzz_$extra.cpp" ] && targets="$targets $extra"; done
 if [ -n "${FUZZ_TARGETS:-}" ]; then
   for t in $FUZZ_TARGETS; do
     case " $targets " in *" $t "*) ;; *) echo "fuzz.sh: unknown target '$t' (known: $targets)" >&2; exit 1 ;; esac
@@ -168,6 +168,13 @@ if [ -d "$seeds/wild_csv" ]; then
   { printf 'frame,person'; for k in $(seq 0 16); do printf ',x%d,y%d,s%d' $k $k $k; done; printf '\n'
     for t in 0 1 2; do printf '%d,0' $t; for k in $(seq 0 16); do printf ',%d,%d,0.9' $((100 + k + t)) $((50 + 9 * k)); done; printf '\n'; done
     printf '3,1'; for k in $(seq 0 16); do printf ',nan,,0'; done; printf '\n'; } > "$seeds/wild_csv/tracks.csv"
+fi
+# MotionBERT configurations: one like the original's configs/pose3d files (written here, not
+# copied), and YAML's other spellings of the same (flow mapping, anchors, quoting, tags).
+if [ -d "$seeds/motionbert_yaml" ]; then
+  printf '# General\ntrain_2d: False\nfinetune: True\npartial_train: null\n\n# Traning\nepochs: 60\ncheckpoint_frequency: 30\nbatch_size: 32 \ndropout: 0.0\nlearning_rate: 0.0005\nweight_decay: 0.01\nlr_decay: 0.99\n\n# Model\nmaxlen: 243\ndim_feat: 256\nmlp_ratio: 4\ndepth: 5\ndim_rep: 512\nnum_heads: 8\natt_fuse: True\n\n# Data\ndata_root: data/motion3d/MB3D_f243s81/\nsubset_list: [H36M-SH]\nclip_len: 243\ndata_stride: 81\nrootrel: False\nnum_joints: 17\nno_conf: False\ngt_2d: False\n\n# Loss\nlambda_3d_velocity: 20.0\nlambda_scale: 0.5\n\n# Augmentation\nflip: True\nmask_ratio: 0.\nnoise: False\n' > "$seeds/motionbert_yaml/pose3d.yaml"
+  printf '{maxlen: 27, dim_feat: 32, num_heads: 4, mlp_ratio: 2.0, att_fuse: yes, subset_list: [a, "b"]}\n' > "$seeds/motionbert_yaml/flow.yaml"
+  printf -- '---\nbase: &b 27\nmaxlen: *b\nclip_len: !!int 16\nrootrel: on\ndt_file: "x.pkl"\npartial_train:\n  - head\n  - pre_logits\n? complex\n: 1\nextra: !include other.yaml\n...\n' > "$seeds/motionbert_yaml/anchors.yaml"
 fi
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"

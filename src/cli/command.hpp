@@ -33,7 +33,7 @@ void add_data_options(CLI::App& cmd, engine::DataOptions& data);
 void add_model_options(CLI::App& cmd, engine::ModelOptions& model);
 // -f alone: for commands that load a checkpoint (PoseFormerV2's window is not in its file).
 void add_window_option(CLI::App& cmd, engine::ModelOptions& model);
-// --model, --heads, --causal, --dense, --non-strict.
+// --model, --heads, --causal, --dense, --layer-norm-eps, --config, --non-strict.
 void add_loading_options(CLI::App& cmd, engine::ModelOptions& model);
 void add_runtime_options(CLI::App& cmd, engine::RuntimeOptions& runtime);
 // --no-test-time-augmentation and, with `batch`, -b/--batch-size (windows per forward pass).

@@ -84,6 +84,12 @@ Command add_infer_command(CLI::App& app) {
     infer->add_option("--focal", i.focal, "the video camera's focal length in pixels (for the trajectory)");
     infer->add_option("--fov", i.fov, "else its field of view across the image's longer side, degrees")
         ->capture_default_str();
+    infer->add_flag("--pixel", i.pixel,
+                    "MotionBERT: input relative to the image (centre 0, half the shorter side 1) and output in pixels, "
+                    "as infer_wild.py --pixel (default: normalised to the track's 2D box)");
+    infer->add_option("--clip-len", i.clip_len,
+                      "MotionBERT: frames per clip, at most its maxlen (default: --config's clip_len, else maxlen)")
+        ->check(CLI::Range(1, 100000));
     add_window_option(*infer, i.model);
     add_loading_options(*infer, i.model);
     add_predict_options(*infer, i.predict);

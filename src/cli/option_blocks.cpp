@@ -94,6 +94,10 @@ void add_loading_options(CLI::App& cmd, engine::ModelOptions& m) {
   cmd.add_option("--layer-norm-eps", m.layer_norm_eps,
                  "MotionBERT: LayerNorm eps, not in its checkpoints (default: 1e-6, as its scripts build its models)")
       ->check(CLI::Range(0.0, 0.1));
+  cmd.add_option("--config", m.config,
+                 "MotionBERT: its YAML configuration (configs/pose3d/*.yaml): num_heads for the model, the other model "
+                 "fields checked against the checkpoint; infer also takes rootrel, flip, no_conf, gt_2d, clip_len "
+                 "from it");
   cmd.add_flag("!--non-strict", m.strict_load,
                "load checkpoints partially, warning about skipped keys (default: strict)");
 }

@@ -62,7 +62,9 @@ torch::Tensor lift_in_chunks(model::LifterImpl& model, const torch::Tensor& inpu
 
 LiftedTrack lift_sequence(model::LifterImpl& model, model::LifterImpl* trajectory, const wild::Sequence2D& sequence,
                           int width, int height, const PredictOptions& options, const torch::Device& device,
-                          bool progress) {
+                          bool progress, const MotionBERTWildOptions& motionbert) {
+  if (model.family() == model::Family::MotionBERT)
+    return lift_motionbert_wild(model, sequence, width, height, motionbert, options, device, progress);
   torch::Tensor input = normalized_track(sequence, width, height);
   if (model.input_channels() == 3) {  // MotionBERT: the detector's confidence as the third channel
     std::vector<float> scores;
@@ -106,6 +108,9 @@ void validate_infer_options(const InferOptions& o) {
     throw InputError(fmt::format("--min-valid: expected a fraction in [0, 1], found {}", o.fill.min_valid_fraction));
   if (!(o.tracking.min_confidence >= 0.0f))
     throw InputError(fmt::format("--min-confidence: expected a non-negative number, found {}", o.tracking.min_confidence));
+  if (o.clip_len < 0 || o.clip_len > 100000)
+    throw InputError(fmt::format("--clip-len: expected a frame count (at most the model's maxlen), found {}",
+                                 o.clip_len));
   if (o.person != "all") {
     const std::string& p = o.person;
     if (p.empty() || p.size() > 6 || !std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; }))
@@ -176,12 +181,33 @@ InferResult run_inference(const InferOptions& o) {
     throw InputError(fmt::format("{}: the model takes {} joints x {} channels; infer needs a Human3.6M-17 model "
                                  "on 2D input (with or without confidences)",
                                  checkpoint, pose.input_joints(), pose.input_channels()));
+  const bool motionbert = pose.family() == model::Family::MotionBERT;
+  if (!motionbert && (o.pixel || o.clip_len > 0))
+    throw InputError(fmt::format("--pixel and --clip-len are MotionBERT's (its infer_wild.py); {} is a {} checkpoint",
+                                 checkpoint, model::family_name(pose.family())));
+  const MotionBERTWildOptions wild_options =
+      motionbert_wild_options(net.config ? &*net.config : nullptr, o.pixel, o.clip_len);
+  std::string units = "metres";
+  if (motionbert) {
+    if (wild_options.clip_len > pose.receptive_field())
+      throw InputError(fmt::format("{}: clip_len {} exceeds the {} frames of the model's temporal embedding (maxlen)",
+                                   o.clip_len > 0 ? "--clip-len" : net.config->path, wild_options.clip_len,
+                                   pose.receptive_field()));
+    units = wild_options.pixel ? "pixels (MotionBERT --pixel; depth at the same scale)"
+                               : "MotionBERT's normalised units (1 = half the larger side of the track's 2D box)";
+    result.notes.push_back(fmt::format(
+        "MotionBERT's output is in {}, not metres{}", units,
+        wild_options.rootrel ? ""
+                             : "; its configuration is global (rootrel false): the trajectory is the root, its depth 0 "
+                               "at the first frame of every clip"));
+  }
 
   std::vector<std::pair<std::string, wild::LiftedSequence>> outputs;
   for (auto& [k, seq] : sequences) {
     wild::LiftedSequence lifted;
     const LiftedTrack track = lift_sequence(pose, net.loaded.trajectory.get(), seq, width, height, o.predict, device,
-                                            o.runtime.progress);
+                                            o.runtime.progress, wild_options);
+    lifted.units = units;
     const torch::Tensor& positions = track.positions;
     const auto T = static_cast<std::int64_t>(seq.frames.size());
     // Smoothed over the whole stitched track (the root stays at the origin: constants are kept).
@@ -190,7 +216,7 @@ InferResult run_inference(const InferOptions& o) {
     std::vector<float> trajectory;
     if (track.trajectory.defined()) {
       trajectory.assign(track.trajectory.data_ptr<float>(), track.trajectory.data_ptr<float>() + track.trajectory.numel());
-    } else if (o.geometric_trajectory) {
+    } else if (o.geometric_trajectory && !motionbert) {  // MotionBERT's units are not metres
       std::vector<float> pixels, scores;
       for (const auto& pose : seq.poses)
         for (const auto& k : pose) pixels.push_back(k[0]), pixels.push_back(k[1]), scores.push_back(k[2]);

@@ -34,6 +34,24 @@ int heads_for(const model::Checkpoint& checkpoint, int requested) {
   return model::resolve_heads(checkpoint, requested);
 }
 
+void apply_model_config(const io::MotionBERTConfigFile& config, const model::Checkpoint& checkpoint,
+                        const ModelOptions& options, model::ModelRequest& request) {
+  const auto signature = model::detect_family(checkpoint.model_state);
+  if (signature && signature->family != model::Family::MotionBERT)
+    throw InputError(fmt::format("--config {}: a MotionBERT configuration, but {} is a {} checkpoint", config.path,
+                                 checkpoint.source, model::family_name(signature->family)));
+  if (!config.num_heads) return;
+  const int heads = *config.num_heads;
+  if (options.heads > 0 && options.heads != heads)
+    throw InputError(fmt::format("--heads {} contradicts num_heads {} in {}: give one of them", options.heads, heads,
+                                 config.path));
+  const auto stored = model::stored_heads(checkpoint);
+  if (stored && *stored != heads)
+    throw InputError(fmt::format("{}: 'num_heads' is {} but {} was trained with {} attention heads", config.path,
+                                 heads, checkpoint.source, *stored));
+  request.num_heads = heads;
+}
+
 void check_checkpoint_fits(const std::string& path, const model::LifterImpl& model, int frames, int num_joints,
                            const std::string& source) {
   if (frames > 0 && model.receptive_field() != frames)
@@ -46,10 +64,16 @@ void check_checkpoint_fits(const std::string& path, const model::LifterImpl& mod
 
 InferenceModel load_for_inference(const std::string& path, const ModelOptions& options, const torch::Device& device,
                                   const ModelFit& fit) {
-  InferenceModel out{model::read_checkpoint(path), {}};
+  InferenceModel out{model::read_checkpoint(path), {}, std::nullopt};
   model::ModelRequest request = model_request(options);
   request.num_heads = heads_for(out.checkpoint, options.heads);
+  if (!options.config.empty()) {
+    out.config = io::read_motionbert_yaml(options.config);
+    apply_model_config(*out.config, out.checkpoint, options, request);
+  }
   out.loaded = model::build_model(out.checkpoint, request);
+  if (out.config)
+    model::check_motionbert_config_file(std::get<model::MotionBERTConfig>(out.loaded.spec), *out.config, path);
   if (fit.num_joints > 0) check_checkpoint_fits(path, *out.loaded.pose, options.frames, fit.num_joints, fit.source);
   for (const auto& net : {out.loaded.pose, out.loaded.trajectory}) {
     if (!net) continue;

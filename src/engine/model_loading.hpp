@@ -6,9 +6,11 @@
 
 #include <torch/torch.h>
 
+#include <optional>
 #include <string>
 
 #include "engine/options.hpp"
+#include "io/motionbert_yaml.hpp"
 #include "model/checkpoint.hpp"
 #include "model/registry.hpp"
 
@@ -20,6 +22,12 @@ model::LoadHints flag_hints();
 // The registry request the model flags make (--model, --heads, -f, --causal, --dense,
 // --non-strict), with their hints.
 model::ModelRequest model_request(const ModelOptions& options);
+
+// --config's part before building `checkpoint`: InputError unless the checkpoint is a
+// MotionBERT one, or when the file's num_heads contradicts --heads or the heads the
+// checkpoint stores; the file's num_heads into `request`.
+void apply_model_config(const io::MotionBERTConfigFile& config, const model::Checkpoint& checkpoint,
+                        const ModelOptions& options, model::ModelRequest& request);
 
 // The head count to build `checkpoint` with (model::resolve_heads), warning when --heads
 // (`requested` > 0) disagrees with the count the file stores.
@@ -40,11 +48,13 @@ struct ModelFit {
 struct InferenceModel {
   model::Checkpoint checkpoint;
   model::LoadedModel loaded;
+  std::optional<io::MotionBERTConfigFile> config;  // --config, when given
   model::LifterImpl& pose() const { return *loaded.pose; }
 };
 
-// Reads `path`, builds its model with `options` (model_request), checks it against `fit`
-// (check_checkpoint_fits) and returns it on `device` in eval mode.
+// Reads `path`, builds its model with `options` (model_request; with --config, the head count
+// from the file and its other model fields checked against the shapes: apply_model_config),
+// checks it against `fit` (check_checkpoint_fits) and returns it on `device` in eval mode.
 InferenceModel load_for_inference(const std::string& path, const ModelOptions& options, const torch::Device& device,
                                   const ModelFit& fit = {});
 

@@ -49,6 +49,9 @@ struct ModelOptions {
   int frames_kept = 27;                    // -frame-kept: PoseFormerV2's centre frames
   int coefficients_kept = 0;               // -coeff-kept: PoseFormerV2's DCT coefficients (0: frames_kept)
   double layer_norm_eps = 0;               // --layer-norm-eps: MotionBERT's (0: its scripts' 1e-6)
+  // --config: a MotionBERT YAML configuration (io/motionbert_yaml.hpp); its model fields
+  // configure the model where the weights cannot tell (heads), checked against them otherwise.
+  std::string config;
 };
 
 struct RuntimeOptions {

@@ -308,4 +308,63 @@ MotionBERTConfig infer_motionbert_config(const StateDict& state, int num_heads, 
   return c;
 }
 
+namespace {
+
+void check_backbone(const io::MotionBERTConfigFile& file) {
+  if (file.backbone && *file.backbone != "DSTformer")
+    throw InputError(fmt::format("{}: 'backbone': poselift reads MotionBERT's DSTformer configurations, found '{}'",
+                                 file.path, *file.backbone));
+}
+
+}  // namespace
+
+MotionBERTConfig motionbert_config_from_file(const io::MotionBERTConfigFile& file, MotionBERTConfig c) {
+  check_backbone(file);
+  if (file.maxlen) c.maxlen = *file.maxlen;
+  if (file.dim_feat) c.dim_feat = *file.dim_feat;
+  if (file.dim_rep) c.dim_rep = *file.dim_rep;
+  if (file.depth) c.depth = *file.depth;
+  if (file.num_heads) c.num_heads = *file.num_heads;
+  if (file.mlp_ratio) c.mlp_ratio = *file.mlp_ratio;
+  if (file.att_fuse) c.att_fuse = *file.att_fuse;
+  if (file.num_joints) c.num_joints = *file.num_joints;
+  c.norm_eps = kMotionBERTScriptNormEps;
+  try {
+    c.validate();
+  } catch (const InputError& e) {
+    throw InputError(file.path + ": " + e.what());
+  }
+  return c;
+}
+
+void check_motionbert_config_file(const MotionBERTConfig& shapes, const io::MotionBERTConfigFile& file,
+                                  const std::string& checkpoint) {
+  check_backbone(file);
+  auto differ = [&](const char* key, const std::string& in_file, const std::string& in_weights) {
+    throw InputError(fmt::format("{}: '{}' is {} but the weights of {} have {} (the checkpoint's shapes decide: "
+                                 "give its own configuration, or leave --config out)",
+                                 file.path, key, in_file, checkpoint, in_weights));
+  };
+  auto integer = [&](const char* key, const std::optional<int>& value, int actual) {
+    if (value && *value != actual) differ(key, std::to_string(*value), std::to_string(actual));
+  };
+  integer("maxlen", file.maxlen, shapes.maxlen);
+  integer("dim_feat", file.dim_feat, shapes.dim_feat);
+  integer("dim_rep", file.dim_rep, shapes.dim_rep);
+  integer("depth", file.depth, shapes.depth);
+  integer("num_joints", file.num_joints, shapes.num_joints);
+  // The same hidden width is the same model (int(dim_feat * mlp_ratio), as the original).
+  if (file.mlp_ratio && shapes.depth > 0 &&
+      mlp_hidden(shapes.dim_feat, *file.mlp_ratio) != mlp_hidden(shapes.dim_feat, shapes.mlp_ratio))
+    differ("mlp_ratio", fmt::format("{}", *file.mlp_ratio),
+           fmt::format("MLPs of {} for {} features (mlp_ratio {:.4g})", mlp_hidden(shapes.dim_feat, shapes.mlp_ratio),
+                       shapes.dim_feat, shapes.mlp_ratio));
+  if (file.att_fuse && *file.att_fuse != shapes.att_fuse)
+    differ("att_fuse", *file.att_fuse ? "true" : "false",
+           shapes.att_fuse ? "fusion layers (ts_attn, att_fuse true)" : "no fusion layers (ts_attn, att_fuse false)");
+  if (file.num_heads && shapes.dim_feat % *file.num_heads != 0)
+    throw InputError(fmt::format("{}: 'num_heads' {} does not divide the {} features of {}", file.path,
+                                 *file.num_heads, shapes.dim_feat, checkpoint));
+}
+
 }  // namespace poselift::model

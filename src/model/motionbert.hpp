@@ -12,6 +12,7 @@
 
 #include <string>
 
+#include "io/motionbert_yaml.hpp"
 #include "model/checkpoint.hpp"
 #include "model/lifter.hpp"
 #include "model/poseformer.hpp"
@@ -149,5 +150,18 @@ std::int64_t count_parameters(const MotionBERTConfig& config);
 // Throws InputError naming `source` and the key when the dict is not a well-formed DSTformer
 // state dict.
 MotionBERTConfig infer_motionbert_config(const StateDict& state, int num_heads, const std::string& source);
+
+// A MotionBERT YAML configuration's model fields (maxlen, dim_feat, dim_rep, depth, num_heads,
+// mlp_ratio, att_fuse, num_joints) over `base`, with the 1e-6 LayerNorm eps of load_backbone,
+// which builds every model of the original's scripts from such a file; what builds a fresh
+// model for training from --config. InputError naming the file unless the backbone is
+// DSTformer (the default) or the result is a valid configuration.
+MotionBERTConfig motionbert_config_from_file(const io::MotionBERTConfigFile& file, MotionBERTConfig base = {});
+
+// The shapes win: InputError naming `checkpoint`, the file and the first field where the
+// file's model fields differ from the configuration the checkpoint's weights give (`shapes`;
+// num_heads is not in the weights and is not compared: the caller builds with the file's).
+void check_motionbert_config_file(const MotionBERTConfig& shapes, const io::MotionBERTConfigFile& file,
+                                  const std::string& checkpoint);
 
 }  // namespace poselift::model

@@ -74,7 +74,7 @@ void write_lifted(const std::string& path, const LiftedSequence& s, const Export
       j["parents"] = std::vector<int>(h36m::parents().begin(), h36m::parents().end());
       j["fps"] = options.bvh.fps;
       j["image_size"] = {s.width, s.height};
-      j["units"] = "metres";
+      j["units"] = s.units;
       j["coordinates"] = "camera space, root-relative: x right, y down, z away from the camera";
       auto& frames = j["frames"] = nlohmann::json::array();
       for (std::size_t t = 0; t < T; ++t) {

@@ -33,6 +33,7 @@ struct LiftedSequence {
   std::vector<float> positions;  // T * 17 * 3, metres, root-relative camera space
   std::vector<float> trajectory; // T * 3, the root's camera-space position (a trajectory model's), or empty
   int width = 0, height = 0;
+  std::string units = "metres";   // .json's "units" (MotionBERT's are its own, infer.hpp)
 };
 
 struct ExportOptions {
