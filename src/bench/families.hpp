@@ -23,6 +23,16 @@ struct FamilyFigures {
 // One family's figures at `threads` (each measurement alternates the two forms for `seconds`).
 std::vector<FamilyFigures> measure_families(int threads, double seconds, int train_batch, int train_steps);
 
+// A sequence-to-sequence family: one clip of `window` frames at batch 1, each form run
+// `passes` times after one warm-up (a clip of the large models takes seconds).
+struct SequenceFamilyFigures {
+  std::string family, configuration;
+  double parameters = 0, macs_per_frame = 0;
+  int window = 0;
+  PathFigures clip;  // output frames/s
+};
+std::vector<SequenceFamilyFigures> measure_sequence_families(int threads, int passes);
+
 // The families table (report::line); returns the exit status.
 int run_family_benchmark(const BenchOptions& options);
 

@@ -16,6 +16,7 @@ struct BenchOptions {
   int frames = 81;           // the model's receptive field
   double seconds = 3.0;      // time per measurement
   int train_batch = 256, train_steps = 2;
+  int clip_passes = 1;  // families: timed passes per form of one full clip of the sequence models
   int dist_batch = 32;  // dist: frames per step over all processes
   std::vector<int> processes = {1, 2};  // dist: process counts to compare
   bool emit_figures = false;  // a child measuring for its parent: bare figure lines (model, train)

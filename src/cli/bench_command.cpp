@@ -51,6 +51,9 @@ Command add_bench_command(CLI::App& app) {
   bench->add_option("--train-batch", o->train_batch, "training step batch")->capture_default_str();
   bench->add_option("--train-steps", o->train_steps, "training steps per path and thread count")
       ->capture_default_str();
+  bench->add_option("--clip-passes", o->clip_passes,
+                    "families: timed passes per path of one full clip of MixSTE and MotionBERT (after a warm-up)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   bench->add_flag("--emit-figures", o->emit_figures, "internal: print bare figure lines (model, train)")->group("");
 
   return {bench, [o] { return run_bench(*o); }};

@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "io/error.hpp"
+#include "model/fast_ops.hpp"
 
 namespace poselift::model {
 
@@ -109,6 +110,62 @@ torch::Tensor DualStreamBlockImpl::forward(const torch::Tensor& x, std::int64_t 
   return spatial_stage(temporal_stage(x, frames), frames);
 }
 
+// ---------------------------------------------------------------- the blocks' fast path
+
+namespace {
+
+// (B*F, J, C) rows by frame <-> (B*J, F, C) rows by joint.
+torch::Tensor by_joint(const torch::Tensor& x, std::int64_t frames) {
+  const auto BF = x.size(0), J = x.size(1), C = x.size(2);
+  return x.view({BF / frames, frames, J, C}).permute({0, 2, 1, 3}).reshape({BF / frames * J, frames, C});
+}
+
+torch::Tensor by_frame(const torch::Tensor& x, std::int64_t joints) {
+  const auto BJ = x.size(0), F = x.size(1), C = x.size(2);
+  return x.view({BJ / joints, joints, F, C}).permute({0, 2, 1, 3}).reshape({BJ / joints * F, joints, C});
+}
+
+}  // namespace
+
+torch::Tensor DualStreamBlockImpl::drop_path_by_joint(const torch::Tensor& branch, std::int64_t joints) const {
+  if (!is_training() || drop_path_ <= 0.0) return branch;
+  const double keep = 1.0 - drop_path_;
+  const auto batch = branch.size(0) / joints, frames = branch.size(1), C = branch.size(2);
+  // drop_path draws one number per (B*F) row, in (batch, frame) order; so does this.
+  auto mask = torch::floor(keep + torch::rand({batch * frames, 1, 1}, branch.options()));
+  return (branch.div(keep).view({batch, joints, frames, C}) * mask.view({batch, 1, frames, 1})).view(branch.sizes());
+}
+
+torch::Tensor DualStreamBlockImpl::fast_stage(const torch::Tensor& x, AttentionAxis axis, std::int64_t joints) {
+  const bool spatial = axis == AttentionAxis::Spatial;
+  auto& norm1 = spatial ? *norm1_s : *norm1_t;
+  auto& norm2 = spatial ? *norm2_s : *norm2_t;
+  auto& attn = spatial ? *attn_s : *attn_t;
+  auto& mlp = spatial ? *mlp_s : *mlp_t;
+  const bool drop = is_training() && drop_path_ > 0.0;
+  auto drop_branch = [&](const torch::Tensor& branch) {
+    return spatial ? drop_path(branch) : drop_path_by_joint(branch, joints);
+  };
+  auto h = fast::layer_norm(x, norm1.weight, norm1.bias, norm1.options.eps());
+  auto context = fast::attention(fast::linear(h, attn.qkv->weight, attn.qkv->bias), attn.heads());
+  // Residual and bias go into the GEMM's output unless stochastic depth must scale the branch.
+  auto y = drop ? x + drop_branch(fast::linear(context, attn.proj->weight, attn.proj->bias))
+                : fast::linear(context, attn.proj->weight, attn.proj->bias, x);
+  auto hidden = fast::gelu(fast::linear(fast::layer_norm(y, norm2.weight, norm2.bias, norm2.options.eps()),
+                                        mlp.fc1->weight, mlp.fc1->bias));
+  return drop ? y + drop_branch(fast::linear(hidden, mlp.fc2->weight, mlp.fc2->bias))
+              : fast::linear(hidden, mlp.fc2->weight, mlp.fc2->bias, y);
+}
+
+torch::Tensor DualStreamBlockImpl::forward_fast(const torch::Tensor& x, std::int64_t frames) {
+  const auto J = x.size(1);
+  auto temporal = [&](const torch::Tensor& t) {
+    return by_frame(fast_stage(by_joint(t, frames), AttentionAxis::Temporal, J), J);
+  };
+  if (order_ == StageOrder::SpatialTemporal) return temporal(fast_stage(x, AttentionAxis::Spatial, J));
+  return fast_stage(temporal(x), AttentionAxis::Spatial, J);
+}
+
 // ---------------------------------------------------------------- the model
 
 MotionBERTImpl::MotionBERTImpl(const MotionBERTConfig& config) : config_(config) {
@@ -200,9 +257,15 @@ torch::Tensor MotionBERTImpl::representation(const torch::Tensor& input) {
   auto x = joints_embed(input.reshape({B * F, J, input.size(3)})) + pos_embed;
   // The temporal embedding's first F rows: shorter clips use a prefix of it.
   x = (x.reshape({B, F, J, C}) + temp_embed.narrow(1, 0, F)).reshape({B * F, J, C});
+  const bool fast =
+      implementation_ == Implementation::fast && x.device().is_cpu() && x.scalar_type() == torch::kFloat32;
+  auto run_block = [&](torch::nn::ModuleList& list, int index) {
+    auto& block = *list[index]->as<DualStreamBlock>();
+    return fast ? block.forward_fast(x, F) : block.forward(x, F);
+  };
   for (int i = 0; i < config_.depth; ++i) {
-    auto x_st = blocks_st[i]->as<DualStreamBlock>()->forward(x, F);
-    auto x_ts = blocks_ts[i]->as<DualStreamBlock>()->forward(x, F);
+    auto x_st = run_block(blocks_st, i);
+    auto x_ts = run_block(blocks_ts, i);
     if (config_.att_fuse) {
       // Per token, softmax weights for the two streams from both streams' features.
       auto alpha = ts_attn[i]->as<torch::nn::Linear>()->forward(torch::cat({x_st, x_ts}, -1)).softmax(-1);

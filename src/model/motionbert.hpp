@@ -14,6 +14,7 @@
 
 #include "io/motionbert_yaml.hpp"
 #include "model/checkpoint.hpp"
+#include "model/fast_settings.hpp"
 #include "model/lifter.hpp"
 #include "model/poseformer.hpp"
 
@@ -57,6 +58,7 @@ class DualAttentionImpl : public torch::nn::Module {
 
   torch::nn::Linear proj{nullptr}, qkv{nullptr};
   AttentionAxis axis() const { return axis_; }
+  int heads() const { return num_heads_; }
 
  private:
   int num_heads_;
@@ -74,6 +76,10 @@ class DualStreamBlockImpl : public torch::nn::Module {
   DualStreamBlockImpl(int dim, int num_heads, double mlp_ratio, bool qkv_bias, double drop_path, double norm_eps,
                       StageOrder order);
   torch::Tensor forward(const torch::Tensor& x, std::int64_t frames);  // (B*F, J, C) -> same
+  // The same block from the fast path's operations (model/fast_ops; float32 CPU tensors, with
+  // gradients when they are needed): the temporal stage runs on each joint's frames laid out as
+  // rows of their own, (B*J, F, C), so that its attention reads whole sequences in place.
+  torch::Tensor forward_fast(const torch::Tensor& x, std::int64_t frames);
 
   torch::nn::LayerNorm norm1_s{nullptr}, norm1_t{nullptr};
   DualAttention attn_s{nullptr}, attn_t{nullptr};
@@ -89,6 +95,12 @@ class DualStreamBlockImpl : public torch::nn::Module {
   torch::Tensor drop_path(const torch::Tensor& branch) const;
   torch::Tensor spatial_stage(const torch::Tensor& x, std::int64_t frames);
   torch::Tensor temporal_stage(const torch::Tensor& x, std::int64_t frames);
+  // One pre-norm stage from the fast operations on rows that are whole attention sequences:
+  // (B*F, J, C) for the spatial stage, (B*J, F, C) for the temporal one; J = `joints`.
+  torch::Tensor fast_stage(const torch::Tensor& x, AttentionAxis axis, std::int64_t joints);
+  // drop_path for a temporal branch in the (B*J, F, C) layout: the same random draw per (batch,
+  // frame) row as drop_path on the (B*F, J, C) layout.
+  torch::Tensor drop_path_by_joint(const torch::Tensor& branch, std::int64_t joints) const;
   double drop_path_;
   StageOrder order_;
 };
@@ -121,6 +133,11 @@ class MotionBERTImpl : public LifterImpl {  // TemporalShape::Sequence: (B, F, J
   double macs_per_output_frame() const override;
 
   const MotionBERTConfig& config() const { return config_; }
+  // Which code runs the dual-stream blocks (same parameters, results equal within float
+  // rounding). The fast path applies to float32 CPU tensors; elsewhere the reference runs. The
+  // embeddings, the streams' fusion and the head are the same LibTorch operations in both.
+  void set_implementation(Implementation implementation) { implementation_ = implementation; }
+  Implementation implementation() const { return implementation_; }
 
   // Registration order equals the original's: its own parameters first, then the sub-modules
   // in constructor order (ts_attn last, as the original adds it after its initialisation).
@@ -138,6 +155,7 @@ class MotionBERTImpl : public LifterImpl {  // TemporalShape::Sequence: (B, F, J
   // biases, unit LayerNorms; ts_attn weights 0 and biases 0.5 (equal fusion at the start).
   void initialise();
   MotionBERTConfig config_;
+  Implementation implementation_ = default_implementation();
 };
 TORCH_MODULE(MotionBERT);
 

@@ -13,6 +13,7 @@
 #include "io/error.hpp"
 #include "io/npy.hpp"
 #include "model/checkpoint.hpp"
+#include "model/fast_profile.hpp"
 #include "model/motionbert.hpp"
 #include "test_support.hpp"
 
@@ -140,12 +141,17 @@ TEST(MotionBERTParity, FixtureMatchesOriginalForwardFullAndShortClip) {
     ASSERT_EQ(input.sizes(), (std::vector<std::int64_t>{2, input.size(1), 17, 3}));
     const double scale = max_abs(expected);
     ASSERT_GT(scale, 0.0);
-    auto output = net->forward(input);
-    ASSERT_EQ(output.sizes(), expected.sizes());
-    const double err = max_abs_diff(output, expected);
-    EXPECT_LE(err, 1e-5 * scale) << name;
-    std::printf("motionbert-small %s (%lld frames): max abs error %.3g (max |expected| %.3g, relative %.3g)\n",
-                name.c_str(), static_cast<long long>(input.size(1)), err, scale, err / scale);
+    for (auto impl : {model::Implementation::reference, model::Implementation::fast}) {
+      net->set_implementation(impl);
+      auto output = net->forward(input);
+      ASSERT_EQ(output.sizes(), expected.sizes());
+      const double err = max_abs_diff(output, expected);
+      EXPECT_LE(err, 1e-5 * scale) << name << ", " << model::implementation_name(impl);
+      std::printf("motionbert-small %s (%lld frames), %s path: max abs error %.3g (max |expected| %.3g, relative "
+                  "%.3g)\n",
+                  name.c_str(), static_cast<long long>(input.size(1)), model::implementation_name(impl), err, scale,
+                  err / scale);
+    }
   }
   // The LayerNorm eps is not in the weights but does change the output: load_backbone's 1e-6
   // misses the fixture (made with the constructor's 1e-5) by far more than rounding.
@@ -342,6 +348,128 @@ TEST(MotionBERTModel, EveryParameterLearnsAndStochasticDepthActsInTraining) {
   EXPECT_TRUE(differs) << "stochastic depth never changed the output in training";
 }
 
+// ---------------------------------------------------------------- the fast path
+
+namespace {
+
+// Floating-point operations of the blocks' linear layers for `tokens` tokens (what the fast
+// path's GEMM tally sums): per block, both stages' qkv (3C x C), proj (C x C) and MLP (2 C hidden).
+double block_gemm_flops(const model::MotionBERTConfig& c, double tokens) {
+  const double C = c.dim_feat, hidden = model::mlp_hidden(c.dim_feat, c.mlp_ratio);
+  return 2.0 * tokens * c.depth * 2 * 2 * (4 * C * C + 2 * C * hidden);
+}
+
+}  // namespace
+
+TEST(MotionBERTModel, FastPathMatchesReferenceFullAndShortClips) {
+  // Wide heads (32 channels: the per-head GEMM attention) with attention fusion; narrow heads
+  // (6 channels: the SIMD-lane loop kernels) with mean fusion, no qkv bias and an MLP ratio
+  // whose hidden width is rounded down.
+  model::MotionBERTConfig wide;
+  wide.dim_feat = 64;
+  wide.num_heads = 2;
+  wide.dim_rep = 48;
+  wide.depth = 2;
+  wide.mlp_ratio = 2.0;
+  wide.maxlen = 27;
+  wide.norm_eps = 1e-6;
+  model::MotionBERTConfig narrow = wide;
+  narrow.dim_feat = 24;
+  narrow.num_heads = 4;
+  narrow.depth = 3;
+  narrow.mlp_ratio = 1.7;
+  narrow.att_fuse = false;
+  narrow.qkv_bias = false;
+  narrow.num_joints = 5;
+  narrow.maxlen = 16;
+  int seed = 50;
+  for (const auto& c : {wide, narrow}) {
+    model::MotionBERT net(c);
+    randomise(*net, ++seed);
+    net->eval();
+    torch::NoGradGuard no_grad;
+    // The full clip at batch 3, a short clip (< maxlen) at batch 2, one frame at batch 1.
+    for (const auto& [batch, frames] : std::vector<std::pair<int, int>>{{3, c.maxlen}, {2, 10}, {1, 1}}) {
+      torch::manual_seed(++seed);
+      auto input = torch::randn({batch, frames, c.num_joints, 3}) * 0.5;
+      net->set_implementation(model::Implementation::reference);
+      const auto expected = net->forward(input);
+      double reference_flops = 0, fast_flops = 0;
+      {
+        model::fast::GemmTallyScope tally;
+        net->forward(input);
+        reference_flops = tally.tally().flops;
+      }
+      net->set_implementation(model::Implementation::fast);
+      torch::Tensor output;
+      {
+        model::fast::GemmTallyScope tally;
+        output = net->forward(input);
+        fast_flops = tally.tally().flops;
+      }
+      ASSERT_EQ(output.sizes(), expected.sizes());
+      const double scale = max_abs(expected), err = max_abs_diff(output, expected);
+      ASSERT_GT(scale, 0.0);
+      EXPECT_LE(err, 1e-5 * scale) << c.describe() << ", batch " << batch << ", " << frames << " frames";
+      // Every block's linear layers ran through the fast path's GEMMs, none in the reference.
+      EXPECT_EQ(reference_flops, 0.0);
+      EXPECT_DOUBLE_EQ(fast_flops, block_gemm_flops(c, static_cast<double>(batch) * frames * c.num_joints))
+          << c.describe();
+      std::printf("fast vs reference (%s), batch %d, %d frames: relative error %.3g\n", c.describe().c_str(), batch,
+                  frames, err / scale);
+    }
+    // Both paths take the same configuration's representation.
+    torch::manual_seed(++seed);
+    auto input = torch::randn({2, 10, c.num_joints, 3});
+    net->set_implementation(model::Implementation::reference);
+    const auto expected = net->representation(input);
+    net->set_implementation(model::Implementation::fast);
+    EXPECT_LE(max_abs_diff(net->representation(input), expected), 1e-5 * max_abs(expected));
+  }
+}
+
+TEST(MotionBERTModel, FastPathMatchesReferenceWithGradientsAndInTraining) {
+  auto c = fixture_config();
+  c.maxlen = 12;
+  c.drop_path_rate = 0.5;
+  model::MotionBERT net(c);
+  randomise(*net, 61);
+  torch::manual_seed(62);
+  auto input = torch::randn({2, 9, 17, 3}) * 0.5;
+  auto target = torch::randn({2, 9, 17, 3});
+  net->eval();
+  std::vector<torch::Tensor> outputs, grads;
+  for (auto impl : {model::Implementation::reference, model::Implementation::fast}) {
+    net->set_implementation(impl);
+    net->zero_grad();
+    auto output = net->forward(input);
+    (output - target).square().mean().backward();
+    outputs.push_back(output.detach());
+    std::vector<torch::Tensor> g;
+    for (auto& p : net->parameters()) g.push_back(p.grad().flatten().clone());
+    grads.push_back(torch::cat(g));
+  }
+  EXPECT_LE(max_abs_diff(outputs[0], outputs[1]), 1e-5 * max_abs(outputs[0]));
+  EXPECT_LE(max_abs_diff(grads[0], grads[1]), 1e-4 * max_abs(grads[0]));
+  EXPECT_GT(max_abs(grads[0]), 0.0);
+  // Training: stochastic depth drops branches per (batch, frame) row; with the same random
+  // stream both paths drop the same rows, the temporal stage's included.
+  net->train();
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> trained;
+  for (auto impl : {model::Implementation::reference, model::Implementation::fast}) {
+    net->set_implementation(impl);
+    torch::manual_seed(99);
+    trained.push_back(net->forward(input));
+  }
+  EXPECT_LE(max_abs_diff(trained[0], trained[1]), 1e-5 * max_abs(trained[0]));
+  torch::manual_seed(100);
+  bool differs = false;
+  for (int attempt = 0; attempt < 5 && !differs; ++attempt)
+    differs = max_abs_diff(net->forward(input), trained[1]) > 1e-4;
+  EXPECT_TRUE(differs) << "stochastic depth never changed the fast path's output in training";
+}
+
 TEST(MotionBERTModel, InterfaceFigures) {
   model::MotionBERT net(fixture_config());
   const model::LifterImpl& lifter = *net;
@@ -449,14 +577,17 @@ TEST(MotionBERTOriginal, CheckpointWrittenByPoseliftRunsInOriginal) {
     ASSERT_EQ(status, 0) << out;
     EXPECT_TRUE(contains(out, "keys in order")) << out;
     torch::NoGradGuard no_grad;
-    for (const std::string which : {"output", "short"}) {
-      auto expected = model::to_tensor(io::read_npy(dir + "/" + which + ".npy").array);
-      auto output = net->forward(which == "output" ? input : input.narrow(1, 0, 7));
-      ASSERT_EQ(output.sizes(), expected.sizes());
-      const double err = max_abs_diff(output, expected), scale = max_abs(expected);
-      EXPECT_LE(err, 1e-5 * scale) << c.describe() << " " << which;
-      std::printf("original DSTformer on poselift's checkpoint (%s), %s: max abs error %.3g (relative %.3g)\n",
-                  c.describe().c_str(), which.c_str(), err, err / scale);
-    }
+    for (const std::string which : {"output", "short"})
+      for (auto impl : {model::Implementation::reference, model::Implementation::fast}) {
+        net->set_implementation(impl);
+        auto expected = model::to_tensor(io::read_npy(dir + "/" + which + ".npy").array);
+        auto output = net->forward(which == "output" ? input : input.narrow(1, 0, 7));
+        ASSERT_EQ(output.sizes(), expected.sizes());
+        const double err = max_abs_diff(output, expected), scale = max_abs(expected);
+        EXPECT_LE(err, 1e-5 * scale) << c.describe() << " " << which << ", " << model::implementation_name(impl);
+        std::printf("original DSTformer on poselift's checkpoint (%s), %s, %s path: max abs error %.3g (relative "
+                    "%.3g)\n",
+                    c.describe().c_str(), which.c_str(), model::implementation_name(impl), err, err / scale);
+      }
   }
 }
