@@ -41,7 +41,13 @@ int run_train(const TrainFlags& o) {
 // The family's original defaults for the training flags a user did not type.
 void apply_recipe_defaults(const CLI::App& cmd, engine::TrainRunOptions& r) {
   if (r.model.family.empty()) return;
-  const auto recipe = engine::training_recipe(model::family_from_name(r.model.family));
+  const auto family = model::family_from_name(r.model.family);
+  auto recipe = engine::training_recipe(family);
+  if (!r.model.config.empty()) {
+    if (family != model::Family::MotionBERT)
+      throw InputError(fmt::format("--config {}: a MotionBERT configuration; --model is {}", r.model.config, r.model.family));
+    recipe = engine::motionbert_recipe_from_config(r.model.config, recipe);
+  }
   auto untyped = [&](const char* flag) { return cmd.count(flag) == 0; };
   if (untyped("--epochs")) r.train.epochs = recipe.epochs;
   if (untyped("--batch-size")) r.train.batch_size = recipe.batch_size;
@@ -57,6 +63,9 @@ void apply_recipe_defaults(const CLI::App& cmd, engine::TrainRunOptions& r) {
   if (recipe.representation > 0 && untyped("--dim-rep")) r.model.representation = recipe.representation;
   if (untyped("--stride")) r.train.stride = recipe.stride > 0 ? recipe.stride : r.model.frames;
   if (untyped("--data-stride")) r.train.clip_step = recipe.clip_step;
+  if (recipe.heads > 0 && untyped("--heads")) r.model.heads = recipe.heads;
+  if (untyped("--lambda-3d-velocity")) r.train.velocity_weight = recipe.velocity_weight;
+  if (untyped("--lambda-scale")) r.train.scale_weight = recipe.scale_weight;
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "engine/train.hpp"
 
+#include "io/motionbert_yaml.hpp"
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 
@@ -986,6 +988,30 @@ TrainingRecipe training_recipe(model::Family family) {
       break;
     default: break;
   }
+  return r;
+}
+
+TrainingRecipe motionbert_recipe_from_config(const std::string& yaml_path, TrainingRecipe r) {
+  const io::MotionBERTConfigFile f = io::read_motionbert_yaml(yaml_path);
+  const auto take = [](auto& field, const auto& value) {
+    if (value) field = *value;
+  };
+  take(r.epochs, f.epochs);
+  take(r.batch_size, f.batch_size);
+  take(r.learning_rate, f.learning_rate);
+  take(r.weight_decay, f.weight_decay);
+  take(r.lr_decay, f.lr_decay);
+  take(r.checkpoint_frequency, f.checkpoint_frequency);
+  take(r.velocity_weight, f.lambda_3d_velocity);
+  take(r.scale_weight, f.lambda_scale);
+  take(r.clip_step, f.data_stride);
+  take(r.frames, f.maxlen);
+  take(r.frames, f.clip_len);  // the training clips' length (the model's maxlen when absent)
+  take(r.width, f.dim_feat);
+  take(r.representation, f.dim_rep);
+  take(r.depth, f.depth);
+  take(r.heads, f.num_heads);
+  take(r.mlp_ratio, f.mlp_ratio);
   return r;
 }
 

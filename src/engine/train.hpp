@@ -186,8 +186,15 @@ struct TrainingRecipe {
   int frames = 0, width = 0, depth = 0, representation = 0;
   double mlp_ratio = 0;
   int stride = 1, clip_step = 0;
+  int heads = 0;  // 0: the --heads default
+  double velocity_weight = TrainOptions{}.velocity_weight, scale_weight = TrainOptions{}.scale_weight;
 };
 TrainingRecipe training_recipe(model::Family family);
+// MotionBERT's recipe as a YAML configuration (its configs/pose3d/*.yaml, `--config`) states
+// it: the fields the file has replace `recipe`'s (epochs, batch_size, learning_rate,
+// weight_decay, lr_decay, checkpoint_frequency, lambda_3d_velocity, lambda_scale, data_stride,
+// clip_len or maxlen, dim_feat, dim_rep, depth, num_heads, mlp_ratio).
+TrainingRecipe motionbert_recipe_from_config(const std::string& yaml_path, TrainingRecipe recipe);
 
 // A sequence model's training loss on (B, F, J, 3) predictions and root-relative targets:
 // `total` to minimise and `reported`, what the original prints as 3d_train.

@@ -424,6 +424,37 @@ TEST(FamilyTraining, TrainedSequenceModelsEvaluateInferAndRender) {
             0)
       << out;
   EXPECT_NE(out.find("Protocol #1"), std::string::npos) << out;
+  // The same recipe from a MotionBERT YAML configuration (its configs/pose3d layout); a flag
+  // typed on the command line still wins over the file.
+  std::ofstream(dir + "/mb.yaml") << "# MB_train_h36m, scaled down\nepochs: 3\nbatch_size: 4\nlearning_rate: 0.0005\n"
+                                     "weight_decay: 0.01\nlr_decay: 0.99\nlambda_3d_velocity: 10.0\nlambda_scale: 0.5\n"
+                                     "data_stride: 3\nclip_len: 9\nmaxlen: 9\ndim_feat: 8\ndim_rep: 12\ndepth: 1\n"
+                                     "num_heads: 2\nmlp_ratio: 2\natt_fuse: True\nrootrel: True\n";
+  ASSERT_EQ(test::run_command(fmt::format("{} train --model motionbert --config {}/mb.yaml -e 1 -d synthetic -k gt "
+                                          "-str S1 -ste S9 --max-batches 2 --no-progress --data-dir {} -c {}/mb_yaml",
+                                          POSELIFT_CLI, dir, synthetic_dir(), dir),
+                              &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("INFO: Receptive field: 9 frames"), std::string::npos) << out;
+  EXPECT_NE(out.find("lr 0.000500"), std::string::npos) << out;
+  EXPECT_TRUE(fs::exists(dir + "/mb_yaml/epoch_1.bin"));
+  EXPECT_FALSE(fs::exists(dir + "/mb_yaml/epoch_2.bin"));  // -e 1 over the file's epochs: 3
+  {
+    const auto yaml_ck = model::read_checkpoint(dir + "/mb_yaml/epoch_1.bin");
+    const auto c = model::infer_motionbert_config(yaml_ck.model_state, 2, yaml_ck.source);
+    EXPECT_EQ(c.dim_feat, 8);
+    EXPECT_EQ(c.dim_rep, 12);
+    EXPECT_EQ(c.depth, 1);
+    EXPECT_EQ(c.maxlen, 9);
+  }
+  EXPECT_EQ(test::run_command(fmt::format("{} train --model mixste --config {}/mb.yaml -d synthetic -k gt --data-dir {} "
+                                          "-c {}/bad 2>&1",
+                                          POSELIFT_CLI, dir, synthetic_dir(), dir),
+                              &out),
+            2)
+      << out;
+  EXPECT_NE(out.find("a MotionBERT configuration"), std::string::npos) << out;
   const auto ck = model::read_checkpoint(dir + "/motionbert/epoch_1.bin");
   ASSERT_TRUE(ck.training && ck.training->layer_norm_eps);
   EXPECT_DOUBLE_EQ(*ck.training->layer_norm_eps, model::kMotionBERTScriptNormEps);  // as its scripts build it
