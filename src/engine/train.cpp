@@ -851,6 +851,22 @@ TrainingLoss sequence_loss(model::Family family, const torch::Tensor& predicted,
   return out;
 }
 
+namespace {
+
+// The fields PoseFormerV2's and MixSTE's configurations share with the flags (--width, --depth,
+// --heads, --mlp-ratio, stochastic depth).
+template <class Config>
+void set_transformer_fields(Config& c, const ModelOptions& options, int num_joints) {
+  c.num_joints = num_joints;
+  c.embed_dim_ratio = options.embed_dim_ratio;
+  c.depth = options.depth;
+  c.num_heads = options.heads > 0 ? options.heads : model::kDefaultHeads;
+  c.mlp_ratio = options.mlp_ratio;
+  c.drop_path_rate = options.drop_path;
+}
+
+}  // namespace
+
 model::PoseFormerConfig training_model_config(const ModelOptions& options, int num_joints) {
   model::PoseFormerConfig config;
   config.num_frames = options.frames;
@@ -902,24 +918,14 @@ model::ModelSpec training_model_spec(const ModelOptions& options, int num_joints
       c.num_frames = options.frames;
       c.frames_kept = options.frames_kept;
       c.coefficients_kept = options.coefficients_kept > 0 ? options.coefficients_kept : options.frames_kept;
-      c.num_joints = num_joints;
-      c.embed_dim_ratio = options.embed_dim_ratio;
-      c.depth = options.depth;
-      c.num_heads = options.heads > 0 ? options.heads : model::kDefaultHeads;
-      c.mlp_ratio = options.mlp_ratio;
-      c.drop_path_rate = options.drop_path;
+      set_transformer_fields(c, options, num_joints);
       c.validate();
       return c;
     }
     case model::Family::MixSTE: {
       model::MixSTEConfig c;
       c.num_frames = options.frames;
-      c.num_joints = num_joints;
-      c.embed_dim_ratio = options.embed_dim_ratio;
-      c.depth = options.depth;
-      c.num_heads = options.heads > 0 ? options.heads : model::kDefaultHeads;
-      c.mlp_ratio = options.mlp_ratio;
-      c.drop_path_rate = options.drop_path;
+      set_transformer_fields(c, options, num_joints);
       c.validate();
       return c;
     }
