@@ -5,6 +5,7 @@
 
 #include "cli/command.hpp"
 #include "engine/infer.hpp"
+#include "io/error.hpp"
 
 namespace poselift::cli {
 
@@ -13,12 +14,19 @@ namespace {
 struct InferFlags {
   engine::InferOptions infer;
   std::string infer_bones = "median";
+  std::string up = "y", forward;
   std::string smooth = motion::filter_name(motion::default_smoothing().filter);
 };
 
 int run_infer(const InferFlags& o) {
   engine::InferOptions options = o.infer;
-  options.output_options.bvh.bones = wild::parse_bone_lengths(o.infer_bones, "--bvh-bones");
+  auto& animation = options.output_options.animation;
+  animation.bones = wild::parse_bone_lengths(o.infer_bones, "--bvh-bones");
+  animation.up = wild::parse_axis(o.up, "--up");
+  if (animation.up.index != 1 && animation.up.index != 2) throw InputError("--up: expected y or z, found '" + o.up + "'");
+  // Forward by default: +z with y up (BVH's convention), -y with z up (Blender's).
+  animation.forward = o.forward.empty() ? (animation.up.index == 1 ? wild::Axis{2, 1} : wild::Axis{1, -1})
+                                        : wild::parse_axis(o.forward, "--forward");
   options.smoothing.filter = motion::filter_from_name(o.smooth);
   const auto result = engine::run_inference(options);
   for (const auto& note : result.notes) fmt::print(stderr, "poselift infer: {}\n", note);
@@ -39,7 +47,7 @@ Command add_infer_command(CLI::App& app) {
     infer->add_option("--input", i.input,
                       "COCO keypoint results .json, OpenPose folder or frame .json, VideoPose3D custom .npz, or .csv")
         ->required();
-    infer->add_option("--out", i.output, "output .npz, .npy, .json, .csv or .bvh (format from the extension)")
+    infer->add_option("--out", i.output, "output .npz, .npy, .json, .csv, .bvh or .glb (format from the extension)")
         ->required();
     infer->add_option("--format", i.read.format, "input format: auto, coco, openpose, npz, csv")->capture_default_str();
     infer->add_option("--layout", i.read.layout, "keypoint layout: auto, coco, coco18, body25, h36m")
@@ -57,9 +65,25 @@ Command add_infer_command(CLI::App& app) {
     infer->add_option("--min-valid", i.fill.min_valid_fraction,
                       "reject tracks with fewer confident joint observations than this fraction")
         ->capture_default_str();
-    infer->add_option("--fps", i.output_options.bvh.fps,
+    infer->add_option("--fps", i.output_options.animation.fps,
                       "frame rate written to .bvh and .json (default: the input's where it says, else 30)");
     infer->add_option("--bvh-bones", o->infer_bones, "BVH bone lengths: median (of the sequence) or h36m (proportions)")
+        ->capture_default_str();
+    infer->add_option("--up", o->up, "BVH: the up axis, y or z (Blender's own; a .glb is always y up)")
+        ->capture_default_str();
+    infer->add_option("--forward", o->forward,
+                      "BVH: the axis the figure faces at rest, e.g. +z, -y (default +z with y up, -y with z up)");
+    infer->add_flag("!--no-twist", i.output_options.animation.hinge_twist,
+                    "BVH/GLB: do not turn thighs and upper arms so knees and elbows bend about their hinge");
+    infer->add_flag("!--no-ground", i.ground.ground,
+                    "do not find the floor and the foot contacts (the camera taken as level, the feet on average on "
+                    "the floor)");
+    infer->add_flag("!--no-foot-lock", i.ground.lock_contacts,
+                    "find the foot contacts but do not lock planted feet in place");
+    infer->add_option("--contact-height", i.ground.contact_height,
+                      "a foot is planted within this height above the floor, metres")
+        ->capture_default_str();
+    infer->add_option("--contact-speed", i.ground.contact_speed, "and slower than this, metres per second")
         ->capture_default_str();
     infer->add_option("--smooth", o->smooth,
                       "temporal smoothing of the lifted motion: none, one-euro (Casiez et al.) or savgol "
@@ -97,7 +121,7 @@ Command add_infer_command(CLI::App& app) {
   }
   return {infer, [o, infer] {
             forget_untyped_model_flags(*infer, o->infer.model);
-            if (infer->count("--fps") == 0) o->infer.output_options.bvh.fps = 0;
+            if (infer->count("--fps") == 0) o->infer.output_options.animation.fps = 0;
             return run_infer(*o);
           }};
 }

@@ -101,7 +101,7 @@ std::vector<std::int64_t> frame_list(const wild::Detections& d) {
 void validate_infer_options(const InferOptions& o) {
   if (o.width < 0 || o.height < 0 || o.width > 1'000'000 || o.height > 1'000'000)
     throw InputError(fmt::format("--width/--height: expected a size in pixels, found {}x{}", o.width, o.height));
-  const double fps = o.output_options.bvh.fps;
+  const double fps = o.output_options.animation.fps;
   if (!(fps >= 0.0) || fps > 1e6)  // 0: not given
     throw InputError(fmt::format("--fps: expected a positive frame rate, found {}", fps));
   if (!(o.fill.min_valid_fraction >= 0.0 && o.fill.min_valid_fraction <= 1.0))
@@ -129,6 +129,8 @@ InferResult run_inference(const InferOptions& o) {
   const std::string output = io::checked_output_path(o.output, {o.input, checkpoint}, "--out");
   validate_infer_options(o);
   motion::validate_smoothing(o.smoothing);
+  motion::validate_ground(o.ground);
+  wild::validate_axes(o.output_options.animation);
   const bool all = o.person == "all";
   const std::size_t person = all ? 0 : std::stoul(o.person);
   const wild::Detections detections = wild::read_detections(o.input, o.read);
@@ -142,9 +144,9 @@ InferResult run_inference(const InferOptions& o) {
   const auto tracks = wild::track_people(detections, o.tracking);
   InferResult result;
   wild::ExportOptions export_options = o.output_options;
-  if (!(export_options.bvh.fps > 0.0) && detections.fps > 0.0) export_options.bvh.fps = detections.fps;
-  if (!(export_options.bvh.fps > 0.0)) {
-    export_options.bvh.fps = kAssumedVideoFps;
+  if (!(export_options.animation.fps > 0.0) && detections.fps > 0.0) export_options.animation.fps = detections.fps;
+  if (!(export_options.animation.fps > 0.0)) {
+    export_options.animation.fps = kAssumedVideoFps;
     if (format == wild::OutputFormat::Bvh || format == wild::OutputFormat::Json)
       result.notes.push_back(fmt::format("{} does not state its frame rate: {} fps assumed in the output (--fps sets it)",
                                        o.input, kAssumedVideoFps));
@@ -212,7 +214,7 @@ InferResult run_inference(const InferOptions& o) {
     const auto T = static_cast<std::int64_t>(seq.frames.size());
     // Smoothed over the whole stitched track (the root stays at the origin: constants are kept).
     lifted.positions = motion::smooth({positions.data_ptr<float>(), positions.data_ptr<float>() + positions.numel()}, T,
-                                      positions.numel() / std::max<std::int64_t>(1, T), o.smoothing, export_options.bvh.fps);
+                                      positions.numel() / std::max<std::int64_t>(1, T), o.smoothing, export_options.animation.fps);
     std::vector<float> trajectory;
     if (track.trajectory.defined()) {
       trajectory.assign(track.trajectory.data_ptr<float>(), track.trajectory.data_ptr<float>() + track.trajectory.numel());
@@ -223,7 +225,27 @@ InferResult run_inference(const InferOptions& o) {
       trajectory = motion::root_trajectory({positions.data_ptr<float>(), positions.data_ptr<float>() + positions.numel()},
                                            pixels, scores, T, data::h36m::kJoints, camera);
     }
-    if (!trajectory.empty()) lifted.trajectory = motion::smooth(trajectory, T, 3, o.smoothing, export_options.bvh.fps);
+    if (!trajectory.empty()) lifted.trajectory = motion::smooth(trajectory, T, 3, o.smoothing, export_options.animation.fps);
+    // MotionBERT's units are not metres: its world is the level camera's, with no contacts.
+    motion::GroundOptions ground = o.ground;
+    if (motionbert) ground.ground = false;
+    motion::WorldMotion world =
+        motion::ground_motion(lifted.positions, lifted.trajectory, T, export_options.animation.fps, ground);
+    lifted.positions = std::move(world.positions);
+    if (!lifted.trajectory.empty()) lifted.trajectory = std::move(world.trajectory);
+    lifted.world = std::move(world.world);
+    lifted.world_from_camera = world.world_from_camera;
+    lifted.contacts = std::move(world.contacts);
+    if (ground.ground) {
+      std::size_t planted = 0;
+      for (std::size_t t = 0; t + 1 < lifted.contacts.size(); t += 2) planted += lifted.contacts[t] || lifted.contacts[t + 1];
+      result.notes.push_back(fmt::format(
+          "track {}: the floor from the {} (the camera {:.1f} degrees off level); a foot planted in {:.0f}% of the "
+          "frames{}",
+          k, world.up_source == "feet" ? "planted feet" : world.up_source == "body" ? "body's up direction" : "camera",
+          world.camera_tilt_degrees, 100.0 * static_cast<double>(planted) / static_cast<double>(std::max<std::int64_t>(1, T)),
+          o.ground.lock_contacts && !lifted.trajectory.empty() ? ", locked in place" : ""));
+    }
     lifted.input = std::move(seq);
     lifted.width = width;
     lifted.height = height;

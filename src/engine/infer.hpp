@@ -17,6 +17,7 @@
 #include "model/lifter.hpp"
 #include "motion/smoothing.hpp"
 #include "motion/trajectory.hpp"
+#include "motion/world.hpp"
 #include "wild/detections.hpp"
 #include "wild/export.hpp"
 #include "wild/filling.hpp"
@@ -44,6 +45,9 @@ struct InferOptions {
   // camera of --focal pixels or --fov degrees (motion/trajectory.hpp); --no-trajectory skips it.
   bool geometric_trajectory = true;
   double focal = 0.0, fov = motion::kDefaultFieldOfView;
+  // The floor, foot contacts and contact locking (motion/world.hpp): the world frame that
+  // .bvh and .glb are written in and that .npz/.json carry beside the camera-space poses.
+  motion::GroundOptions ground;
   // MotionBERT (infer_wild.py's flags): --pixel, --clip-len (0: the configuration's clip_len,
   // else the model's maxlen). Errors with other families.
   bool pixel = false;

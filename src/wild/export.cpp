@@ -37,13 +37,27 @@ io::NdArray positions_array(const LiftedSequence& s) {
   return io::NdArray::from_vector<float>({T, h36m::kJoints, 3}, s.positions);
 }
 
+// The world-frame poses of `s`, which must have them.
+std::vector<Pose3D> world_poses(const LiftedSequence& s) {
+  if (s.world.empty()) throw std::logic_error("write_lifted: animation export needs the world-frame motion");
+  std::vector<Pose3D> poses(s.world.size() / (h36m::kJoints * 3));
+  for (std::size_t t = 0; t < poses.size(); ++t)
+    for (std::size_t k = 0; k < h36m::kJoints; ++k) {
+      const float* p = &s.world[(t * h36m::kJoints + k) * 3];
+      poses[t][k] = mocap::Vec3{p[0], p[1], p[2]};
+    }
+  return poses;
+}
+
 }  // namespace
 
 void write_lifted(const std::string& path, const LiftedSequence& s, const ExportOptions& options) {
   const std::size_t T = s.input.frames.size();
   if (s.positions.size() != T * h36m::kJoints * 3 || s.input.poses.size() != T ||
-      (!s.trajectory.empty() && s.trajectory.size() != T * 3))
-    throw std::logic_error("write_lifted: positions, trajectory and input have different lengths");
+      (!s.trajectory.empty() && s.trajectory.size() != T * 3) ||
+      (!s.world.empty() && s.world.size() != T * h36m::kJoints * 3) || (!s.contacts.empty() && s.contacts.size() != T * 2))
+    throw std::logic_error("write_lifted: positions, trajectory, world, contacts and input have different lengths");
+  const bool has_world = !s.world.empty(), has_contacts = !s.contacts.empty();
   const bool has_trajectory = !s.trajectory.empty();
   const auto& names = h36m::short_joint_names();
   switch (output_format(path)) {
@@ -61,6 +75,14 @@ void write_lifted(const std::string& path, const LiftedSequence& s, const Export
       members.push_back({"image_size",
                          io::NdArray::from_vector<std::int64_t>({2}, std::vector<std::int64_t>{s.width, s.height}),
                          nullptr});
+      if (has_world) {
+        members.push_back({"positions_world", io::NdArray::from_vector<float>({t, h36m::kJoints, 3}, s.world), nullptr});
+        members.push_back({"world_from_camera",
+                           io::NdArray::from_vector<double>(
+                               {3, 4}, std::vector<double>(s.world_from_camera.begin(), s.world_from_camera.end())),
+                           nullptr});
+      }
+      if (has_contacts) members.push_back({"contacts", io::NdArray::from_vector<std::uint8_t>({t, 2}, s.contacts), nullptr});
       io::write_npz(path, members);
       return;
     }
@@ -72,10 +94,19 @@ void write_lifted(const std::string& path, const LiftedSequence& s, const Export
       j["format"] = "poselift-infer";
       j["joint_names"] = std::vector<std::string>(names.begin(), names.end());
       j["parents"] = std::vector<int>(h36m::parents().begin(), h36m::parents().end());
-      j["fps"] = options.bvh.fps;
+      j["fps"] = options.animation.fps;
       j["image_size"] = {s.width, s.height};
       j["units"] = s.units;
       j["coordinates"] = "camera space, root-relative: x right, y down, z away from the camera";
+      if (has_world) {
+        j["world_coordinates"] = "y up, the floor at y = 0, z towards the camera (level), metres";
+        j["world_from_camera"] = nlohmann::json::array();
+        for (int r = 0; r < 3; ++r)
+          j["world_from_camera"].push_back({s.world_from_camera[static_cast<std::size_t>(4 * r)],
+                                            s.world_from_camera[static_cast<std::size_t>(4 * r + 1)],
+                                            s.world_from_camera[static_cast<std::size_t>(4 * r + 2)],
+                                            s.world_from_camera[static_cast<std::size_t>(4 * r + 3)]});
+      }
       auto& frames = j["frames"] = nlohmann::json::array();
       for (std::size_t t = 0; t < T; ++t) {
         nlohmann::json f;
@@ -91,6 +122,14 @@ void write_lifted(const std::string& path, const LiftedSequence& s, const Export
           sc.push_back(kp[2]);
         }
         if (has_trajectory) f["trajectory"] = {s.trajectory[3 * t], s.trajectory[3 * t + 1], s.trajectory[3 * t + 2]};
+        if (has_world) {
+          auto& w = f["positions_world"] = nlohmann::json::array();
+          for (std::size_t k = 0; k < h36m::kJoints; ++k) {
+            const float* p = &s.world[(t * h36m::kJoints + k) * 3];
+            w.push_back({p[0], p[1], p[2]});
+          }
+        }
+        if (has_contacts) f["contacts"] = {s.contacts[2 * t], s.contacts[2 * t + 1]};
         frames.push_back(std::move(f));
       }
       io::write_file_atomic(path, j.dump() + "\n");
@@ -112,20 +151,9 @@ void write_lifted(const std::string& path, const LiftedSequence& s, const Export
       io::write_file_atomic(path, out);
       return;
     }
-    case OutputFormat::Bvh: {
-      std::vector<Pose3D> poses(T);
-      for (std::size_t t = 0; t < T; ++t)
-        for (std::size_t k = 0; k < h36m::kJoints; ++k) {
-          const float* p = &s.positions[(t * h36m::kJoints + k) * 3];
-          poses[t][k] = mocap::Vec3{p[0], p[1], p[2]};
-        }
-      BvhOptions bvh = options.bvh;
-      if (has_trajectory)
-        for (std::size_t t = 0; t < T; ++t)
-          bvh.root_motion.push_back(mocap::Vec3{s.trajectory[3 * t], s.trajectory[3 * t + 1], s.trajectory[3 * t + 2]});
-      io::write_file_atomic(path, bvh_text(poses, bvh));
+    case OutputFormat::Bvh:
+      io::write_file_atomic(path, bvh_text(animate_rig(world_poses(s), options.animation)));
       return;
-    }
   }
 }
 
@@ -174,6 +202,15 @@ LiftedSequence read_lifted_npz(const std::string& path) {
   s.positions = positions.to_floats();
   if (npz.contains("trajectory"))
     s.trajectory = numeric_member(npz, path, "trajectory", {T, 3}, fmt::format("float32 ({}, 3)", T)).to_floats();
+  if (npz.contains("positions_world")) {
+    s.world = numeric_member(npz, path, "positions_world", {T, h36m::kJoints, 3}, fmt::format("float32 ({}, 17, 3)", T))
+                  .to_floats();
+    const auto rt = numeric_member(npz, path, "world_from_camera", {3, 4}, "float64 (3, 4) [R | t]").to_doubles();
+    std::copy(rt.begin(), rt.end(), s.world_from_camera.begin());
+  }
+  if (npz.contains("contacts"))
+    for (double c : numeric_member(npz, path, "contacts", {T, 2}, fmt::format("uint8 ({}, 2)", T)).to_doubles())
+      s.contacts.push_back(c != 0.0);
   s.width = static_cast<int>(size[0]);
   s.height = static_cast<int>(size[1]);
   for (double f : frames.to_doubles()) s.input.frames.push_back(static_cast<std::int64_t>(f));

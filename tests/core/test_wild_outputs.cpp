@@ -12,6 +12,7 @@
 #include "mocap/bvh.hpp"
 #include "test_support.hpp"
 #include "wild/bvh_export.hpp"
+#include "wild/rig.hpp"
 #include "wild/export.hpp"
 
 using namespace poselift;
@@ -48,89 +49,137 @@ std::vector<Pose3D> rigid_motion(int frames, unsigned seed) {
   return poses;
 }
 
-// The Human3.6M joints of a BVH written by bvh_text, back in camera space (y down), relative
-// to the pelvis.
-std::vector<Pose3D> read_back(const std::string& text) {
+// The same poses in a y-up world (camera (x, y, z) -> (x, -y, -z)).
+std::vector<Pose3D> y_up(std::vector<Pose3D> poses) {
+  for (auto& p : poses)
+    for (auto& q : p) q = Vec3{q.x, -q.y, -q.z};
+  return poses;
+}
+
+// The Human3.6M joints of a BVH read back with the project's reader, in the file's axes.
+std::vector<Pose3D> read_back(const std::string& text, bool relative_to_hips = true) {
   const auto motion = mocap::parse_bvh(text, "export.bvh");
   const auto tracks = mocap::forward_kinematics(motion);
   std::vector<Pose3D> out(static_cast<std::size_t>(tracks.frames));
   for (std::int64_t t = 0; t < tracks.frames; ++t)
     for (int j = 0; j < 17; ++j) {
-      const int point = motion.rig.find_point(bvh_joint_names()[j]);
-      EXPECT_GE(point, 0) << bvh_joint_names()[j];
-      const Vec3 w = tracks.position(t, point) - tracks.position(t, motion.rig.find_point("Hips"));
-      out[static_cast<std::size_t>(t)][j] = Vec3{w.x, -w.y, -w.z};
+      const int point = motion.rig.find_point(rig_joint_names()[j]);
+      EXPECT_GE(point, 0) << rig_joint_names()[j];
+      const Vec3 hips = relative_to_hips ? tracks.position(t, motion.rig.find_point("Hips")) : Vec3{0, 0, 0};
+      out[static_cast<std::size_t>(t)][j] = tracks.position(t, point) - hips;
     }
   return out;
 }
 
+double worst_offset(const std::vector<Pose3D>& back, const std::vector<Pose3D>& poses, bool relative_to_hips = true) {
+  double worst = 0.0;
+  for (std::size_t t = 0; t < poses.size(); ++t)
+    for (int j = 0; j < 17; ++j)
+      worst = std::max(worst, mocap::norm(back[t][j] - (poses[t][j] - (relative_to_hips ? poses[t][0] : Vec3{0, 0, 0}))));
+  return worst;
+}
+
 }  // namespace
 
-TEST(WildBvh, RoundTripThroughTheProjectsReaderWithin1cm) {
-  const auto poses = rigid_motion(120, 7);
-  BvhOptions options;
+TEST(WildBvh, RoundTripThroughTheProjectsReaderWithin1mm) {
+  const auto poses = y_up(rigid_motion(120, 7));
+  RigOptions options;
   options.fps = 25;
-  const std::string text = bvh_text(poses, options);
+  const std::string text = bvh_text(animate_rig(poses, options));
   const auto motion = mocap::parse_bvh(text, "export.bvh");
   EXPECT_EQ(motion.frames, 120);
   EXPECT_NEAR(motion.fps, 25.0, 1e-6);
-  const auto back = read_back(text);
-  double worst = 0.0;
-  for (std::size_t t = 0; t < poses.size(); ++t)
-    for (int j = 0; j < 17; ++j) worst = std::max(worst, mocap::norm(back[t][j] - (poses[t][j] - poses[t][0])));
-  // Rigid bones are reproduced exactly up to the file's 6 decimals (angles in degrees).
-  EXPECT_LT(worst, 0.001) << "worst joint error " << worst << " m";
-  // The figure stands on the floor: the lower ankle's median height is 0.
-  const auto tracks = mocap::forward_kinematics(motion);
-  std::vector<double> feet;
-  for (std::int64_t t = 0; t < tracks.frames; ++t)
-    feet.push_back(std::min(tracks.position(t, motion.rig.find_point("RightFoot")).y,
-                            tracks.position(t, motion.rig.find_point("LeftFoot")).y));
-  std::sort(feet.begin(), feet.end());
-  EXPECT_NEAR(feet[feet.size() / 2], 0.0, 0.01);
+  // Rigid bones are reproduced exactly up to the file's 6 decimals (angles in degrees), the
+  // root where the world put it.
+  EXPECT_LT(worst_offset(read_back(text, false), poses, false), 0.001);
+  // The rig's own forward kinematics agree with the reader's.
+  const RigAnimation animation = animate_rig(poses, options);
+  for (std::size_t t = 0; t < poses.size(); t += 7) {
+    const auto p = rig_positions(animation, t);
+    for (std::size_t i = 0; i < animation.joints.size(); ++i)
+      if (animation.joints[i].h36m >= 0) {
+        EXPECT_LT(mocap::norm(p[i] - poses[t][animation.joints[i].h36m]), 1e-6);
+      }
+  }
 }
 
-// With the root's trajectory the Hips translate by it: read back with the project's reader,
-// the root moves as the trajectory (y up, starting at the origin) and the joints keep their
-// pelvis-relative positions.
-TEST(WildBvh, RootMotionFollowsTheTrajectory) {
-  auto poses = rigid_motion(60, 8);
-  BvhOptions options;
-  for (int t = 0; t < 60; ++t) options.root_motion.push_back(Vec3{0.5 + 0.02 * t, 1.2 + 0.01 * std::sin(0.3 * t), 4.0 + 0.05 * t});
-  const std::string text = bvh_text(poses, options);
-  const auto motion = mocap::parse_bvh(text, "export.bvh");
-  const auto tracks = mocap::forward_kinematics(motion);
-  const int hips = motion.rig.find_point("Hips");
-  const Vec3 start = tracks.position(0, hips);
-  EXPECT_NEAR(start.x, 0.0, 1e-6);
-  EXPECT_NEAR(start.z, 0.0, 1e-6);
-  for (int t = 0; t < 60; ++t) {
-    const Vec3 moved = tracks.position(t, hips) - start;
-    const Vec3& r = options.root_motion[static_cast<std::size_t>(t)];
-    const Vec3& r0 = options.root_motion[0];
-    EXPECT_NEAR(moved.x, r.x - r0.x, 1e-5) << t;
-    EXPECT_NEAR(moved.y, -(r.y - r0.y), 1e-5) << t;  // y down in camera space, up in the BVH
-    EXPECT_NEAR(moved.z, -(r.z - r0.z), 1e-5) << t;  // away from the camera: -z
+// The output axes turn everything, rest pose included, by the rotation taking (y up, +z
+// forward) to (--up, --forward): read back, each joint is that rotation of the world's.
+TEST(WildBvh, AxisPresetsTurnTheWholeMotion) {
+  const auto poses = y_up(rigid_motion(40, 11));
+  struct Preset {
+    const char* up;
+    const char* forward;
+    Vec3 (*map)(const Vec3&);
+  };
+  const Preset presets[] = {
+      {"z", "-y", [](const Vec3& v) { return Vec3{v.x, -v.z, v.y}; }},   // Blender: z up, facing -y
+      {"y", "+x", [](const Vec3& v) { return Vec3{v.z, v.y, -v.x}; }},
+      {"-y", "z", [](const Vec3& v) { return Vec3{-v.x, -v.y, v.z}; }},
+  };
+  for (const Preset& preset : presets) {
+    RigOptions options;
+    options.up = parse_axis(preset.up, "--up");
+    options.forward = parse_axis(preset.forward, "--forward");
+    std::vector<Pose3D> expected = poses;
+    for (auto& p : expected)
+      for (auto& q : p) q = preset.map(q);
+    const std::string text = bvh_text(animate_rig(poses, options));
+    EXPECT_LT(worst_offset(read_back(text, false), expected, false), 0.001) << preset.up << " " << preset.forward;
+    // The rest pose stands along the new up: the spine's offset points there.
+    const RigAnimation animation = animate_rig(poses, options);
+    EXPECT_GT(mocap::dot(mocap::normalized(animation.joints[9].offset), options.up.vector()), 0.999999);
   }
-  const auto back = read_back(text);
-  double worst = 0.0;
-  for (std::size_t t = 0; t < poses.size(); ++t)
-    for (int j = 0; j < 17; ++j) worst = std::max(worst, mocap::norm(back[t][j] - (poses[t][j] - poses[t][0])));
-  EXPECT_LT(worst, 0.001);
-  options.root_motion.pop_back();
-  EXPECT_THROW(bvh_text(poses, options), std::logic_error);
+  RigOptions bad;
+  bad.up = parse_axis("z", "--up");
+  bad.forward = parse_axis("-z", "--forward");
+  EXPECT_THROW(animate_rig(poses, bad), InputError);
+  EXPECT_THROW(parse_axis("w", "--forward"), InputError);
+}
+
+// The hinge twist turns each thigh and upper arm so the knee and the elbow bend about their
+// hinge: the knee's rotation relative to the thigh is then about the rest x axis alone, the
+// elbow's about y, on every frame bent more than 25 degrees; without it they are not.
+TEST(WildBvh, HingeTwistBendsKneesAndElbowsAboutTheirHinge) {
+  const auto poses = y_up(rigid_motion(200, 5));
+  for (bool twist : {true, false}) {
+    RigOptions options;
+    options.hinge_twist = twist;
+    const RigAnimation animation = animate_rig(poses, options);
+    double worst = 0.0;
+    int bent = 0;
+    // Rig rows: RightLeg 3 (knee, after RightUpLeg), LeftLeg 7; LeftForeArm 15, RightForeArm 19.
+    const std::pair<int, int> knees_and_elbows[] = {{3, 0}, {7, 0}, {15, 1}, {19, 1}};
+    for (std::size_t t = 0; t < poses.size(); ++t)
+      for (const auto& [row, axis] : knees_and_elbows) {
+        const int at = animation.joints[static_cast<std::size_t>(row)].h36m;
+        const Vec3 in = poses[t][at] - poses[t][h36m::parents()[at]];
+        const Vec3 out = poses[t][at + 1] - poses[t][at];
+        const double bend = std::acos(mocap::dot(mocap::normalized(in), mocap::normalized(out))) * 180 / mocap::kPi;
+        if (bend < 25) continue;
+        ++bent;
+        // The rotation at the knee / elbow is the child's (shin's / forearm's) local rotation.
+        const Quat& q = animation.rotations[t][static_cast<std::size_t>(row)];
+        const double off_axis = axis == 0 ? std::hypot(q.y, q.z) : std::hypot(q.x, q.z);
+        worst = std::max(worst, off_axis);
+      }
+    ASSERT_GT(bent, 100);
+    if (twist) EXPECT_LT(worst, 1e-6);
+    else EXPECT_GT(worst, 0.1);
+    EXPECT_LT(worst_offset(read_back(bvh_text(animation), false), poses, false), 0.001);
+  }
 }
 
 TEST(WildBvh, Human36mProportionsKeepDirectionsAndTotalLength) {
-  auto poses = rigid_motion(30, 3);
+  auto poses = y_up(rigid_motion(30, 3));
   // Stretch the shins by 20%: the median lengths change, the h36m proportions do not.
   for (auto& p : poses) {
     const Vec3 d = (p[3] - p[2]) * 0.2;
     p[3] += d;
   }
-  BvhOptions options;
+  RigOptions options;
   options.bones = BoneLengths::H36mAverage;
-  const auto back = read_back(bvh_text(poses, options));
+  const auto back = read_back(bvh_text(animate_rig(poses, options)));
   const auto& parents = h36m::parents();
   double total = 0.0, reference = 0.0, exported = 0.0;
   for (int j = 1; j < 17; ++j) total += mocap::norm(poses[0][j] - poses[0][parents[j]]), reference += h36m_average_bone_lengths()[j];
@@ -143,6 +192,9 @@ TEST(WildBvh, Human36mProportionsKeepDirectionsAndTotalLength) {
     EXPECT_NEAR(mocap::norm(back[5][j] - back[5][parents[j]]), h36m_average_bone_lengths()[j] * total / reference, 1e-4);
   }
   EXPECT_THROW(parse_bone_lengths("cmu", "--bvh-bones"), InputError);
+  EXPECT_THROW(animate_rig({}, options), InputError);
+  poses[3][5].x = std::nan("");
+  EXPECT_THROW(animate_rig(poses, options), InputError);
 }
 
 namespace {
@@ -202,7 +254,7 @@ TEST(WildExport, JsonAndCsv) {
   const std::string dir = test::temp_dir("wild_export_text");
   const LiftedSequence s = small_sequence();
   ExportOptions options;
-  options.bvh.fps = 24;
+  options.animation.fps = 24;
   write_lifted(dir + "/out.json", s, options);
   const auto j = nlohmann::json::parse(test::read_text(dir + "/out.json"));
   EXPECT_EQ(j.at("joint_names").size(), 17u);

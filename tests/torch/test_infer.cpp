@@ -19,6 +19,7 @@
 #include "model/checkpoint.hpp"
 #include "mocap/bvh.hpp"
 #include "motion/smoothing.hpp"
+#include "motion/world.hpp"
 #include "test_support.hpp"
 #include "wild/bvh_export.hpp"
 
@@ -331,7 +332,7 @@ TEST(Infer, RealMotionFromMocapLiftsWithinTheStatedBound) {
         EXPECT_NEAR(l / r, 1.0, 0.15) << action.name << " bones " << a << "-" << b;
       }
       // The same motion as BVH: read back with the project's reader, bones at their median
-      // lengths, so joints move from the .npz positions by the bones' variation only.
+      // lengths, so joints move from the .npz's world positions by the bones' variation only.
       ASSERT_EQ(test::run_command(fmt::format("{} infer --no-progress --checkpoint {} --input {}.json --width {} "
                                               "--height {} --fps 50 --out {}.bvh",
                                               cli(), ck, base, camera.res_w, camera.res_h, base),
@@ -341,14 +342,17 @@ TEST(Infer, RealMotionFromMocapLiftsWithinTheStatedBound) {
       const auto motion = mocap::read_bvh(base + ".bvh");
       const auto tracks = mocap::forward_kinematics(motion);
       ASSERT_EQ(tracks.frames, T);
+      // The BVH is written in the world frame the .npz carries (y up, the floor at 0).
+      // Relative to the root: this run has no --focal, so its trajectory differs.
+      const auto world = npz.at("positions_world", base).array.to_floats();
       std::vector<double> errors;
       for (std::int64_t t = 0; t < T; ++t) {
         const auto hips = tracks.position(t, motion.rig.find_point("Hips"));
+        const auto* r = &world[static_cast<std::size_t>(t * 17 * 3)];
         for (int j = 0; j < 17; ++j) {
-          const auto w = tracks.position(t, motion.rig.find_point(wild::bvh_joint_names()[j])) - hips;
-          const mocap::Vec3 cam_space{w.x, -w.y, -w.z};
-          const auto* p = &pred[static_cast<std::size_t>((t * 17 + j) * 3)];
-          errors.push_back(mocap::norm(cam_space - mocap::Vec3{p[0], p[1], p[2]}));
+          const auto w = tracks.position(t, motion.rig.find_point(wild::rig_joint_names()[j])) - hips;
+          const auto* p = &world[static_cast<std::size_t>((t * 17 + j) * 3)];
+          errors.push_back(mocap::norm(w - mocap::Vec3{p[0] - r[0], p[1] - r[1], p[2] - r[2]}));
         }
       }
       std::sort(errors.begin(), errors.end());
@@ -455,7 +459,7 @@ TEST(Infer, SmoothingOnRealMotionLowersAccelerationErrorWithoutRaisingMPJPE) {
       const auto& camera = dataset.cameras_of(subject.name)[1];
       const std::int64_t T = action.cameras[1].shape[0];
       write(base + ".json", coco_from_h36m(data::xy_channels(action.cameras[1]).to_floats(), T, rng));
-      ASSERT_EQ(test::run_command(fmt::format("{} infer --no-progress --smooth none --checkpoint {} --input {}.json "
+      ASSERT_EQ(test::run_command(fmt::format("{} infer --no-progress --smooth none --no-ground --checkpoint {} --input {}.json "
                                               "--width {} --height {} --fps 50 --out {}.npz",
                                               cli(), ck, base, camera.res_w, camera.res_h, base),
                                   &out),
@@ -538,4 +542,122 @@ TEST(Infer, SmoothingOnRealMotionLowersAccelerationErrorWithoutRaisingMPJPE) {
               none.acceleration, chosen.acceleration);
   EXPECT_LE(chosen.position, none.position);
   EXPECT_LT(chosen.acceleration, 0.8 * none.acceleration);
+}
+
+// Ground and contacts on held-out real motion (six takes of a performer the checkpoint never
+// saw, seen through a rig camera as detector-like 2D): the up direction against the camera's
+// true orientation, the contacts against those of the mocap truth, and foot skating (mm/frame
+// of an ankle the truth has planted) with and without locking.
+TEST(Infer, GroundAndFootLockingOnRealMotionReduceFootSkating) {
+  POSELIFT_REQUIRE_SHARED();
+  const std::string ck = std::string(POSELIFT_SOURCE_DIR) + "/tests/data/wild/poseformer_mocap_f27.bin";
+  const std::string dir = test::temp_dir("infer_ground_real");
+  const std::string mocap = test::shared_path("data/mocap/bandai-dataset-1");
+  std::string inputs;
+  for (const char* take : {"walk", "bow", "run", "dash", "guide", "walk-left"})
+    inputs += fmt::format(" {}/dataset-1_{}_proud_001.bvh.gz", mocap, take);
+  std::string out;
+  ASSERT_EQ(test::run_command(cli() + " prepare mocap --name held --out " + dir + " --input" + inputs, &out), 0) << out;
+  const auto dataset = data::load_dataset("held", dir, "noisy");
+  const auto keypoints = data::read_keypoints(data::keypoints_2d_path(dir, "held", "noisy"));
+  std::mt19937 rng(4);
+  int sequence = 0;
+  double skate_unlocked = 0, skate_locked = 0, skate_truth = 0, up_error = 0, agreement = 0, mpjpe_unlocked = 0,
+         mpjpe_locked = 0, frames = 0;
+  int clips = 0;
+  for (const auto& subject : keypoints.subjects)
+    for (const auto& action : subject.actions) {
+      const std::string base = fmt::format("{}/seq{}", dir, sequence++);
+      const int cam = 1;
+      const auto& camera = dataset.cameras_of(subject.name)[cam];
+      const std::int64_t T = action.cameras[cam].shape[0];
+      write(base + ".json", coco_from_h36m(data::xy_channels(action.cameras[cam]).to_floats(), T, rng));
+      for (const char* variant : {"unlocked", "locked"}) {
+        ASSERT_EQ(test::run_command(fmt::format("{} infer --no-progress --checkpoint {} --input {}.json --width {} "
+                                                "--height {} --fps 50 --focal {} {} --out {}_{}.npz",
+                                                cli(), ck, base, camera.res_w, camera.res_h, camera.focal_length[0],
+                                                variant == std::string("locked") ? "" : "--no-foot-lock", base, variant),
+                                    &out),
+                  0)
+            << out;
+      }
+      const auto unlocked = io::read_npz(base + "_unlocked.npz"), locked = io::read_npz(base + "_locked.npz");
+      // The truth in a y-up world: the mocap's world is z up with the floor at 0; the lower
+      // ankle's median height moved to where poselift puts planted ankles.
+      const auto* act = dataset.subject(subject.name).find_action(action.name);
+      const auto truth_camera = act->positions_3d[cam].to_floats();  // root absolute, the others relative to it
+      std::vector<float> truth_world(truth_camera.size());
+      std::vector<double> lower;
+      for (std::int64_t t = 0; t < T; ++t)
+        for (int j = 0; j < 17; ++j) {
+          data::Vec3f c{};
+          for (int k = 0; k < 3; ++k)
+            c[k] = truth_camera[static_cast<std::size_t>((t * 17 + j) * 3 + k)] + (j ? truth_camera[static_cast<std::size_t>(t * 51 + k)] : 0.0f);
+          data::Vec3f w = data::quaternion_rotate(camera.orientation, c);
+          const float* tr = camera.translation.data();
+          const std::size_t i = static_cast<std::size_t>((t * 17 + j) * 3);
+          truth_world[i] = w[0] + tr[0], truth_world[i + 1] = w[2] + tr[2], truth_world[i + 2] = -(w[1] + tr[1]);
+        }
+      for (std::int64_t t = 0; t < T; ++t)
+        lower.push_back(std::min(truth_world[static_cast<std::size_t>((t * 17 + 3) * 3 + 1)],
+                                 truth_world[static_cast<std::size_t>((t * 17 + 6) * 3 + 1)]));
+      std::nth_element(lower.begin(), lower.begin() + lower.size() / 2, lower.end());
+      const double shift = motion::kAnkleHeight - lower[lower.size() / 2];
+      for (std::size_t i = 1; i < truth_world.size(); i += 3) truth_world[i] += static_cast<float>(shift);
+      const auto truth_contacts = motion::detect_contacts(truth_world, T, 50.0, {});
+      // The true up in camera space: the world's +z seen from the camera.
+      const data::Vec3f up = data::quaternion_rotate(data::quaternion_inverse(camera.orientation), data::Vec3f{0, 0, 1});
+      const auto m = locked.at("world_from_camera", base).array.to_doubles();
+      const double cosine = (m[4] * up[0] + m[5] * up[1] + m[6] * up[2]) /
+                            std::sqrt(double(up[0]) * up[0] + double(up[1]) * up[1] + double(up[2]) * up[2]);
+      const double clip_up_error = std::acos(std::min(1.0, cosine)) * 180 / M_PI;
+      const auto contacts = locked.at("contacts", base).array.to_doubles();
+      double agree = 0;
+      for (std::size_t i = 0; i < contacts.size(); ++i) agree += (contacts[i] != 0) == (truth_contacts[i] != 0);
+      const auto world_unlocked = unlocked.at("positions_world", base).array.to_floats();
+      const auto world_locked = locked.at("positions_world", base).array.to_floats();
+      const double a = 1000 * motion::foot_skating(world_unlocked, truth_contacts, T);
+      const double b = 1000 * motion::foot_skating(world_locked, truth_contacts, T);
+      const double c = 1000 * motion::foot_skating(truth_world, truth_contacts, T);
+      // Root-relative MPJPE of the camera-space poses: locking bends the planted legs.
+      const auto pose_error = [&](const io::NpzFile& npz) {
+        const auto p = npz.at("positions_3d", base).array.to_floats();
+        double e = 0;
+        for (std::int64_t t = 0; t < T; ++t)
+          for (int j = 1; j < 17; ++j) {
+            double d2 = 0;
+            for (int k = 0; k < 3; ++k) {
+              const std::size_t i = static_cast<std::size_t>((t * 17 + j) * 3 + k);
+              d2 += (p[i] - truth_camera[i]) * (p[i] - truth_camera[i]);
+            }
+            e += std::sqrt(d2);
+          }
+        return 1000 * e / double(T * 17);
+      };
+      for (std::int64_t t = 0; t < T; ++t)
+        for (int f : {3, 6})
+          EXPECT_GE(world_locked[static_cast<std::size_t>((t * 17 + f) * 3 + 1)], motion::kAnkleHeight - 1e-4);
+      std::printf("[ ground ] %-26s %4lld frames: up error %4.1f deg, contacts agree %3.0f%%, foot skating %5.2f -> "
+                  "%5.2f mm/frame (truth %4.2f)\n",
+                  action.name.c_str(), static_cast<long long>(T), clip_up_error, 100 * agree / double(contacts.size()), a,
+                  b, c);
+      // Slow motion (a bow, a guide's gestures) keeps its planted feet in place.
+      if (action.name.find("bow") != std::string::npos || action.name.find("guide") != std::string::npos) {
+        EXPECT_LT(b, 0.5 * a);
+      }
+      skate_unlocked += a * double(T), skate_locked += b * double(T), skate_truth += c * double(T);
+      up_error += clip_up_error * double(T), agreement += agree / 2, frames += double(T);
+      mpjpe_unlocked += pose_error(unlocked) * double(T), mpjpe_locked += pose_error(locked) * double(T);
+      ++clips;
+    }
+  ASSERT_GE(clips, 6);
+  std::printf("[ ground ] %d clips: up error %.1f deg, contacts agree %.0f%%, foot skating %.2f -> %.2f mm/frame "
+              "(truth %.2f), MPJPE %.1f -> %.1f mm\n",
+              clips, up_error / frames, 100 * agreement / frames, skate_unlocked / frames, skate_locked / frames,
+              skate_truth / frames, mpjpe_unlocked / frames, mpjpe_locked / frames);
+  // Measured 25.4 -> 22.6 mm/frame: walking 19 -> 15, running not at all (its lifted feet slide
+  // faster than --contact-speed while planted, so no contact is found).
+  EXPECT_LT(skate_locked, 0.95 * skate_unlocked);
+  EXPECT_LT(up_error / frames, 5.0);
+  EXPECT_LT(mpjpe_locked / frames, mpjpe_unlocked / frames + 3.0);
 }
