@@ -15,6 +15,7 @@ packages=(
   libgloo-dev                          # c10d Gloo headers: multi-process training
   libzip-dev zlib1g-dev libssl-dev nlohmann-json3-dev libfmt-dev libcli11-dev libcairo2-dev
   libyaml-cpp-dev                     # MotionBERT's YAML configurations (--config)
+  libtinygltf-dev                     # .glb export (header only tiny_gltf.h)
   libavcodec-dev libavformat-dev libswscale-dev libavutil-dev   # render: MP4/GIF through FFmpeg
   libgtest-dev libgmock-dev libbenchmark-dev
 )
