@@ -1,7 +1,5 @@
 #include "wild/gltf_export.hpp"
 
-#include <tiny_gltf.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -11,6 +9,7 @@
 
 #include "io/error.hpp"
 #include "io/file.hpp"
+#include "wild/tinygltf.hpp"
 
 namespace poselift::wild {
 

@@ -1,4 +1,3 @@
-// tinygltf's implementation, compiled once; its configuration macros come from CMake
-// (src/wild/CMakeLists.txt) so that every file including tiny_gltf.h sees the same ones.
+// tinygltf's implementation, compiled once.
 #define TINYGLTF_IMPLEMENTATION
-#include <tiny_gltf.h>
+#include "wild/tinygltf.hpp"
