@@ -21,7 +21,7 @@ packages=(
 )
 # Sanitizer and fuzzing builds (scripts/test.sh) use clang's runtimes.
 [[ "${POSELIFT_WITH_TEST_TOOLS:-0}" == 1 ]] && packages+=(clang libclang-rt-14-dev python3-numpy python3-torch
-  chromium)  # headless check of the render --html player
+  chromium)  # headless check of the render --html player (and of .glb files, with three.js below)
 if [[ "${POSELIFT_NO_APT:-0}" != 1 ]]; then
   missing=()
   for p in "${packages[@]}"; do
@@ -42,4 +42,15 @@ if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release ${CMAKE_PREFIX_PATH:+-DCMAKE_PREFIX_PATH="$CMAKE_PREFIX_PATH"}
 fi
 cmake --build "$build_dir" -j"$(nproc)"
+# three.js for the headless check of the .glb export (WildGltf.ThreeJs*), in the build folder (not
+# tracked). npm is not in the package list: Debian's conflicts with NodeSource's nodejs, which brings
+# its own. Offline or without npm the check just skips.
+if [[ "${POSELIFT_WITH_TEST_TOOLS:-0}" == 1 && ! -f "$build_dir/gltf-viewer/node_modules/three/build/three.module.js" ]]; then
+  if command -v npm >/dev/null; then
+    npm install --prefix "$build_dir/gltf-viewer" --no-save --no-package-lock --no-audit --no-fund three@0.187.0 \
+      >/dev/null 2>&1 || echo "setup: npm could not install three (the three.js check of .glb files will skip)"
+  else
+    echo "setup: no npm (the three.js check of .glb files will skip)"
+  fi
+fi
 echo "setup: built $build_dir/poselift"

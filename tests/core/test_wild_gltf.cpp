@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -489,4 +491,118 @@ TEST(WildGltf, BadInputThrows) {
     EXPECT_NE(std::string(e.what()).find(dir + "/bad.glb: glTF export:"), std::string::npos) << e.what();
   }
   EXPECT_TRUE(fs::is_empty(dir));
+}
+
+// three.js (a viewer that many tools build on) loads the file, plays the animation with its
+// AnimationMixer and skins the mesh on the CPU (SkinnedMesh.getVertexPosition), in headless
+// Chromium: joints and every box must land on the rig's bones within 1 mm, keys and halfway
+// between them, and a render must cover pixels. three comes from npm into
+// <build>/gltf-viewer/node_modules (scripts/setup.sh with POSELIFT_WITH_TEST_TOOLS=1) or
+// $POSELIFT_THREE_MODULES (a node_modules folder holding three).
+TEST(WildGltf, ThreeJsInHeadlessChromiumPlaysIt) {
+  std::string chromium;
+  for (const char* candidate : {"chromium", "chromium-browser", "google-chrome"})
+    if (test::run_command(std::string("command -v ") + candidate + " >/dev/null") == 0) {
+      chromium = candidate;
+      break;
+    }
+  if (chromium.empty()) GTEST_SKIP() << "no chromium: the three.js check of the .glb needs a headless browser";
+  const char* env = std::getenv("POSELIFT_THREE_MODULES");
+  const std::string modules = env && *env ? env : POSELIFT_GLTF_VIEWER_DIR "/node_modules";
+  if (!fs::exists(modules + "/three/build/three.module.js") ||
+      !fs::exists(modules + "/three/examples/jsm/loaders/GLTFLoader.js"))
+    GTEST_SKIP() << "no three.js in " << modules
+                 << " (npm install --prefix <build>/gltf-viewer three, or POSELIFT_THREE_MODULES)";
+  if (test::run_command("command -v python3 >/dev/null") != 0) GTEST_SKIP() << "no python3 to serve the page";
+
+  const auto a = small_rig(12);
+  const auto dir = test::temp_dir("wild_gltf_three");
+  write_glb(dir + "/anim.glb", a);
+  fs::create_directory_symlink(fs::absolute(modules), dir + "/node_modules");
+  fs::copy_file(POSELIFT_SOURCE_DIR "/tests/core/gltf_viewer/check.html", dir + "/check.html");
+  // Keys, and halfway between them (where three's slerp and the rig's blend must agree).
+  std::vector<double> times;
+  for (std::size_t t = 0; t < a.rotations.size(); ++t) {
+    times.push_back(t / a.fps);
+    if (t + 1 < a.rotations.size()) times.push_back((t + 0.5) / a.fps);
+  }
+  std::ostringstream list;
+  for (std::size_t i = 0; i < times.size(); ++i) list << (i ? "," : "") << times[i];
+  // Module scripts and fetches need http (file:// forbids them): a server on a free port,
+  // stopped by its own pid.
+  {
+    std::ofstream script(dir + "/run.sh");
+    script << "cd '" << dir << "'\n"
+           << "python3 -u -m http.server 0 --bind 127.0.0.1 > server.log 2>&1 &\n"
+           << "server=$!\n"
+           << "for i in $(seq 100); do\n"
+           << "  port=$(sed -n 's/.*port \\([0-9]*\\).*/\\1/p' server.log | head -n 1)\n"
+           << "  [ -n \"$port\" ] && break; sleep 0.1\n"
+           << "done\n"
+           << "timeout 120 " << chromium
+           << " --headless=new --no-sandbox --use-gl=swiftshader --enable-unsafe-swiftshader"
+              " --virtual-time-budget=20000 --dump-dom"
+              " \"http://127.0.0.1:$port/check.html?glb=anim.glb&times="
+           << list.str() << "\" 2>/dev/null\n"
+           << "status=$?\nkill $server\nexit $status\n";
+  }
+  std::string out;
+  const int status = test::run_command("bash '" + dir + "/run.sh'", &out);
+  ASSERT_EQ(status, 0) << out.substr(0, 2000);
+  const std::string open = "<pre id=\"result\">";
+  const auto begin = out.find(open);
+  ASSERT_NE(begin, std::string::npos) << "no result in the DOM:\n" << out.substr(0, 2000);
+  const auto end = out.find("</pre>", begin);
+  const auto result = nlohmann::json::parse(out.substr(begin + open.size(), end - begin - open.size()));
+  ASSERT_TRUE(result["ok"].get<bool>()) << result.dump();
+  EXPECT_EQ(result["animations"], 1);
+  EXPECT_EQ(result["tracks"], a.joints.size() + 1);
+  for (std::size_t j = 0; j < a.joints.size(); ++j) EXPECT_EQ(result["names"][j], a.joints[j].name);
+  ASSERT_EQ(result["frames"].size(), times.size());
+  // The file's bind pose, and the rig's rest positions.
+  const auto model = load(glb_bytes(a));
+  const auto& primitive = model.meshes.at(0).primitives.at(0);
+  const auto bind_positions =
+      read_accessor<float>(model, primitive.attributes.at("POSITION"), TINYGLTF_COMPONENT_TYPE_FLOAT, 3);
+  const auto bind_joints = read_accessor<std::uint16_t>(model, primitive.attributes.at("JOINTS_0"),
+                                                        TINYGLTF_COMPONENT_TYPE_UNSIGNED_SHORT, 4);
+  std::vector<Vec3> rest;
+  for (const auto& joint : a.joints) rest.push_back(joint.parent < 0 ? joint.offset : rest[joint.parent] + joint.offset);
+  double worst_joint = 0, worst_vertex = 0;
+  for (std::size_t i = 0; i < times.size(); ++i) {
+    const std::size_t t = i / 2;
+    const bool halfway = i % 2 == 1;
+    std::vector<Quat> local;
+    for (std::size_t j = 0; j < a.joints.size(); ++j)
+      local.push_back(halfway ? mocap::slerp(a.rotations[t][j], a.rotations[t + 1][j], 0.5) : a.rotations[t][j]);
+    const Vec3 root = halfway ? mocap::lerp(a.root_positions[t], a.root_positions[t + 1], 0.5) : a.root_positions[t];
+    const Pose expected = rig_fk(a, root, local);
+    const auto& frame = result["frames"][i];
+    const std::string where = "time " + std::to_string(times[i]);
+    for (std::size_t j = 0; j < a.joints.size(); ++j) {
+      const auto& p = frame["joints"][j];
+      const double d = mocap::norm(Vec3{p[0], p[1], p[2]} - expected.position[j]);
+      worst_joint = std::max(worst_joint, d);
+      EXPECT_LT(d, 1e-3) << where << " " << a.joints[j].name;
+    }
+    std::vector<Vec3> vertices;
+    for (const auto& v : frame["vertices"]) vertices.push_back({v[0], v[1], v[2]});
+    expect_boxes_on_bones(a, expected, vertices, 1e-3, "three.js " + where);
+    // Each vertex where its joint's pose carries it from the rest pose.
+    for (std::size_t v = 0; v < vertices.size() && v < bind_joints.size() / 4; ++v) {
+      const int j = bind_joints[4 * v];
+      const Vec3 bind{bind_positions[3 * v], bind_positions[3 * v + 1], bind_positions[3 * v + 2]};
+      const Vec3 want = expected.position[j] + mocap::rotate(expected.rotation[j], bind - rest[j]);
+      worst_vertex = std::max(worst_vertex, mocap::norm(vertices[v] - want));
+    }
+  }
+  EXPECT_LT(worst_vertex, 1e-3);
+  EXPECT_GT(result.value("ink", 0), 100) << result.dump().substr(0, 300);  // the figure was drawn
+  RecordProperty("three_revision", result["three"].get<std::string>());
+  RecordProperty("worst_joint_error_m", std::to_string(worst_joint));
+  RecordProperty("worst_vertex_error_m", std::to_string(worst_vertex));
+  std::cout << "three.js r" << result["three"].get<std::string>() << ": " << times.size()
+            << " times, worst joint error " << worst_joint << " m, worst vertex error " << worst_vertex
+            << " m, render ink " << result.value("ink", 0) << " of "
+            << result.value("pixels", 0) << " pixels\n";
 }
