@@ -42,15 +42,19 @@ if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release ${CMAKE_PREFIX_PATH:+-DCMAKE_PREFIX_PATH="$CMAKE_PREFIX_PATH"}
 fi
 cmake --build "$build_dir" -j"$(nproc)"
-# three.js for the headless check of the .glb export (WildGltf.ThreeJs*), in the build folder (not
-# tracked). npm is not in the package list: Debian's conflicts with NodeSource's nodejs, which brings
-# its own. Offline or without npm the check just skips.
-if [[ "${POSELIFT_WITH_TEST_TOOLS:-0}" == 1 && ! -f "$build_dir/gltf-viewer/node_modules/three/build/three.module.js" ]]; then
+# three.js and the Khronos glTF validator for the checks of the .glb export (WildGltf.ThreeJs*,
+# WildGltf.KhronosValidator*), in the build folder (not tracked). npm is not in the package list:
+# Debian's conflicts with NodeSource's nodejs, which brings its own. Offline or without npm the
+# checks just skip.
+viewer="$build_dir/gltf-viewer/node_modules"
+if [[ "${POSELIFT_WITH_TEST_TOOLS:-0}" == 1 &&
+      ! ( -f "$viewer/three/build/three.module.js" && -f "$viewer/gltf-validator/module.mjs" ) ]]; then
   if command -v npm >/dev/null; then
     npm install --prefix "$build_dir/gltf-viewer" --no-save --no-package-lock --no-audit --no-fund three@0.187.0 \
-      >/dev/null 2>&1 || echo "setup: npm could not install three (the three.js check of .glb files will skip)"
+      gltf-validator@2.0.0-dev.3.10 >/dev/null 2>&1 ||
+      echo "setup: npm could not install three / gltf-validator (their checks of .glb files will skip)"
   else
-    echo "setup: no npm (the three.js check of .glb files will skip)"
+    echo "setup: no npm (the three.js and validator checks of .glb files will skip)"
   fi
 fi
 echo "setup: built $build_dir/poselift"

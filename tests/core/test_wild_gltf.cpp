@@ -1,7 +1,7 @@
 // The .glb export read back with tinygltf's own loader: hierarchy, skin, accessors, the animation
 // sampled at every frame (and between frames) and the skinned mesh, all compared to forward
 // kinematics of the rig animation computed here; then the same file in three.js in headless
-// Chromium.
+// Chromium, and the Khronos glTF validator.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -493,6 +493,44 @@ TEST(WildGltf, BadInputThrows) {
   EXPECT_TRUE(fs::is_empty(dir));
 }
 
+// The node_modules folder of the .glb checks: $POSELIFT_THREE_MODULES, else where setup.sh puts it.
+static std::string viewer_modules() {
+  const char* env = std::getenv("POSELIFT_THREE_MODULES");
+  return env && *env ? env : POSELIFT_GLTF_VIEWER_DIR "/node_modules";
+}
+
+// The Khronos glTF validator (npm's gltf-validator, under node) finds nothing to report in the
+// export: neither errors nor warnings, infos or hints (accessor bounds, alignment, skin, animation).
+TEST(WildGltf, KhronosValidatorFindsNoIssue) {
+  const std::string modules = viewer_modules();
+  if (test::run_command("command -v node >/dev/null") != 0) GTEST_SKIP() << "no node to run the glTF validator";
+  if (!fs::exists(modules + "/gltf-validator/module.mjs"))
+    GTEST_SKIP() << "no gltf-validator in " << modules
+                 << " (npm install --prefix <build>/gltf-viewer gltf-validator, or POSELIFT_THREE_MODULES)";
+  const auto dir = test::temp_dir("wild_gltf_validator");
+  write_glb(dir + "/anim.glb", small_rig(12));
+  write_glb(dir + "/pose.glb", small_rig(1));
+  std::string out;
+  ASSERT_EQ(test::run_command("node '" POSELIFT_SOURCE_DIR "/tests/core/gltf_viewer/validate.mjs' '" + modules + "' '" +
+                                  dir + "/anim.glb' '" + dir + "/pose.glb'",
+                              &out),
+            0)
+      << out;
+  std::istringstream lines(out);
+  std::string line;
+  int files = 0;
+  while (std::getline(lines, line)) {
+    const auto report = nlohmann::json::parse(line);
+    ++files;
+    EXPECT_EQ(report["errors"], 0) << report.dump();
+    EXPECT_EQ(report["warnings"], 0) << report.dump();
+    EXPECT_EQ(report["infos"], 0) << report.dump();
+    EXPECT_EQ(report["hints"], 0) << report.dump();
+    RecordProperty("validator", report["validator"].get<std::string>());
+  }
+  EXPECT_EQ(files, 2) << out;
+}
+
 // three.js (a viewer that many tools build on) loads the file, plays the animation with its
 // AnimationMixer and skins the mesh on the CPU (SkinnedMesh.getVertexPosition), in headless
 // Chromium: joints and every box must land on the rig's bones within 1 mm, keys and halfway
@@ -507,8 +545,7 @@ TEST(WildGltf, ThreeJsInHeadlessChromiumPlaysIt) {
       break;
     }
   if (chromium.empty()) GTEST_SKIP() << "no chromium: the three.js check of the .glb needs a headless browser";
-  const char* env = std::getenv("POSELIFT_THREE_MODULES");
-  const std::string modules = env && *env ? env : POSELIFT_GLTF_VIEWER_DIR "/node_modules";
+  const std::string modules = viewer_modules();
   if (!fs::exists(modules + "/three/build/three.module.js") ||
       !fs::exists(modules + "/three/examples/jsm/loaders/GLTFLoader.js"))
     GTEST_SKIP() << "no three.js in " << modules
