@@ -15,12 +15,13 @@ packages=(
   libgloo-dev                          # c10d Gloo headers: multi-process training
   libzip-dev zlib1g-dev libssl-dev nlohmann-json3-dev libfmt-dev libcli11-dev libcairo2-dev
   libyaml-cpp-dev                     # MotionBERT's YAML configurations (--config)
+  libtinygltf-dev                     # .glb export (header only tiny_gltf.h)
   libavcodec-dev libavformat-dev libswscale-dev libavutil-dev   # render: MP4/GIF through FFmpeg
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # Sanitizer and fuzzing builds (scripts/test.sh) use clang's runtimes.
 [[ "${POSELIFT_WITH_TEST_TOOLS:-0}" == 1 ]] && packages+=(clang libclang-rt-14-dev python3-numpy python3-torch
-  chromium)  # headless check of the render --html player
+  chromium)  # headless check of the render --html player (and of .glb files, with three.js below)
 if [[ "${POSELIFT_NO_APT:-0}" != 1 ]]; then
   missing=()
   for p in "${packages[@]}"; do
@@ -41,4 +42,19 @@ if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release ${CMAKE_PREFIX_PATH:+-DCMAKE_PREFIX_PATH="$CMAKE_PREFIX_PATH"}
 fi
 cmake --build "$build_dir" -j"$(nproc)"
+# three.js and the Khronos glTF validator for the checks of the .glb export (WildGltf.ThreeJs*,
+# WildGltf.KhronosValidator*), in the build folder (not tracked). npm is not in the package list:
+# Debian's conflicts with NodeSource's nodejs, which brings its own. Offline or without npm the
+# checks just skip.
+viewer="$build_dir/gltf-viewer/node_modules"
+if [[ "${POSELIFT_WITH_TEST_TOOLS:-0}" == 1 &&
+      ! ( -f "$viewer/three/build/three.module.js" && -f "$viewer/gltf-validator/module.mjs" ) ]]; then
+  if command -v npm >/dev/null; then
+    npm install --prefix "$build_dir/gltf-viewer" --no-save --no-package-lock --no-audit --no-fund three@0.187.0 \
+      gltf-validator@2.0.0-dev.3.10 >/dev/null 2>&1 ||
+      echo "setup: npm could not install three / gltf-validator (their checks of .glb files will skip)"
+  else
+    echo "setup: no npm (the three.js and validator checks of .glb files will skip)"
+  fi
+fi
 echo "setup: built $build_dir/poselift"

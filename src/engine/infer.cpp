@@ -147,7 +147,7 @@ InferResult run_inference(const InferOptions& o) {
   if (!(export_options.animation.fps > 0.0) && detections.fps > 0.0) export_options.animation.fps = detections.fps;
   if (!(export_options.animation.fps > 0.0)) {
     export_options.animation.fps = kAssumedVideoFps;
-    if (format == wild::OutputFormat::Bvh || format == wild::OutputFormat::Json)
+    if (format == wild::OutputFormat::Bvh || format == wild::OutputFormat::Glb || format == wild::OutputFormat::Json)
       result.notes.push_back(fmt::format("{} does not state its frame rate: {} fps assumed in the output (--fps sets it)",
                                        o.input, kAssumedVideoFps));
   }

@@ -22,7 +22,8 @@ OutputFormat output_format(const std::string& path) {
   if (ext == ".json") return OutputFormat::Json;
   if (ext == ".csv") return OutputFormat::Csv;
   if (ext == ".bvh") return OutputFormat::Bvh;
-  throw InputError(path + ": unknown output format '" + ext + "' (expected .npz, .npy, .json, .csv or .bvh)");
+  if (ext == ".glb") return OutputFormat::Glb;
+  throw InputError(path + ": unknown output format '" + ext + "' (expected .npz, .npy, .json, .csv, .bvh or .glb)");
 }
 
 std::string track_path(const std::string& path, std::size_t track) {
@@ -154,6 +155,13 @@ void write_lifted(const std::string& path, const LiftedSequence& s, const Export
     case OutputFormat::Bvh:
       io::write_file_atomic(path, bvh_text(animate_rig(world_poses(s), options.animation)));
       return;
+    case OutputFormat::Glb: {
+      RigOptions gltf = options.animation;  // glTF's own axes: y up, the front facing +z
+      gltf.up = Axis{1, 1};
+      gltf.forward = Axis{2, 1};
+      write_glb(path, animate_rig(world_poses(s), gltf));
+      return;
+    }
   }
 }
 

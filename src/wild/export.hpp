@@ -15,6 +15,8 @@
 //   .csv  one row per frame: frame, then <joint>_x,<joint>_y,<joint>_z for the 17 joints (then
 //         trajectory_x,_y,_z with a trajectory)
 //   .bvh  the world-frame motion through the rig (rig.hpp, bvh_export.hpp); needs a world frame
+//   .glb  the same rig as an animated, skinned glTF 2.0 skeleton (gltf_export.hpp), always y up
+//         and +z forward as glTF requires
 // Every file is written atomically (temporary file + rename).
 #pragma once
 
@@ -24,11 +26,12 @@
 #include <vector>
 
 #include "wild/bvh_export.hpp"
+#include "wild/gltf_export.hpp"
 #include "wild/filling.hpp"
 
 namespace poselift::wild {
 
-enum class OutputFormat { Npz, Npy, Json, Csv, Bvh };
+enum class OutputFormat { Npz, Npy, Json, Csv, Bvh, Glb };
 
 // From the extension (case-insensitive); InputError naming the path otherwise.
 OutputFormat output_format(const std::string& path);

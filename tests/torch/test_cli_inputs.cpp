@@ -336,6 +336,23 @@ TEST(CliInputs, InferSaysWhichFrameRateItAssumed) {
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output.find("assumed"), std::string::npos) << r.output;
   EXPECT_NE(test::read_text(dir + "/walk50.bvh").find("Frame Time: 0.02"), std::string::npos);
+  // glTF binary, and the BVH in Blender's axes: both from the same world-frame motion.
+  r = run("infer --no-progress --checkpoint " + ck + " --input " + dir + "/walk.csv --width 640 --height 480 "
+          "--layout coco --fps 50 --out " + dir + "/walk.glb");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(test::read_text(dir + "/walk.glb").substr(0, 4), "glTF");
+  r = run("infer --no-progress --checkpoint " + ck + " --input " + dir + "/walk.csv --width 640 --height 480 "
+          "--layout coco --fps 50 --up z --out " + dir + "/walk_z.bvh");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run("infer --no-progress --checkpoint " + ck + " --input " + dir + "/walk.csv --width 640 --height 480 "
+          "--layout coco --up z --forward z --out " + dir + "/bad.bvh");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("--forward"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir + "/bad.bvh"));
+  r = run("infer --no-progress --checkpoint " + ck + " --input " + dir + "/walk.csv --width 640 --height 480 "
+          "--layout coco --contact-speed 0 --out " + dir + "/bad.bvh");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("--contact-speed"), std::string::npos) << r.output;
 }
 
 TEST(CliInputs, InferLiftsOneSequenceOfADatasetFile) {

@@ -1,0 +1,3 @@
+// tinygltf's implementation, compiled once.
+#define TINYGLTF_IMPLEMENTATION
+#include "wild/tinygltf.hpp"
