@@ -21,7 +21,8 @@ packages=(
 )
 # Sanitizer and fuzzing builds (scripts/test.sh) use clang's runtimes.
 [[ "${POSELIFT_WITH_TEST_TOOLS:-0}" == 1 ]] && packages+=(clang libclang-rt-14-dev python3-numpy python3-torch
-  chromium)  # headless check of the render --html player (and of .glb files, with three.js below)
+  chromium   # headless check of the render --html player
+  blender)   # Blender's own BVH importer reads the export back (WildBvhBlender.*) (and of .glb files, with three.js below)
 if [[ "${POSELIFT_NO_APT:-0}" != 1 ]]; then
   missing=()
   for p in "${packages[@]}"; do
