@@ -417,6 +417,11 @@ WorldMotion ground_motion(const std::vector<float>& positions, const std::vector
     out.world_from_camera[static_cast<std::size_t>(4 * r + 2)] = a.z;
     out.world_from_camera[static_cast<std::size_t>(4 * r + 3)] = -mocap::dot(a, frame.origin);
   }
+  if (!options.ground) {  // nothing moved: the camera-space input as it was, bit for bit
+    out.positions = positions;
+    out.trajectory = trajectory;
+    return out;
+  }
   out.positions.resize(positions.size());
   if (!trajectory.empty()) out.trajectory.resize(trajectory.size());
   for (std::int64_t t = 0; t < frames; ++t) {

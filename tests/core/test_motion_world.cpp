@@ -224,6 +224,7 @@ TEST(MotionWorld, StandingFigureBeforeALevelCameraByHand) {
   off.ground = false;
   const motion::WorldMotion level = motion::ground_motion(positions, {}, T, kFps, off);
   EXPECT_EQ(level.up_source, "level");
+  EXPECT_EQ(level.positions, positions);
   EXPECT_TRUE(level.contacts.empty());
   EXPECT_NEAR(at(level.world, 4, 3).y, motion::kAnkleHeight, 1e-6);
 }

@@ -383,7 +383,8 @@ TEST(Infer, RealMotionFromMocapLiftsWithinTheStatedBound) {
 }
 
 // --smooth filters the whole lifted track: the CLI's output equals the filter applied to the
-// unsmoothed output, and bad settings exit with 2 naming their flag.
+// unsmoothed output (without the ground's locked feet, which come after), and bad settings exit
+// with 2 naming their flag.
 TEST(Infer, SmoothingFiltersTheWholeTrackAndNamesBadFlags) {
   const std::string dir = test::temp_dir("infer_smoothing");
   const std::string ck = tiny_checkpoint(dir);
@@ -391,7 +392,7 @@ TEST(Infer, SmoothingFiltersTheWholeTrackAndNamesBadFlags) {
   for (int t = 0; t < 50; ++t) detections += (t ? "," : "") + coco_person(t, 300 + 2 * t, 250);
   write(dir + "/walk.json", detections + "]");
   const std::string base = cli() + " infer --no-progress --checkpoint " + ck + " --input " + dir +
-                           "/walk.json --width 640 --height 480 --fps 25 ";
+                           "/walk.json --width 640 --height 480 --fps 25 --no-ground ";
   std::string out;
   ASSERT_EQ(test::run_command(base + "--smooth none --out " + dir + "/raw.npz", &out), 0) << out;
   const auto raw = io::read_npz(dir + "/raw.npz").at("positions_3d", "raw").array.to_floats();
@@ -430,6 +431,21 @@ TEST(Infer, SmoothingFiltersTheWholeTrackAndNamesBadFlags) {
   }
 }
 
+// Six takes of a performer held out of the checkpoint's training (walk, bow, run, dash, guide,
+// walk-left), prepared as the dataset "held" in `dir`; false (with the failure reported) if
+// prepare mocap fails.
+namespace {
+bool prepare_held_out_takes(const std::string& dir) {
+  const std::string mocap = test::shared_path("data/mocap/bandai-dataset-1");
+  std::string inputs, out;
+  for (const char* take : {"walk", "bow", "run", "dash", "guide", "walk-left"})
+    inputs += fmt::format(" {}/dataset-1_{}_proud_001.bvh.gz", mocap, take);
+  const int status = test::run_command(cli() + " prepare mocap --name held --out " + dir + " --input" + inputs, &out);
+  EXPECT_EQ(status, 0) << out;
+  return status == 0;
+}
+}  // namespace
+
 // The filters measured on held-out real motion capture (detector-like 2D of performers the
 // checkpoint never saw, lifted by the project's mocap-trained model): MPJPE, velocity and
 // acceleration error against the mocap truth, for each filter. The default of infer's --smooth
@@ -438,12 +454,8 @@ TEST(Infer, SmoothingOnRealMotionLowersAccelerationErrorWithoutRaisingMPJPE) {
   POSELIFT_REQUIRE_SHARED();
   const std::string ck = std::string(POSELIFT_SOURCE_DIR) + "/tests/data/wild/poseformer_mocap_f27.bin";
   const std::string dir = test::temp_dir("infer_smoothing_real");
-  const std::string mocap = test::shared_path("data/mocap/bandai-dataset-1");
-  std::string inputs;
-  for (const char* take : {"walk", "bow", "run", "dash", "guide", "walk-left"})
-    inputs += fmt::format(" {}/dataset-1_{}_proud_001.bvh.gz", mocap, take);
   std::string out;
-  ASSERT_EQ(test::run_command(cli() + " prepare mocap --name held --out " + dir + " --input" + inputs, &out), 0) << out;
+  ASSERT_TRUE(prepare_held_out_takes(dir));
   const auto dataset = data::load_dataset("held", dir, "noisy");
   const auto keypoints = data::read_keypoints(data::keypoints_2d_path(dir, "held", "noisy"));
   struct Clip {
@@ -552,12 +564,8 @@ TEST(Infer, GroundAndFootLockingOnRealMotionReduceFootSkating) {
   POSELIFT_REQUIRE_SHARED();
   const std::string ck = std::string(POSELIFT_SOURCE_DIR) + "/tests/data/wild/poseformer_mocap_f27.bin";
   const std::string dir = test::temp_dir("infer_ground_real");
-  const std::string mocap = test::shared_path("data/mocap/bandai-dataset-1");
-  std::string inputs;
-  for (const char* take : {"walk", "bow", "run", "dash", "guide", "walk-left"})
-    inputs += fmt::format(" {}/dataset-1_{}_proud_001.bvh.gz", mocap, take);
   std::string out;
-  ASSERT_EQ(test::run_command(cli() + " prepare mocap --name held --out " + dir + " --input" + inputs, &out), 0) << out;
+  ASSERT_TRUE(prepare_held_out_takes(dir));
   const auto dataset = data::load_dataset("held", dir, "noisy");
   const auto keypoints = data::read_keypoints(data::keypoints_2d_path(dir, "held", "noisy"));
   std::mt19937 rng(4);
