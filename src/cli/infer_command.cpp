@@ -69,7 +69,7 @@ Command add_infer_command(CLI::App& app) {
                       "frame rate written to .bvh and .json (default: the input's where it says, else 30)");
     infer->add_option("--bvh-bones", o->infer_bones, "BVH bone lengths: median (of the sequence) or h36m (proportions)")
         ->capture_default_str();
-    infer->add_option("--up", o->up, "BVH: the up axis, y or z (Blender's own; a .glb is always y up)")
+    infer->add_option("--up", o->up, "BVH: the up axis, y (BVH's convention) or z (Blender's); a .glb is always y up")
         ->capture_default_str();
     infer->add_option("--forward", o->forward,
                       "BVH: the axis the figure faces at rest, e.g. +z, -y (default +z with y up, -y with z up)");
