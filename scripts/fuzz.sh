@@ -22,14 +22,15 @@ CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebI
   -DPOSELIFT_TORCH=OFF -DPOSELIFT_FUZZ=ON -DPOSELIFT_TESTS=OFF -DPOSELIFT_BENCH=OFF > "$build/configure.log" 2>&1 ||
   { cat "$build/configure.log" >&2; exit 1; }
 targets="npy npz pickle torch_checkpoint"
-for extra in bvh asf_amc wild_coco wild_openpose wild_csv motionbert_yaml; do [ -f "$root/fuzz/fuzz_$extra.cpp" ] && targets="$targets $extra"; done
+for extra in bvh asf_amc wild_coco wild_openpose wild_csv motionbert_yaml tflite; do [ -f "$root/fuzz/fuzz_$extra.cpp" ] && targets="$targets $extra"; done
 if [ -n "${FUZZ_TARGETS:-}" ]; then
   for t in $FUZZ_TARGETS; do
     case " $targets " in *" $t "*) ;; *) echo "fuzz.sh: unknown target '$t' (known: $targets)" >&2; exit 1 ;; esac
   done
   targets="$FUZZ_TARGETS"
 fi
-cmake --build "$build" -j "$jobs" --target $(for t in $targets; do printf 'fuzz_%s ' "$t"; done)
+cmake --build "$build" -j "$jobs" --target $(for t in $targets; do printf 'fuzz_%s ' "$t"; done) \
+  $(case " $targets " in *" tflite "*) echo make_tflite_seeds ;; esac)
 
 seeds="$build/seeds"
 rm -rf "$seeds"
@@ -176,6 +177,9 @@ if [ -d "$seeds/motionbert_yaml" ]; then
   printf '{maxlen: 27, dim_feat: 32, num_heads: 4, mlp_ratio: 2.0, att_fuse: yes, subset_list: [a, "b"]}\n' > "$seeds/motionbert_yaml/flow.yaml"
   printf -- '---\nbase: &b 27\nmaxlen: *b\nclip_len: !!int 16\nrootrel: on\ndt_file: "x.pkl"\npartial_train:\n  - head\n  - pre_logits\n? complex\n: 1\nextra: !include other.yaml\n...\n' > "$seeds/motionbert_yaml/anchors.yaml"
 fi
+
+# TFLite models: small ones of every supported operator, written with FlatBuffers' builder.
+[ -d "$seeds/tflite" ] && "$build/make_tflite_seeds" "$seeds/tflite"
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"  # make UB a crash

@@ -16,12 +16,14 @@ packages=(
   libzip-dev zlib1g-dev libssl-dev nlohmann-json3-dev libfmt-dev libcli11-dev libcairo2-dev
   libyaml-cpp-dev                     # MotionBERT's YAML configurations (--config)
   libtinygltf-dev                     # .glb export (header only tiny_gltf.h)
+  libflatbuffers-dev                  # TFLite models (header-only FlatBuffers verifier)
   libavcodec-dev libavformat-dev libswscale-dev libavutil-dev   # render: MP4/GIF through FFmpeg
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # Sanitizer and fuzzing builds (scripts/test.sh) use clang's runtimes.
 [[ "${POSELIFT_WITH_TEST_TOOLS:-0}" == 1 ]] && packages+=(clang libclang-rt-14-dev python3-numpy python3-torch
   chromium   # headless check of the render --html player
+  python3-skimage   # real photographs (astronaut.png, camera.png) for the BlazePose tests
   blender)   # Blender's own BVH importer reads the export back (WildBvhBlender.*) (and of .glb files, with three.js below)
 if [[ "${POSELIFT_NO_APT:-0}" != 1 ]]; then
   missing=()
@@ -56,6 +58,18 @@ if [[ "${POSELIFT_WITH_TEST_TOOLS:-0}" == 1 &&
       echo "setup: npm could not install three / gltf-validator (their checks of .glb files will skip)"
   else
     echo "setup: no npm (the three.js and validator checks of .glb files will skip)"
+  fi
+fi
+# MediaPipe's BlazePose models (the npm package @mediapipe/pose, Apache-2.0) for 2D detection,
+# into the build folder's models/ (never tracked). Offline, the tests that need them skip.
+pose_models="$build_dir/models/node_modules/@mediapipe/pose"
+if [[ ! -f "$pose_models/pose_landmark_lite.tflite" ]]; then
+  if command -v npm >/dev/null; then
+    npm install --prefix "$build_dir/models" --no-save --no-package-lock --no-audit --no-fund \
+      @mediapipe/pose@0.5.1675469404 >/dev/null 2>&1 ||
+      echo "setup: npm could not install @mediapipe/pose (the BlazePose models; their tests will skip)"
+  else
+    echo "setup: no npm (the BlazePose models are not installed; their tests will skip)"
   fi
 fi
 echo "setup: built $build_dir/poselift"
