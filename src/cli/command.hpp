@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/infer.hpp"
 #include "engine/options.hpp"
 
 namespace poselift::cli {
@@ -25,6 +26,20 @@ Command add_train_command(CLI::App& app);
 std::vector<Command> add_prepare_commands(CLI::App& app);  // prepare synthetic, prepare mocap
 Command add_render_command(CLI::App& app);
 Command add_infer_command(CLI::App& app);
+Command add_video_command(CLI::App& app);
+
+// The flags of lifting and writing that `infer` and `video` share (checkpoint, --out, smoothing,
+// the floor, BVH axes, model, predict and runtime blocks); `settle_lifting_flags` runs after
+// parsing, `lifting_options` turns the text flags into options (InputError for bad values).
+struct LiftingFlags {
+  engine::InferOptions infer;
+  std::string infer_bones = "median";
+  std::string up = "y", forward;
+  std::string smooth;
+};
+void add_lifting_flags(CLI::App& cmd, LiftingFlags& flags);
+void settle_lifting_flags(CLI::App& cmd, LiftingFlags& flags);
+engine::InferOptions lifting_options(const LiftingFlags& flags);
 
 // Flag blocks shared by several commands: each flag is defined (and range-checked) once here.
 void add_data_options(CLI::App& cmd, engine::DataOptions& data);

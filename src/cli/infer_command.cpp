@@ -9,16 +9,7 @@
 
 namespace poselift::cli {
 
-namespace {
-
-struct InferFlags {
-  engine::InferOptions infer;
-  std::string infer_bones = "median";
-  std::string up = "y", forward;
-  std::string smooth = motion::filter_name(motion::default_smoothing().filter);
-};
-
-int run_infer(const InferFlags& o) {
+engine::InferOptions lifting_options(const LiftingFlags& o) {
   engine::InferOptions options = o.infer;
   auto& animation = options.output_options.animation;
   animation.bones = wild::parse_bone_lengths(o.infer_bones, "--bvh-bones");
@@ -28,6 +19,13 @@ int run_infer(const InferFlags& o) {
   animation.forward = o.forward.empty() ? (animation.up.index == 1 ? wild::Axis{2, 1} : wild::Axis{1, -1})
                                         : wild::parse_axis(o.forward, "--forward");
   options.smoothing.filter = motion::filter_from_name(o.smooth);
+  return options;
+}
+
+namespace {
+
+int run_infer(const LiftingFlags& o) {
+  const engine::InferOptions options = lifting_options(o);
   const auto result = engine::run_inference(options);
   for (const auto& note : result.notes) fmt::print(stderr, "poselift infer: {}\n", note);
   fmt::print("{} track{} in {}; lifted {} frames\n", result.tracks, result.tracks == 1 ? "" : "s", options.input,
@@ -38,40 +36,27 @@ int run_infer(const InferFlags& o) {
 
 }  // namespace
 
-Command add_infer_command(CLI::App& app) {
-  auto o = std::make_shared<InferFlags>();
-  auto* infer = app.add_subcommand("infer", "Lift a detector's 2D keypoints of your own video to 3D");
+void add_lifting_flags(CLI::App& cmd, LiftingFlags& o) {
+  CLI::App* infer = &cmd;
+  o.smooth = motion::filter_name(motion::default_smoothing().filter);
   {
-    auto& i = o->infer;
-    add_checkpoint_options(*infer, i.checkpoint);  // a PoseFormer checkpoint of Human3.6M-17 joints
-    infer->add_option("--input", i.input,
-                      "COCO keypoint results .json, OpenPose folder or frame .json, VideoPose3D custom .npz, or .csv")
-        ->required();
+    auto& i = o.infer;
+    add_checkpoint_options(*infer, i.checkpoint);  // a checkpoint of Human3.6M-17 joints, any family
     infer->add_option("--out", i.output, "output .npz, .npy, .json, .csv, .bvh or .glb (format from the extension)")
         ->required();
-    infer->add_option("--format", i.read.format, "input format: auto, coco, openpose, npz, csv")->capture_default_str();
-    infer->add_option("--layout", i.read.layout, "keypoint layout: auto, coco, coco18, body25, h36m")
-        ->capture_default_str();
-    infer->add_option("--video", i.read.video, "video of a VideoPose3D custom .npz with several, or SUBJECT/ACTION[/CAMERA] of a dataset's data_2d_*.npz");
-    infer->add_option("--width", i.width, "image width in pixels (when the input does not say)");
-    infer->add_option("--height", i.height, "image height in pixels");
-    infer->add_option("--person", i.person, "track to lift (0: the one seen longest), or 'all': <stem>.track<K><ext>")
-        ->capture_default_str();
     infer->add_option("--min-confidence", i.tracking.min_confidence,
                       "keypoints below this confidence are missing and filled by interpolation")
-        ->capture_default_str();
-    infer->add_option("--min-detection-score", i.tracking.min_detection_score, "ignore detections scored below")
         ->capture_default_str();
     infer->add_option("--min-valid", i.fill.min_valid_fraction,
                       "reject tracks with fewer confident joint observations than this fraction")
         ->capture_default_str();
     infer->add_option("--fps", i.output_options.animation.fps,
                       "frame rate written to .bvh and .json (default: the input's where it says, else 30)");
-    infer->add_option("--bvh-bones", o->infer_bones, "BVH bone lengths: median (of the sequence) or h36m (proportions)")
+    infer->add_option("--bvh-bones", o.infer_bones, "BVH bone lengths: median (of the sequence) or h36m (proportions)")
         ->capture_default_str();
-    infer->add_option("--up", o->up, "BVH: the up axis, y (BVH's convention) or z (Blender's); a .glb is always y up")
+    infer->add_option("--up", o.up, "BVH: the up axis, y (BVH's convention) or z (Blender's); a .glb is always y up")
         ->capture_default_str();
-    infer->add_option("--forward", o->forward,
+    infer->add_option("--forward", o.forward,
                       "BVH: the axis the figure faces at rest, e.g. +z, -y (default +z with y up, -y with z up)");
     infer->add_flag("!--no-twist", i.output_options.animation.hinge_twist,
                     "BVH/GLB: do not turn thighs and upper arms so knees and elbows bend about their hinge");
@@ -85,7 +70,7 @@ Command add_infer_command(CLI::App& app) {
         ->capture_default_str();
     infer->add_option("--contact-speed", i.ground.contact_speed, "and slower than this, metres per second")
         ->capture_default_str();
-    infer->add_option("--smooth", o->smooth,
+    infer->add_option("--smooth", o.smooth,
                       "temporal smoothing of the lifted motion: none, one-euro (Casiez et al.) or savgol "
                       "(Savitzky-Golay), over the whole track")
         ->capture_default_str();
@@ -119,9 +104,33 @@ Command add_infer_command(CLI::App& app) {
     add_predict_options(*infer, i.predict);
     add_runtime_options(*infer, i.runtime);
   }
+}
+
+void settle_lifting_flags(CLI::App& cmd, LiftingFlags& o) {
+  forget_untyped_model_flags(cmd, o.infer.model);
+  if (cmd.count("--fps") == 0) o.infer.output_options.animation.fps = 0;
+}
+
+Command add_infer_command(CLI::App& app) {
+  auto o = std::make_shared<LiftingFlags>();
+  auto* infer = app.add_subcommand("infer", "Lift a detector's 2D keypoints of your own video to 3D");
+  auto& i = o->infer;
+  infer->add_option("--input", i.input,
+                    "COCO keypoint results .json, OpenPose folder or frame .json, VideoPose3D custom .npz, or .csv")
+      ->required();
+  infer->add_option("--format", i.read.format, "input format: auto, coco, openpose, npz, csv")->capture_default_str();
+  infer->add_option("--layout", i.read.layout, "keypoint layout: auto, coco, coco18, body25, h36m")
+      ->capture_default_str();
+  infer->add_option("--video", i.read.video, "video of a VideoPose3D custom .npz with several, or SUBJECT/ACTION[/CAMERA] of a dataset's data_2d_*.npz");
+  infer->add_option("--width", i.width, "image width in pixels (when the input does not say)");
+  infer->add_option("--height", i.height, "image height in pixels");
+  infer->add_option("--person", i.person, "track to lift (0: the one seen longest), or 'all': <stem>.track<K><ext>")
+      ->capture_default_str();
+  infer->add_option("--min-detection-score", i.tracking.min_detection_score, "ignore detections scored below")
+      ->capture_default_str();
+  add_lifting_flags(*infer, *o);
   return {infer, [o, infer] {
-            forget_untyped_model_flags(*infer, o->infer.model);
-            if (infer->count("--fps") == 0) o->infer.output_options.animation.fps = 0;
+            settle_lifting_flags(*infer, *o);
             return run_infer(*o);
           }};
 }

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   for (auto& command : cli::add_prepare_commands(app)) commands.push_back(std::move(command));
   commands.push_back(cli::add_render_command(app));
   commands.push_back(cli::add_infer_command(app));
+  commands.push_back(cli::add_video_command(app));
 
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);

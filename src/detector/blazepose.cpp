@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 
 #include "io/error.hpp"
@@ -159,6 +160,14 @@ ModelFiles find_model_files(const std::string& folder, LandmarkModel model) {
     if (!std::filesystem::is_regular_file(path)) throw InputError(path + ": BlazePose model not found" + install);
   }
   return files;
+}
+
+std::string default_models_folder() {
+  if (const char* folder = std::getenv("POSELIFT_MODELS"); folder && *folder) return folder;
+  std::error_code error;
+  const std::filesystem::path executable = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) return "models/node_modules/@mediapipe/pose";
+  return (executable.parent_path() / "models/node_modules/@mediapipe/pose").string();
 }
 
 Frame make_frame(const torch::Tensor& rgb) {

@@ -41,6 +41,9 @@ struct ModelFiles {
   std::string landmark;  // pose_landmark_<lite|full|heavy>.tflite
 };
 ModelFiles find_model_files(const std::string& folder, LandmarkModel model);
+// Where to look when no folder is given: $POSELIFT_MODELS, else models/node_modules/@mediapipe/pose
+// beside the running executable (what scripts/setup.sh installs next to build/poselift).
+std::string default_models_folder();
 
 struct Point2 {
   float x = 0, y = 0;
@@ -66,6 +69,11 @@ struct Landmark {
 };
 
 constexpr int kBodyLandmarks = 33;
+
+// COCO-17's keypoints among BlazePose's 33, in COCO's order: nose, eyes (left, right), ears,
+// shoulders, elbows, wrists, hips, knees, ankles. BlazePose names the same anatomical points
+// (its 2 and 5 are the eye centres, 7 and 8 the ears); the person's left is BlazePose's left too.
+constexpr std::array<int, 17> kCocoFromBlazePose = {0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28};
 
 struct PoseLandmarks {
   float score = 0;                                    // the model's pose presence

@@ -121,6 +121,13 @@ void validate_infer_options(const InferOptions& o) {
 }  // namespace
 
 InferResult run_inference(const InferOptions& o) {
+  // The paths and flags are checked before the detections are read.
+  wild::output_format(o.output);
+  io::checked_output_path(o.output, {o.input, resolve_checkpoint_path(o.checkpoint)}, "--out");
+  return run_inference(o, wild::read_detections(o.input, o.read));
+}
+
+InferResult run_inference(const InferOptions& o, const wild::Detections& detections) {
   validate_predict_options(o.predict);
   const torch::Device device = configure_runtime(o.runtime);
   // Everything that can be checked cheaply is checked before the model runs.
@@ -133,7 +140,6 @@ InferResult run_inference(const InferOptions& o) {
   wild::validate_axes(o.output_options.animation);
   const bool all = o.person == "all";
   const std::size_t person = all ? 0 : std::stoul(o.person);
-  const wild::Detections detections = wild::read_detections(o.input, o.read);
   const int width = o.width > 0 ? o.width : detections.width;
   const int height = o.height > 0 ? o.height : detections.height;
   if (width <= 0 || height <= 0)

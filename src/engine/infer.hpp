@@ -107,5 +107,8 @@ LiftedTrack lift_sequence(model::LifterImpl& model, model::LifterImpl* trajector
 
 // The whole command. Bad input -> InputError before any output file is written.
 InferResult run_inference(const InferOptions& options);
+// The same on detections already in memory (`poselift video`); options.input names them in
+// messages and is never overwritten.
+InferResult run_inference(const InferOptions& options, const wild::Detections& detections);
 
 }  // namespace poselift::engine

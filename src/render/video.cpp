@@ -306,6 +306,7 @@ struct VideoReader::Impl {
   int stream_index = -1;
   bool draining = false, ended = false;
   double fps = 0;
+  std::int64_t frame_count = 0;
 
   ~Impl() {
     av_packet_free(&packet);
@@ -343,6 +344,11 @@ VideoReader::VideoReader(const std::string& path) : impl_(std::make_unique<Impl>
     m.fail(fmt::format("invalid frame size {}x{}", m.decoder->width, m.decoder->height), AVERROR_INVALIDDATA);
   if (stream->avg_frame_rate.num > 0 && stream->avg_frame_rate.den > 0) m.fps = av_q2d(stream->avg_frame_rate);
   else if (stream->r_frame_rate.num > 0 && stream->r_frame_rate.den > 0) m.fps = av_q2d(stream->r_frame_rate);
+  if (stream->nb_frames > 0) {
+    m.frame_count = stream->nb_frames;
+  } else if (m.demuxer->duration > 0 && m.fps > 0) {
+    m.frame_count = static_cast<std::int64_t>(std::llround(m.demuxer->duration / double(AV_TIME_BASE) * m.fps));
+  }
   m.frame = av_frame_alloc();
   m.packet = av_packet_alloc();
   if (!m.frame || !m.packet) throw std::bad_alloc();
@@ -353,6 +359,7 @@ VideoReader::~VideoReader() = default;
 int VideoReader::width() const { return impl_->decoder->width; }
 int VideoReader::height() const { return impl_->decoder->height; }
 double VideoReader::fps() const { return impl_->fps; }
+std::int64_t VideoReader::frame_count() const { return impl_->frame_count; }
 std::string VideoReader::codec_name() const { return impl_->decoder->codec->name; }
 
 bool VideoReader::next(Image& image) {

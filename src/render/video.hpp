@@ -65,6 +65,7 @@ class VideoReader {
   int width() const;
   int height() const;
   double fps() const;               // average frame rate from the container (0 when unknown)
+  std::int64_t frame_count() const; // frames the container announces or its duration implies (0: unknown)
   std::string codec_name() const;   // e.g. "h264", "gif"
 
  private:

@@ -6,11 +6,16 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstring>
+#include <iostream>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "detector/blazepose.hpp"
 #include "io/error.hpp"
 #include "render/video.hpp"
+#include "test_support.hpp"
 
 namespace poselift::detector {
 namespace {
@@ -221,6 +226,253 @@ TEST(BlazePose, NoPersonInAnEmptyScene) {
   EXPECT_TRUE(detector.detect(frame).empty());
   PoseTracker tracker(find_model_files(folder, LandmarkModel::Lite), {LandmarkModel::Lite, true, 0.5f});
   EXPECT_FALSE(tracker.process(frame, 0.0).has_value());
+}
+
+
+// --- Parity with MediaPipe's own implementation (pose.js + wasm in headless Chromium) ---
+
+// Writes the parity images into `folder`: the photographs, and the astronaut turned a quarter,
+// mirrored, halved, letterboxed into a wide frame, and a 30-frame clip panning and zooming over
+// her. Made with Debian's python3 (numpy, PIL); false when they are absent.
+bool write_parity_images(const std::string& folder) {
+  const std::string python = test::python_with_numpy();
+  if (python.empty()) return false;
+  const std::string script = folder + "/make.py";
+  std::ofstream(script) << R"PY(
+import sys, numpy as np
+from PIL import Image
+src, out = sys.argv[1], sys.argv[2]
+astronaut = Image.open(src + '/astronaut.png').convert('RGB')
+astronaut.save(out + '/astronaut.png')
+Image.open(src + '/camera.png').convert('RGB').save(out + '/camera.png')
+astronaut.transpose(Image.Transpose.ROTATE_90).save(out + '/turned.png')
+astronaut.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(out + '/mirrored.png')
+astronaut.resize((256, 256), Image.Resampling.BILINEAR).save(out + '/halved.png')
+wide = Image.new('RGB', (900, 512), (40, 60, 80)); wide.paste(astronaut, (300, 0)); wide.save(out + '/wide.png')
+for i in range(30):
+    t = i / 29.0
+    side = int(round(512 - 160 * t))
+    x0 = int(round((512 - side) * (0.5 + 0.4 * np.sin(2 * np.pi * t))))
+    y0 = int(round((512 - side) * 0.3 * t))
+    frame = astronaut.crop((x0, y0, x0 + side, y0 + side)).resize((384, 384), Image.Resampling.BILINEAR)
+    frame.save(out + '/clip%02d.png' % i)
+)PY";
+  return test::run_command(python + " " + script + " " + kPhotos + " " + folder) == 0;
+}
+
+// MediaPipe's results for `images` of `folder`, cached there (the Chromium runs take minutes; the
+// cache is remade when the harness is newer).
+nlohmann::json mediapipe_reference(const std::string& folder, int complexity, bool still,
+                                   const std::vector<std::string>& images) {
+  const std::string harness = std::string(POSELIFT_SOURCE_DIR) + "/tests/blazepose_parity/";
+  std::string command = "/usr/bin/python3 " + harness + "run_mediapipe.py " + models_folder() + " " + folder + " " +
+                        std::to_string(complexity) + " " + (still ? "1" : "0");
+  for (const std::string& image : images) command += " " + image;
+  const std::string json_path = folder + "/mediapipe_" + std::to_string(complexity) + (still ? "s" : "v") + "_" +
+                                std::to_string(images.size()) + ".json";
+  namespace fs = std::filesystem;
+  const bool fresh = fs::exists(json_path) &&
+                     fs::last_write_time(json_path) > fs::last_write_time(harness + "run_mediapipe.py") &&
+                     fs::last_write_time(json_path) > fs::last_write_time(harness + "page.html");
+  if (!fresh) {
+    std::string output;
+    if (test::run_command(command + " > " + json_path + ".part", &output) != 0) {
+      ADD_FAILURE() << "MediaPipe in Chromium failed: " << output;
+      return {};
+    }
+    fs::rename(json_path + ".part", json_path);
+  }
+  return nlohmann::json::parse(test::read_text(json_path));
+}
+
+struct Agreement {
+  double mean_px = 0;       // landmark distance, in pixels of a 256-pixel tall person
+  double max_visibility = 0;
+  int frames = 0;
+};
+
+// Compares 33 landmarks with MediaPipe's, scaling distances to a 256-pixel person height (the
+// vertical extent of MediaPipe's landmarks).
+void accumulate(Agreement& agreement, const PoseLandmarks& ours, const nlohmann::json& theirs, int width, int height) {
+  double top = 1e9, bottom = -1e9, sum = 0;
+  for (int i = 0; i < kBodyLandmarks; ++i) {
+    const double y = theirs[i]["y"].get<double>() * height;
+    top = std::min(top, y);
+    bottom = std::max(bottom, y);
+  }
+  const double scale = 256.0 / std::max(bottom - top, 1.0);
+  for (int i = 0; i < kBodyLandmarks; ++i) {
+    const double dx = (ours.image[i].x - theirs[i]["x"].get<double>()) * width;
+    const double dy = (ours.image[i].y - theirs[i]["y"].get<double>()) * height;
+    sum += std::hypot(dx, dy) * scale;
+    agreement.max_visibility = std::max(
+        agreement.max_visibility, std::fabs(ours.image[i].visibility - theirs[i]["visibility"].get<double>()));
+  }
+  agreement.mean_px = (agreement.mean_px * agreement.frames + sum / kBodyLandmarks) / (agreement.frames + 1);
+  ++agreement.frames;
+}
+
+bool chromium_available() {
+  return test::run_command("command -v chromium || command -v chromium-browser || command -v google-chrome") == 0;
+}
+
+// MediaPipe's NormalizedRect from its protobuf bytes (the harness exposes the graph's ROI
+// streams): fields 1-5 are x_center, y_center, height, width, rotation (fixed32 floats).
+std::optional<RotatedRect> rect_from_proto(const nlohmann::json& bytes) {
+  if (!bytes.is_array()) return std::nullopt;
+  std::vector<std::uint8_t> b = bytes.get<std::vector<std::uint8_t>>();
+  RotatedRect rect;
+  for (std::size_t i = 0; i < b.size();) {
+    const int field = b[i] >> 3, wire = b[i] & 7;
+    ++i;
+    if (wire == 5 && i + 4 <= b.size()) {
+      float value;
+      std::memcpy(&value, &b[i], 4);
+      i += 4;
+      if (field == 1) rect.x_center = value;
+      if (field == 2) rect.y_center = value;
+      if (field == 3) rect.height = value;
+      if (field == 4) rect.width = value;
+      if (field == 5) rect.rotation = value;
+    } else if (wire == 0) {
+      while (i < b.size() && (b[i++] & 0x80)) {
+      }
+    } else {
+      return std::nullopt;
+    }
+  }
+  return rect;
+}
+
+struct StillsFixture {
+  std::string folder, images;
+  std::vector<std::string> names = {"astronaut.png", "camera.png", "turned.png", "mirrored.png",
+                                    "halved.png", "wide.png", "clip00.png", "clip10.png", "clip20.png"};
+};
+
+// Skips (returns false) when the models, Chromium or the photographs are absent.
+bool prepare_stills(StillsFixture& fixture, const std::string& name) {
+  fixture.folder = models_folder();
+  if (fixture.folder.empty() || !chromium_available() || !std::filesystem::exists(kPhotos + "astronaut.png")) {
+    return false;
+  }
+  // One folder for the three tests (images and MediaPipe's results are reused), made once.
+  (void)name;
+  fixture.images = std::string(POSELIFT_TEST_TMP) + "/blazepose_parity";
+  if (std::filesystem::exists(fixture.images + "/clip29.png")) return true;
+  std::filesystem::create_directories(fixture.images);
+  return write_parity_images(fixture.images);
+}
+
+#define POSELIFT_REQUIRE_PARITY_TOOLS(fixture, name)                                                      \
+  if (!prepare_stills(fixture, name))                                                                      \
+  GTEST_SKIP() << "needs the BlazePose models (scripts/setup.sh), chromium, python3-skimage's photographs " \
+                  "and Debian's python3 with numpy and PIL"
+
+// The landmark stage alone: our crop, model, heatmap refinement and projection on the very region
+// MediaPipe cropped, for each model and still.
+TEST(BlazePoseParity, LandmarksOnMediaPipesRegionMatch) {
+  StillsFixture fixture;
+  POSELIFT_REQUIRE_PARITY_TOOLS(fixture, "blazepose_parity_landmarks");
+  for (LandmarkModel model : {LandmarkModel::Lite, LandmarkModel::Full, LandmarkModel::Heavy}) {
+    const nlohmann::json reference = mediapipe_reference(fixture.images, static_cast<int>(model), true, fixture.names);
+    ASSERT_TRUE(reference.contains("frames"));
+    const PoseLandmarker landmarker(find_model_files(fixture.folder, model).landmark);
+    Agreement agreement;
+    for (std::size_t k = 0; k < fixture.names.size(); ++k) {
+      const nlohmann::json& theirs = reference["frames"][k];
+      const std::optional<RotatedRect> roi = rect_from_proto(theirs["detection_roi"]);
+      if (!roi || theirs["landmarks"].is_null()) continue;
+      const Frame frame = make_frame(read_image(fixture.images + "/" + fixture.names[k]));
+      accumulate(agreement, landmarker.run(frame, *roi), theirs["landmarks"], frame.width, frame.height);
+    }
+    std::cout << "[parity] " << landmark_model_name(model) << ", MediaPipe's regions, " << agreement.frames
+              << " stills: mean " << agreement.mean_px << " px (256-px person), visibility within "
+              << agreement.max_visibility << "\n";
+    EXPECT_GE(agreement.frames, 6) << landmark_model_name(model);
+    EXPECT_LE(agreement.mean_px, 2.0) << landmark_model_name(model);
+    EXPECT_LE(agreement.max_visibility, 0.05) << landmark_model_name(model);
+  }
+}
+
+// The detector stage and the whole still-image pipeline.
+TEST(BlazePoseParity, DetectorRegionsAndStillsAgreeWithMediaPipe) {
+  StillsFixture fixture;
+  POSELIFT_REQUIRE_PARITY_TOOLS(fixture, "blazepose_parity_detector");
+  const nlohmann::json reference = mediapipe_reference(fixture.images, 1, true, fixture.names);
+  ASSERT_TRUE(reference.contains("frames"));
+  const ModelFiles files = find_model_files(fixture.folder, LandmarkModel::Full);
+  const PoseDetector detector(files.detector);
+  const PoseLandmarker landmarker(files.landmark);
+  double worst_center = 0, worst_size = 0, worst_rotation = 0;
+  Agreement agreement;
+  int compared = 0;
+  for (std::size_t k = 0; k < fixture.names.size(); ++k) {
+    const nlohmann::json& theirs = reference["frames"][k];
+    const std::optional<RotatedRect> expected = rect_from_proto(theirs["detection_roi"]);
+    const Frame frame = make_frame(read_image(fixture.images + "/" + fixture.names[k]));
+    const std::vector<PersonDetection> people = detector.detect(frame);
+    ASSERT_EQ(!people.empty(), expected.has_value()) << fixture.names[k] << ": a person found by one side only";
+    if (!expected) continue;
+    ++compared;
+    const RotatedRect roi =
+        roi_from_alignment_points(people[0].keypoints[0], people[0].keypoints[1], frame.width, frame.height);
+    const double side = expected->width * frame.width;  // pixels
+    const double center = std::hypot((roi.x_center - expected->x_center) * frame.width,
+                                     (roi.y_center - expected->y_center) * frame.height) / side;
+    const double size = std::fabs(roi.width / expected->width - 1);
+    const double rotation = std::fabs(std::remainder(roi.rotation - expected->rotation, 2 * kPi));
+    std::cout << "[parity] detector " << fixture.names[k] << ": centre off by " << 100 * center << "% of the side, size "
+              << 100 * size << "%, rotation " << rotation << " rad\n";
+    worst_center = std::max(worst_center, center);
+    worst_size = std::max(worst_size, size);
+    worst_rotation = std::max(worst_rotation, rotation);
+    const PoseLandmarks pose = landmarker.run(frame, roi);
+    if (pose.score >= 0.5f && !theirs["landmarks"].is_null()) {
+      accumulate(agreement, pose, theirs["landmarks"], frame.width, frame.height);
+    }
+  }
+  std::cout << "[parity] whole pipeline (full), " << agreement.frames << " stills: mean " << agreement.mean_px
+            << " px (256-px person), visibility within " << agreement.max_visibility << "\n";
+  EXPECT_GE(compared, 6);
+  // Measured against MediaPipe's web build (its detector runs on WebGL): regions within 2% of
+  // their side in position, 7% in size, 0.03 rad; the limits leave a little room.
+  EXPECT_LE(worst_center, 0.03);
+  EXPECT_LE(worst_size, 0.08);
+  EXPECT_LE(worst_rotation, 0.03);
+  EXPECT_EQ(agreement.frames, compared);
+  // Measured: 9.0 px, from the regions' differences on these upper-body photographs (half the
+  // body is outside the frame, where the model extrapolates).
+  EXPECT_LE(agreement.mean_px, 12.0);
+}
+
+TEST(BlazePoseParity, TrackedClipAgreesWithMediaPipe) {
+  StillsFixture fixture;
+  POSELIFT_REQUIRE_PARITY_TOOLS(fixture, "blazepose_parity_clip");
+  std::vector<std::string> names;
+  for (int i = 0; i < 30; ++i) names.push_back((i < 10 ? "clip0" : "clip") + std::to_string(i) + ".png");
+  const nlohmann::json reference = mediapipe_reference(fixture.images, 0, false, names);
+  ASSERT_TRUE(reference.contains("frames"));
+  PoseTracker tracker(find_model_files(fixture.folder, LandmarkModel::Lite), {LandmarkModel::Lite, true, 0.5f});
+  Agreement agreement;
+  int detections = 0, mediapipe_detections = 0;
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    const Frame frame = make_frame(read_image(fixture.images + "/" + names[k]));
+    const std::optional<PoseLandmarks> ours = tracker.process(frame, static_cast<double>(k) / 30.0);
+    if (!tracker.last_detections().empty()) ++detections;
+    const nlohmann::json& theirs = reference["frames"][k];
+    if (rect_from_proto(theirs["detection_roi"])) ++mediapipe_detections;
+    ASSERT_EQ(ours.has_value(), !theirs["landmarks"].is_null()) << names[k];
+    if (ours) accumulate(agreement, *ours, theirs["landmarks"], frame.width, frame.height);
+  }
+  std::cout << "[parity] lite clip of " << agreement.frames << " frames: mean " << agreement.mean_px
+            << " px (256-px person), visibility within " << agreement.max_visibility << "; detections: ours "
+            << detections << ", MediaPipe's " << mediapipe_detections << "\n";
+  EXPECT_EQ(agreement.frames, 30);
+  EXPECT_EQ(detections, mediapipe_detections) << "both track from the first frame's detection on";
+  EXPECT_EQ(detections, 1);
+  // Measured: 9.4 px, the detector's first region (see above) carried through the smoothed track.
+  EXPECT_LE(agreement.mean_px, 12.0);
 }
 
 }  // namespace

@@ -1,0 +1,118 @@
+#include "engine/video.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "engine/model_loading.hpp"
+#include "io/error.hpp"
+#include "io/file.hpp"
+#include "io/output_path.hpp"
+#include "io/text.hpp"
+#include "render/video.hpp"
+#include "report/report.hpp"
+
+namespace poselift::engine {
+
+wild::Detections detect_video(const std::string& path, const detector::ModelFiles& files,
+                              const detector::TrackerOptions& tracker_options, bool progress, VideoResult* stats) {
+  render::VideoReader reader(path);  // InputError naming the file when FFmpeg cannot read it
+  detector::PoseTracker tracker(files, tracker_options);
+  wild::Detections detections;
+  detections.source = path;
+  detections.layout = wild::Layout::Coco17;
+  detections.width = reader.width();
+  detections.height = reader.height();
+  detections.fps = reader.fps();
+  const double fps = reader.fps() > 0 ? reader.fps() : kAssumedVideoFps;
+  report::Progress bar("detecting", reader.frame_count(), "frames", progress);
+  render::Image image;
+  std::int64_t index = 0, found = 0, detected = 0;
+  const auto start = std::chrono::steady_clock::now();
+  while (reader.next(image)) {
+    // BGRx bytes to an RGB tensor [H, W, 3] (a view, then one copy).
+    const torch::Tensor bgrx =
+        torch::from_blob(image.pixels.data(), {image.height, image.width, 4}, torch::kByte);
+    const torch::Tensor rgb = torch::stack({bgrx.select(2, 2), bgrx.select(2, 1), bgrx.select(2, 0)}, 2);
+    const std::optional<detector::PoseLandmarks> pose =
+        tracker.process(detector::make_frame(rgb), static_cast<double>(index) / fps);
+    if (!tracker.last_detections().empty() || !pose) ++detected;
+    wild::Frame frame;
+    frame.index = index;
+    if (pose) {
+      ++found;
+      wild::Person person;
+      person.score = pose->score;
+      for (int k : detector::kCocoFromBlazePose) {
+        const detector::Landmark& l = pose->image[k];
+        person.keypoints.push_back({l.x * image.width, l.y * image.height, l.visibility});
+      }
+      frame.people.push_back(std::move(person));
+    }
+    detections.frames.push_back(std::move(frame));
+    ++index;
+    bar.advance(1, fmt::format("{} with a person", found));
+  }
+  bar.finish(fmt::format("{} of {} frames with a person", found, index));
+  if (index == 0) throw InputError(path + ": the video has no frames");
+  if (found == 0) {
+    throw InputError(fmt::format("{}: BlazePose found no person in any of its {} frames", path, index));
+  }
+  if (stats) {
+    stats->frames = index;
+    stats->frames_with_person = found;
+    stats->detections = detected;
+    stats->detection_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  return detections;
+}
+
+void write_coco_keypoints(const wild::Detections& detections, const std::string& path) {
+  nlohmann::json results = nlohmann::json::array();
+  for (const wild::Frame& frame : detections.frames) {
+    for (const wild::Person& person : frame.people) {
+      nlohmann::json keypoints = nlohmann::json::array();
+      for (const wild::Keypoint& k : person.keypoints) {
+        keypoints.push_back(k[0]);
+        keypoints.push_back(k[1]);
+        keypoints.push_back(k[2]);
+      }
+      results.push_back({{"image_id", frame.index}, {"category_id", 1}, {"keypoints", keypoints},
+                         {"score", person.score}});
+    }
+  }
+  io::write_file_atomic(path, results.dump());
+}
+
+VideoResult run_video(const VideoOptions& o) {
+  // Everything cheap is checked before the video is decoded: formats, paths, the models.
+  const InferOptions& infer = o.infer;
+  wild::output_format(infer.output);
+  const std::string checkpoint = resolve_checkpoint_path(infer.checkpoint);
+  if (!std::filesystem::exists(checkpoint)) throw InputError(checkpoint + ": checkpoint not found");
+  io::checked_output_path(infer.output, {infer.input, checkpoint}, "--out");
+  if (!o.keypoints_out.empty()) {
+    if (!io::iends_with(o.keypoints_out, ".json"))
+      throw InputError("--keypoints-out " + o.keypoints_out + ": expected a .json file (COCO keypoint results)");
+    io::checked_output_path(o.keypoints_out, {infer.input, checkpoint, infer.output}, "--keypoints-out");
+  }
+  if (!std::filesystem::is_regular_file(infer.input)) throw InputError(infer.input + ": video not found");
+  const detector::ModelFiles files =
+      detector::find_model_files(o.models.empty() ? detector::default_models_folder() : o.models, o.landmark_model);
+
+  VideoResult result;
+  detector::TrackerOptions tracker;
+  tracker.model = o.landmark_model;
+  tracker.smooth = o.smooth_landmarks;
+  const wild::Detections detections = detect_video(infer.input, files, tracker, infer.runtime.progress, &result);
+  if (!o.keypoints_out.empty()) {
+    write_coco_keypoints(detections, o.keypoints_out);
+    result.keypoints_written = o.keypoints_out;
+  }
+  result.lifted = run_inference(infer, detections);
+  return result;
+}
+
+}  // namespace poselift::engine

@@ -1,0 +1,119 @@
+// `poselift video` end to end: an MP4 made here from a real photograph (pans and zooms over
+// python3-skimage's astronaut, written by poselift's own FFmpeg writer), detected by BlazePose,
+// lifted by the repository's small mocap-trained PoseFormer and written as BVH, with the 2D
+// saved as COCO JSON that `infer` reads back; and the errors a user meets.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "detector/blazepose.hpp"
+#include "render/video.hpp"
+#include "test_support.hpp"
+
+namespace poselift {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kPhotos = "/usr/lib/python3/dist-packages/skimage/data/";
+std::string cli() { return POSELIFT_CLI; }
+std::string checkpoint() { return std::string(POSELIFT_SOURCE_DIR) + "/tests/data/wild/poseformer_mocap_f27.bin"; }
+std::string models() { return fs::is_directory(POSELIFT_MODELS_DIR) ? POSELIFT_MODELS_DIR : ""; }
+
+render::Image to_image(const torch::Tensor& nhwc) {
+  const torch::Tensor rgb = nhwc[0].clamp(0, 255).round().to(torch::kByte).contiguous();
+  render::Image image(static_cast<int>(rgb.size(1)), static_cast<int>(rgb.size(0)));
+  const std::uint8_t* p = rgb.data_ptr<std::uint8_t>();
+  for (std::size_t i = 0; i < static_cast<std::size_t>(image.width) * image.height; ++i) {
+    image.pixels[4 * i] = p[3 * i + 2];
+    image.pixels[4 * i + 1] = p[3 * i + 1];
+    image.pixels[4 * i + 2] = p[3 * i];
+  }
+  return image;
+}
+
+// 40 frames at 25 fps: the camera pans across the astronaut and zooms in.
+std::string make_clip(const std::string& dir) {
+  render::VideoReader reader(kPhotos + "astronaut.png");
+  render::Image photo;
+  reader.next(photo);
+  const torch::Tensor bgrx = torch::from_blob(photo.pixels.data(), {photo.height, photo.width, 4}, torch::kByte);
+  const detector::Frame frame =
+      detector::make_frame(torch::stack({bgrx.select(2, 2), bgrx.select(2, 1), bgrx.select(2, 0)}, 2));
+  const std::string path = dir + "/astronaut.mp4";
+  render::VideoWriter writer(path, 320, 320, 25.0);
+  for (int i = 0; i < 40; ++i) {
+    const float t = i / 39.0f;
+    detector::RotatedRect view;
+    view.width = view.height = 1.0f - 0.25f * t;
+    view.x_center = 0.5f + 0.1f * std::sin(6.2832f * t);
+    view.y_center = 0.5f - 0.05f * t;
+    writer.write(to_image(detector::crop_region(frame, view, 320, false)));
+  }
+  writer.finish();
+  return path;
+}
+
+#define POSELIFT_REQUIRE_VIDEO_TOOLS()                                                                 \
+  if (models().empty()) GTEST_SKIP() << "BlazePose models not installed (scripts/setup.sh installs them)"; \
+  if (!fs::exists(kPhotos + "astronaut.png")) GTEST_SKIP() << "python3-skimage's photographs absent"
+
+TEST(Video, ClipToBvhAndCocoKeypoints) {
+  POSELIFT_REQUIRE_VIDEO_TOOLS();
+  const std::string dir = test::temp_dir("video_clip");
+  const std::string clip = make_clip(dir);
+  std::string out;
+  ASSERT_EQ(test::run_command(cli() + " video " + clip + " --no-progress --detector lite --models " + models() +
+                                  " --checkpoint " + checkpoint() + " --out " + dir + "/motion.bvh --keypoints-out " +
+                                  dir + "/keypoints.json",
+                              &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("40 frames, a person in 40 (1 detector run)"), std::string::npos) << out;
+  const std::string bvh = test::read_text(dir + "/motion.bvh");
+  EXPECT_NE(bvh.find("Frames: 40"), std::string::npos);
+  EXPECT_NE(bvh.find("Frame Time: 0.04"), std::string::npos) << "the video's 25 fps";
+  const nlohmann::json keypoints = nlohmann::json::parse(test::read_text(dir + "/keypoints.json"));
+  ASSERT_EQ(keypoints.size(), 40u);
+  ASSERT_EQ(keypoints[0]["keypoints"].size(), 51u);
+  // COCO's nose above its shoulders, the person's left shoulder on the image's right.
+  const auto& k = keypoints[10]["keypoints"];
+  EXPECT_LT(k[1].get<double>(), k[5 * 3 + 1].get<double>());
+  EXPECT_GT(k[5 * 3].get<double>(), k[6 * 3].get<double>());
+  // The saved 2D is a COCO file infer reads.
+  ASSERT_EQ(test::run_command(cli() + " infer --no-progress --checkpoint " + checkpoint() + " --input " + dir +
+                                  "/keypoints.json --min-confidence 0 --width 320 --height 320 --out " + dir + "/again.npz",
+                              &out),
+            0)
+      << out;
+}
+
+TEST(Video, ClearErrors) {
+  const std::string dir = test::temp_dir("video_errors");
+  std::string out;
+  const std::string base = cli() + " video --no-progress --checkpoint " + checkpoint() + " --out " + dir + "/m.bvh ";
+  EXPECT_EQ(test::run_command(base + dir + "/absent.mp4", &out), 2) << out;
+  EXPECT_NE(out.find("absent.mp4: video not found"), std::string::npos) << out;
+  std::ofstream(dir + "/text.mp4") << "not a video\n";
+  EXPECT_EQ(test::run_command(base + "--models /nonexistent " + dir + "/text.mp4", &out), 2) << out;
+  EXPECT_NE(out.find("scripts/setup.sh installs them"), std::string::npos) << out;
+  if (models().empty()) return;
+  EXPECT_EQ(test::run_command(base + "--models " + models() + " " + dir + "/text.mp4", &out), 2) << out;
+  EXPECT_NE(out.find("text.mp4"), std::string::npos) << out;
+  EXPECT_EQ(test::run_command(base + "--models " + models() + " --keypoints-out " + dir + "/k.txt " + dir + "/text.mp4", &out), 2);
+  EXPECT_NE(out.find("--keypoints-out"), std::string::npos) << out;
+  EXPECT_EQ(test::run_command(base + "--models " + models() + " --detector medium " + dir + "/text.mp4", &out), 2);
+  EXPECT_NE(out.find("--detector"), std::string::npos) << out;
+  if (fs::exists(kPhotos + "coffee.png")) {
+    // A still of a cup decodes as a one-frame video without a person.
+    EXPECT_EQ(test::run_command(base + "--models " + models() + " --detector lite " + kPhotos + "coffee.png", &out), 2);
+    EXPECT_NE(out.find("BlazePose found no person in any of its 1 frames"), std::string::npos) << out;
+  }
+  EXPECT_FALSE(fs::exists(dir + "/m.bvh")) << "no output after an error";
+}
+
+}  // namespace
+}  // namespace poselift
