@@ -31,6 +31,8 @@ int run_video(const VideoFlags& o) {
   fmt::print("lifted {} frames\n", result.lifted.frames);
   if (!result.keypoints_written.empty()) fmt::print("wrote {}\n", result.keypoints_written);
   for (const auto& path : result.lifted.written) fmt::print("wrote {}\n", path);
+  if (!result.rendered.empty()) fmt::print("wrote {}\n", result.rendered);
+  if (!result.html.empty()) fmt::print("wrote {}\n", result.html);
   return 0;
 }
 
@@ -53,6 +55,9 @@ Command add_video_command(CLI::App& app) {
   // BlazePose places all 33 landmarks in every frame it tracks, outside the picture too (with a
   // low visibility): by default each one is kept, its visibility passed on as the confidence.
   o->lifting.infer.tracking.min_confidence = 0.0f;
+  video->add_option("--render", o->video.render,
+                    "also draw the motion over the video's frames to this .mp4 or .gif (needs --out .npz)");
+  video->add_option("--html", o->video.html, "also write the offline HTML player of the motion (needs --out .npz)");
   add_lifting_flags(*video, o->lifting);
   return {video, [o, video] {
             settle_lifting_flags(*video, o->lifting);

@@ -98,6 +98,16 @@ VideoResult run_video(const VideoOptions& o) {
       throw InputError("--keypoints-out " + o.keypoints_out + ": expected a .json file (COCO keypoint results)");
     io::checked_output_path(o.keypoints_out, {infer.input, checkpoint, infer.output}, "--keypoints-out");
   }
+  if (!o.render.empty() || !o.html.empty()) {
+    if (wild::output_format(infer.output) != wild::OutputFormat::Npz)
+      throw InputError("--render and --html draw the lifted .npz: give --out a .npz file (" + infer.output + " is not)");
+    if (infer.person == "all") throw InputError("--render and --html draw one person: not with --person all");
+    if (!o.render.empty()) {
+      render::video_format_for(o.render);  // .mp4 or .gif
+      io::checked_output_path(o.render, {infer.input, checkpoint, infer.output}, "--render");
+    }
+    if (!o.html.empty()) io::checked_output_path(o.html, {infer.input, checkpoint, infer.output}, "--html");
+  }
   if (!std::filesystem::is_regular_file(infer.input)) throw InputError(infer.input + ": video not found");
   const detector::ModelFiles files =
       detector::find_model_files(o.models.empty() ? detector::default_models_folder() : o.models, o.landmark_model);
@@ -112,6 +122,17 @@ VideoResult run_video(const VideoOptions& o) {
     result.keypoints_written = o.keypoints_out;
   }
   result.lifted = run_inference(infer, detections);
+  if ((!o.render.empty() || !o.html.empty()) && !result.lifted.written.empty()) {
+    RenderOptions render;
+    render.runtime = infer.runtime;
+    render.input = result.lifted.written.front();
+    render.video = infer.input;
+    render.output = o.render;
+    render.html = o.html;
+    const RenderResult drawn = run_render(render);
+    result.rendered = drawn.video;
+    result.html = drawn.html;
+  }
   return result;
 }
 

@@ -13,6 +13,7 @@
 
 #include "detector/blazepose.hpp"
 #include "engine/infer.hpp"
+#include "engine/render.hpp"
 
 namespace poselift::engine {
 
@@ -22,6 +23,9 @@ struct VideoOptions {
   detector::LandmarkModel landmark_model = detector::LandmarkModel::Full;
   bool smooth_landmarks = true;  // MediaPipe's One-Euro filters on the 2D landmarks
   std::string keypoints_out;     // also write the 2D detections as COCO keypoint results JSON
+  // The lifted motion drawn over the video's own frames (render --input OUT --video VIDEO):
+  // an .mp4/.gif and/or the HTML player. They read the lifted .npz, so --out must be one.
+  std::string render, html;
 };
 
 struct VideoResult {
@@ -31,6 +35,7 @@ struct VideoResult {
   std::int64_t detections = 0;          // frames on which the detector ran (the others were tracked)
   double detection_seconds = 0;         // decoding + BlazePose
   std::string keypoints_written;        // --keypoints-out, when given
+  std::string rendered, html;           // --render, --html, when given
 };
 
 // The detections of a whole video (COCO-17, pixels), for run_video and `bench video`.

@@ -83,6 +83,19 @@ TEST(Video, ClipToBvhAndCocoKeypoints) {
   const auto& k = keypoints[10]["keypoints"];
   EXPECT_LT(k[1].get<double>(), k[5 * 3 + 1].get<double>());
   EXPECT_GT(k[5 * 3].get<double>(), k[6 * 3].get<double>());
+  // Drawn over the video's own frames, and the HTML player.
+  ASSERT_EQ(test::run_command(cli() + " video " + clip + " --no-progress --detector lite --models " + models() +
+                                  " --checkpoint " + checkpoint() + " --out " + dir + "/motion.npz --render " + dir +
+                                  "/drawn.mp4 --html " + dir + "/player.html",
+                              &out),
+            0)
+      << out;
+  render::VideoReader drawn(dir + "/drawn.mp4");
+  render::Image image;
+  int frames = 0;
+  while (drawn.next(image)) ++frames;
+  EXPECT_EQ(frames, 40);
+  EXPECT_TRUE(fs::exists(dir + "/player.html"));
   // The saved 2D is a COCO file infer reads.
   ASSERT_EQ(test::run_command(cli() + " infer --no-progress --checkpoint " + checkpoint() + " --input " + dir +
                                   "/keypoints.json --min-confidence 0 --width 320 --height 320 --out " + dir + "/again.npz",
@@ -112,6 +125,8 @@ TEST(Video, ClearErrors) {
     EXPECT_EQ(test::run_command(base + "--models " + models() + " --detector lite " + kPhotos + "coffee.png", &out), 2);
     EXPECT_NE(out.find("BlazePose found no person in any of its 1 frames"), std::string::npos) << out;
   }
+  EXPECT_EQ(test::run_command(base + "--render " + dir + "/r.mp4 " + dir + "/text.mp4", &out), 2);
+  EXPECT_NE(out.find("give --out a .npz file"), std::string::npos) << out;
   EXPECT_FALSE(fs::exists(dir + "/m.bvh")) << "no output after an error";
 }
 
