@@ -12,7 +12,7 @@
 namespace poselift::bench {
 
 struct BenchOptions {
-  std::string what = "all";  // all (= model, train, eval, int8), model, train, eval, int8, families, dist
+  std::string what = "all";  // all (= model, train, eval, int8), model, train, eval, int8, families, dist, video
   int frames = 81;           // the model's receptive field
   double seconds = 3.0;      // time per measurement
   int train_batch = 256, train_steps = 2;
@@ -21,6 +21,7 @@ struct BenchOptions {
   std::vector<int> processes = {1, 2};  // dist: process counts to compare
   bool emit_figures = false;  // a child measuring for its parent: bare figure lines (model, train)
   bool as_rank = false;       // dist: this process is one rank of a measurement
+  std::string video, models;  // video: the clip ("": one made from a photograph), BlazePose's folder
 };
 
 using Environment = std::vector<std::pair<std::string, std::string>>;
@@ -41,10 +42,14 @@ int run_data_parallel_benchmark(const BenchOptions& options, const BenchHooks& h
 // families: every model family side by side (families.cpp).
 int run_family_benchmark(const BenchOptions& options);
 
+// video: `poselift video`'s stages, frames/s (video.cpp).
+int run_video_benchmark(const BenchOptions& options);
+
 // Runs what `options.what` names; returns the exit status.
 inline int run_benchmarks(const BenchOptions& options, const BenchHooks& hooks) {
   if (options.what == "dist") return run_data_parallel_benchmark(options, hooks);
   if (options.what == "families") return run_family_benchmark(options);
+  if (options.what == "video") return run_video_benchmark(options);
   return run_path_benchmarks(options, hooks);
 }
 

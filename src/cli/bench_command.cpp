@@ -39,9 +39,12 @@ Command add_bench_command(CLI::App& app) {
   bench->add_option("what", o->what,
                     "all (= model, train, eval, int8), model (inference), train (training step), eval (sequence "
                     "evaluation), int8 (int8 vs float32 inference), families (every model family side by side), or dist "
-                    "(data-parallel training steps, 1 vs 2 processes)")
+                    "(data-parallel training steps, 1 vs 2 processes), or video (poselift video's stages: BlazePose lite/full/heavy and "
+                    "the whole command)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"all", "model", "train", "eval", "int8", "families", "dist"}));
+      ->check(CLI::IsMember({"all", "model", "train", "eval", "int8", "families", "dist", "video"}));
+  bench->add_option("--video", o->video, "video: the clip (default: one made from python3-skimage's astronaut)");
+  bench->add_option("--models", o->models, "video: the @mediapipe/pose folder (default: as poselift video finds it)");
   bench->add_option("--batch", o->dist_batch, "dist: frames per training step over all processes")
       ->capture_default_str()->check(CLI::PositiveNumber);
   bench->add_option("--processes", o->processes, "dist: process counts to compare")

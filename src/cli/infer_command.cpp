@@ -99,6 +99,9 @@ void add_lifting_flags(CLI::App& cmd, LiftingFlags& o) {
     infer->add_option("--clip-len", i.clip_len,
                       "MotionBERT: frames per clip, at most its maxlen (default: --config's clip_len, else maxlen)")
         ->check(CLI::Range(1, 100000));
+    infer->add_option("--fit-2d-height", i.fit_2d_height,
+                      "scale each track's 2D for the lifter to a person this fraction of the image width tall, "
+                      "centred (0: off; default: 0.3 for -c builtin, as its training cameras saw people, else off)");
     add_window_option(*infer, i.model);
     add_loading_options(*infer, i.model);
     add_predict_options(*infer, i.predict);

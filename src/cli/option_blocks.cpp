@@ -114,7 +114,8 @@ void add_predict_options(CLI::App& cmd, engine::PredictOptions& p, bool batch) {
 void add_checkpoint_options(CLI::App& cmd, engine::CheckpointOptions& c, bool file_required) {
   cmd.add_option("-c,--checkpoint", c.dir,
                  file_required ? "checkpoint folder"
-                               : "checkpoint folder, or a checkpoint file itself (then --checkpoint-file is not needed)")
+                               : "checkpoint folder, or a checkpoint file itself (then --checkpoint-file is not needed), "
+                                 "or builtin: the lifter inside poselift (trained on CMU motion capture)")
       ->capture_default_str();
   auto* file = cmd.add_option("--evaluate,--checkpoint-file", c.file,
                               "checkpoint file in the -c folder, or a path used as given when only that exists");

@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "assets/builtin_lifter.hpp"
 #include "cli/command.hpp"
 #include "engine/video.hpp"
 
@@ -28,6 +29,7 @@ int run_video(const VideoFlags& o) {
   fmt::print("{}: {} frames, a person in {} ({} detector run{}), BlazePose {} at {:.1f} frames/s\n", input,
              result.frames, result.frames_with_person, result.detections, result.detections == 1 ? "" : "s",
              o.detector, rate);
+  if (options.max_people > 1) fmt::print("{} people tracked\n", result.people);
   fmt::print("lifted {} frames\n", result.lifted.frames);
   if (!result.keypoints_written.empty()) fmt::print("wrote {}\n", result.keypoints_written);
   for (const auto& path : result.lifted.written) fmt::print("wrote {}\n", path);
@@ -48,6 +50,12 @@ Command add_video_command(CLI::App& app) {
   video->add_option("--models", o->video.models,
                     "folder of @mediapipe/pose's models (default: $POSELIFT_MODELS, else models/ beside the program, "
                     "where scripts/setup.sh installs them)");
+  video->add_option("--person", o->lifting.infer.person,
+                    "person to lift (0: the one seen longest), or 'all': <stem>.track<K><ext>")
+      ->capture_default_str();
+  video->add_option("--people", o->video.max_people,
+                    "people tracked at once (default 1, MediaPipe's single-person mode; 8 when --person is all or "
+                    "above 0)");
   video->add_flag("!--no-landmark-smoothing", o->video.smooth_landmarks,
                   "do not smooth the 2D landmarks with MediaPipe's filters");
   video->add_option("--keypoints-out", o->video.keypoints_out,
@@ -58,9 +66,12 @@ Command add_video_command(CLI::App& app) {
   video->add_option("--render", o->video.render,
                     "also draw the motion over the video's frames to this .mp4 or .gif (needs --out .npz)");
   video->add_option("--html", o->video.html, "also write the offline HTML player of the motion (needs --out .npz)");
+  // Without -c, the lifter compiled into poselift: a fresh install needs no download.
+  o->lifting.infer.checkpoint.dir = assets::kBuiltinLifter;
   add_lifting_flags(*video, o->lifting);
   return {video, [o, video] {
             settle_lifting_flags(*video, o->lifting);
+            if (video->count("--people") == 0 && o->lifting.infer.person != "0") o->video.max_people = 8;
             return run_video(*o);
           }};
 }

@@ -413,7 +413,7 @@ PoseLandmarks PoseLandmarker::run(const Frame& frame, const RotatedRect& roi) co
   return out;
 }
 
-struct PoseTracker::Filters {
+struct PoseFilters {
   LandmarkFilter<kBodyLandmarks> image{0.05, 80.0, true};
   LandmarkFilter<kBodyLandmarks> world{0.1, 40.0, false};
   LandmarkFilter<2> auxiliary{0.01, 10.0, true};
@@ -424,11 +424,18 @@ struct PoseTracker::Filters {
   }
 };
 
+namespace {
+
+// Smooths `pose` with `filters` (when `smooth`) and returns the region the next frame tracks it in.
+RotatedRect finish_pose(PoseLandmarks& pose, PoseFilters& filters, bool smooth, const Frame& frame, double seconds);
+
+}  // namespace
+
 PoseTracker::PoseTracker(const ModelFiles& files, const TrackerOptions& options)
     : options_(options),
       detector_(files.detector),
       landmarker_(files.landmark),
-      filters_(std::make_unique<Filters>()) {}
+      filters_(std::make_unique<PoseFilters>()) {}
 
 PoseTracker::~PoseTracker() = default;
 
@@ -459,7 +466,14 @@ std::optional<PoseLandmarks> PoseTracker::process(const Frame& frame, double sec
     filters_->reset();
     return std::nullopt;
   }
-  if (options_.smooth) {
+  next_roi_ = finish_pose(pose, *filters_, options_.smooth, frame, seconds);
+  return pose;
+}
+
+namespace {
+
+RotatedRect finish_pose(PoseLandmarks& pose, PoseFilters& filters, bool smooth, const Frame& frame, double seconds) {
+  if (smooth) {
     const auto nanoseconds = static_cast<std::int64_t>(std::llround(seconds * 1e9));
     const double W = frame.width, H = frame.height;
     // The person's size for the filters' value scale: the unscaled alignment box of the raw
@@ -467,13 +481,85 @@ std::optional<PoseLandmarks> PoseTracker::process(const Frame& frame, double sec
     const float dx = (pose.auxiliary[1].x - pose.auxiliary[0].x) * frame.width;
     const float dy = (pose.auxiliary[1].y - pose.auxiliary[0].y) * frame.height;
     const double object_scale = 2.0 * std::sqrt(dx * dx + dy * dy);
-    filters_->image.apply(pose.image, nanoseconds, W, H, object_scale);
-    filters_->world.apply(pose.world, nanoseconds, 1.0, 1.0, 1.0);
-    filters_->auxiliary.apply(pose.auxiliary, nanoseconds, W, H, object_scale);
+    filters.image.apply(pose.image, nanoseconds, W, H, object_scale);
+    filters.world.apply(pose.world, nanoseconds, 1.0, 1.0, 1.0);
+    filters.auxiliary.apply(pose.auxiliary, nanoseconds, W, H, object_scale);
   }
-  next_roi_ = roi_from_alignment_points({pose.auxiliary[0].x, pose.auxiliary[0].y},
-                                        {pose.auxiliary[1].x, pose.auxiliary[1].y}, frame.width, frame.height);
-  return pose;
+  return roi_from_alignment_points({pose.auxiliary[0].x, pose.auxiliary[0].y},
+                                   {pose.auxiliary[1].x, pose.auxiliary[1].y}, frame.width, frame.height);
+}
+
+}  // namespace
+
+bool same_person(const RotatedRect& a, const RotatedRect& b, int width, int height) {
+  const double dx = (a.x_center - b.x_center) * width, dy = (a.y_center - b.y_center) * height;
+  const double size_a = std::max(a.width * width, a.height * height);
+  const double size_b = std::max(b.width * width, b.height * height);
+  if (!(size_a > 0) || !(size_b > 0)) return false;
+  const double ratio = size_a > size_b ? size_a / size_b : size_b / size_a;
+  return std::sqrt(dx * dx + dy * dy) < 0.2 * 0.5 * (size_a + size_b) && ratio < 1.6;
+}
+
+struct MultiPoseTracker::Track {
+  int id = 0;
+  RotatedRect roi;
+  PoseFilters filters;
+};
+
+MultiPoseTracker::MultiPoseTracker(const ModelFiles& files, const MultiTrackerOptions& options)
+    : options_(options), detector_(files.detector), landmarker_(files.landmark) {
+  if (options_.max_people < 1) throw InputError("at most 0 people to track: expected 1 or more");
+  if (options_.redetect_interval < 1) options_.redetect_interval = 1;
+}
+
+MultiPoseTracker::~MultiPoseTracker() = default;
+
+std::vector<TrackedPose> MultiPoseTracker::process(const Frame& frame, double seconds) {
+  const TrackerOptions& o = options_.tracker;
+  std::vector<TrackedPose> out;
+  std::vector<std::unique_ptr<Track>> kept;
+  for (auto& track : tracks_) {
+    PoseLandmarks pose = landmarker_.run(frame, track->roi);
+    if (!(pose.score >= o.min_pose_score)) continue;  // lost
+    const RotatedRect next = finish_pose(pose, track->filters, o.smooth, frame, seconds);
+    // Two tracks drifted onto one person: the older one (seen first) stays.
+    const bool duplicate = std::any_of(kept.begin(), kept.end(), [&](const std::unique_ptr<Track>& other) {
+      return same_person(other->roi, next, frame.width, frame.height);
+    });
+    if (duplicate) continue;
+    track->roi = next;
+    out.push_back({track->id, std::move(pose)});
+    kept.push_back(std::move(track));
+  }
+  tracks_ = std::move(kept);
+  detected_ = false;
+  ++frames_since_detection_;
+  const bool room = static_cast<int>(tracks_.size()) < options_.max_people;
+  if (room && (tracks_.empty() || frames_since_detection_ >= options_.redetect_interval)) {
+    detected_ = true;
+    frames_since_detection_ = 0;
+    for (const PersonDetection& found : detector_.detect(frame)) {
+      if (static_cast<int>(tracks_.size()) >= options_.max_people) break;
+      const RotatedRect roi = roi_from_alignment_points(found.keypoints[0], found.keypoints[1], frame.width,
+                                                        frame.height);
+      const bool known = std::any_of(tracks_.begin(), tracks_.end(), [&](const std::unique_ptr<Track>& track) {
+        return same_person(track->roi, roi, frame.width, frame.height);
+      });
+      if (known) continue;
+      auto track = std::make_unique<Track>();
+      PoseLandmarks pose = landmarker_.run(frame, roi);
+      if (!(pose.score >= o.min_pose_score)) continue;
+      track->roi = finish_pose(pose, track->filters, o.smooth, frame, seconds);
+      if (std::any_of(tracks_.begin(), tracks_.end(), [&](const std::unique_ptr<Track>& other) {
+            return same_person(other->roi, track->roi, frame.width, frame.height);
+          }))
+        continue;
+      track->id = next_id_++;
+      out.push_back({track->id, std::move(pose)});
+      tracks_.push_back(std::move(track));
+    }
+  }
+  return out;
 }
 
 }  // namespace poselift::detector

@@ -149,6 +149,8 @@ struct TrackerOptions {
   float min_pose_score = 0.5f;                // below: the person is lost, detect again
 };
 
+struct PoseFilters;  // a person's landmark filters (blazepose.cpp)
+
 // MediaPipe's video mode for one person: detection when no person is tracked, then tracking by
 // the previous frame's landmarks. Frames must come in increasing time.
 class PoseTracker {
@@ -163,13 +165,55 @@ class PoseTracker {
   const std::vector<PersonDetection>& last_detections() const { return last_detections_; }
 
  private:
-  struct Filters;
   TrackerOptions options_;
   PoseDetector detector_;
   PoseLandmarker landmarker_;
   std::optional<RotatedRect> next_roi_;
-  std::unique_ptr<Filters> filters_;
+  std::unique_ptr<PoseFilters> filters_;
   std::vector<PersonDetection> last_detections_;
 };
+
+struct MultiTrackerOptions {
+  TrackerOptions tracker;
+  int max_people = 4;          // tracked at once; the detector looks for more only while fewer
+  int redetect_interval = 10;  // frames between those looks (the first frame always looks)
+};
+
+struct TrackedPose {
+  int id = 0;  // the track's number, in the order people were first found
+  PoseLandmarks pose;
+};
+
+// Several people, each tracked as PoseTracker tracks one: a region of its own, followed from
+// the previous frame's landmarks, with its own filters. MediaPipe's pose solution is single
+// person; this extends its video mode: while fewer than max_people are tracked the detector
+// runs every redetect_interval frames, and a detection starts a track unless an existing one
+// already covers that person (same_person). Tracks that drift onto one person are merged
+// (the older kept). Limits: a person hidden behind another loses the track and gets a new
+// number when seen again; the detector's non-maximum suppression merges people whose faces
+// overlap.
+class MultiPoseTracker {
+ public:
+  MultiPoseTracker(const ModelFiles& files, const MultiTrackerOptions& options);
+  ~MultiPoseTracker();
+  // The people tracked in this frame, by increasing id.
+  std::vector<TrackedPose> process(const Frame& frame, double seconds);
+  // Whether the detector ran on the last frame.
+  bool detected_last_frame() const { return detected_; }
+
+ private:
+  struct Track;
+  MultiTrackerOptions options_;
+  PoseDetector detector_;
+  PoseLandmarker landmarker_;
+  std::vector<std::unique_ptr<Track>> tracks_;
+  int next_id_ = 0;
+  int frames_since_detection_ = 0;
+  bool detected_ = false;
+};
+
+// Whether two regions (normalised to a frame of `width` x `height` pixels) frame the same
+// person: centres closer than a fifth of their mean size, sizes within a factor of 1.6.
+bool same_person(const RotatedRect& a, const RotatedRect& b, int width, int height);
 
 }  // namespace poselift::detector

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "assets/builtin_lifter.hpp"
 #include "data/camera.hpp"
 #include "data/h36m.hpp"
 #include "engine/model_loading.hpp"
@@ -108,6 +109,9 @@ void validate_infer_options(const InferOptions& o) {
     throw InputError(fmt::format("--min-valid: expected a fraction in [0, 1], found {}", o.fill.min_valid_fraction));
   if (!(o.tracking.min_confidence >= 0.0f))
     throw InputError(fmt::format("--min-confidence: expected a non-negative number, found {}", o.tracking.min_confidence));
+  if (!(o.fit_2d_height < 10.0))
+    throw InputError(fmt::format("--fit-2d-height: expected a fraction of the image width (0: off), found {}",
+                                 o.fit_2d_height));
   if (o.clip_len < 0 || o.clip_len > 100000)
     throw InputError(fmt::format("--clip-len: expected a frame count (at most the model's maxlen), found {}",
                                  o.clip_len));
@@ -119,6 +123,34 @@ void validate_infer_options(const InferOptions& o) {
 }
 
 }  // namespace
+
+// `sequence` scaled about its centre so that the median vertical extent of its poses is
+// `fraction` x `width` pixels, moved to the image's centre (see InferOptions::fit_2d_height).
+static wild::Sequence2D fit_2d_height(const wild::Sequence2D& sequence, int width, int height, double fraction) {
+  std::vector<double> extents;
+  double cx = 0.0, cy = 0.0, count = 0.0;
+  for (const auto& pose : sequence.poses) {
+    double lo = pose[0][1], hi = pose[0][1];
+    for (const auto& k : pose) {
+      lo = std::min<double>(lo, k[1]), hi = std::max<double>(hi, k[1]);
+      cx += k[0], cy += k[1], count += 1.0;
+    }
+    extents.push_back(hi - lo);
+  }
+  if (extents.empty()) return sequence;
+  std::nth_element(extents.begin(), extents.begin() + extents.size() / 2, extents.end());
+  const double extent = extents[extents.size() / 2];
+  if (!(extent > 1e-6)) return sequence;
+  const double scale = fraction * width / extent;
+  cx /= count, cy /= count;
+  wild::Sequence2D out = sequence;
+  for (auto& pose : out.poses)
+    for (auto& k : pose) {
+      k[0] = static_cast<float>(0.5 * width + scale * (k[0] - cx));
+      k[1] = static_cast<float>(0.5 * height + scale * (k[1] - cy));
+    }
+  return out;
+}
 
 InferResult run_inference(const InferOptions& o) {
   // The paths and flags are checked before the detections are read.
@@ -210,11 +242,16 @@ InferResult run_inference(const InferOptions& o, const wild::Detections& detecti
                                "at the first frame of every clip"));
   }
 
+  const double fit_height =
+      o.fit_2d_height >= 0.0 ? o.fit_2d_height : (assets::is_builtin_lifter(checkpoint) ? kBuiltinLifterHeight : 0.0);
+  if (fit_height > 0.0 && motionbert)
+    throw InputError("--fit-2d-height: MotionBERT normalises its input to the track's box itself");
   std::vector<std::pair<std::string, wild::LiftedSequence>> outputs;
   for (auto& [k, seq] : sequences) {
     wild::LiftedSequence lifted;
-    const LiftedTrack track = lift_sequence(pose, net.loaded.trajectory.get(), seq, width, height, o.predict, device,
-                                            o.runtime.progress, wild_options);
+    const LiftedTrack track =
+        lift_sequence(pose, net.loaded.trajectory.get(), fit_height > 0.0 ? fit_2d_height(seq, width, height, fit_height) : seq,
+                      width, height, o.predict, device, o.runtime.progress, wild_options);
     lifted.units = units;
     const torch::Tensor& positions = track.positions;
     const auto T = static_cast<std::int64_t>(seq.frames.size());

@@ -52,7 +52,17 @@ struct InferOptions {
   // else the model's maxlen). Errors with other families.
   bool pixel = false;
   int clip_len = 0;
+  // The lifter sees each track's 2D scaled about its centre to a person this fraction of the
+  // image width tall (median over frames), centred in the picture: for models trained at one
+  // camera distance (a person filling the frame is out of their distribution). The trajectory
+  // and the written 2D keep the original pixels. Negative: automatic (kBuiltinLifterHeight for
+  // the built-in lifter, else off); 0: off.
+  double fit_2d_height = -1.0;
 };
+
+// How tall the built-in lifter's training cameras saw people: the median over its training set's
+// sequences of the 2D extent / image width (5-95%: 0.24-0.39).
+inline constexpr double kBuiltinLifterHeight = 0.30;
 
 struct InferResult {
   std::vector<std::string> written;  // output files, one per lifted track

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "assets/builtin_lifter.hpp"
 #include "data/selection.hpp"
 #include "io/error.hpp"
 
@@ -33,6 +34,7 @@ std::string checkpoint_file_path(const std::string& dir, const std::string& file
 }
 
 std::string resolve_checkpoint_path(const CheckpointOptions& options) {
+  if (options.file.empty() && assets::is_builtin_lifter(options.dir)) return options.dir;
   if (options.file.empty()) {
     if (fs::is_regular_file(options.dir)) return options.dir;
     if (!fs::exists(options.dir)) throw InputError(options.dir + ": checkpoint not found");

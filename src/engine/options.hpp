@@ -71,7 +71,7 @@ struct PredictOptions {
 void validate_predict_options(const PredictOptions& options, const std::string& flag = "--batch-size");
 
 // Which checkpoint a command reads: the same two flags in every command.
-//   -c/--checkpoint PATH: the checkpoint folder, or a checkpoint file;
+//   -c/--checkpoint PATH: the checkpoint folder, or a checkpoint file, or `builtin`;
 //   --checkpoint-file/--evaluate FILE: a file in that folder, or FILE as given when only that exists.
 struct CheckpointOptions {
   std::string dir = "checkpoint";
@@ -81,7 +81,8 @@ struct CheckpointOptions {
 // -c DIR joined with FILE (os.path.join), or FILE as given when only that exists.
 std::string checkpoint_file_path(const std::string& dir, const std::string& file);
 // The checkpoint file `options` names: with FILE as above, without it -c itself when that is a
-// file. Throws InputError when there is none.
+// file; `-c builtin` names the lifter compiled into the program (assets/builtin_lifter.hpp).
+// Throws InputError when there is none.
 std::string resolve_checkpoint_path(const CheckpointOptions& options);
 
 }  // namespace poselift::engine

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "engine/model_loading.hpp"
@@ -16,10 +17,23 @@
 
 namespace poselift::engine {
 
+namespace {
+constexpr int kMaxPeople = 64;  // each tracked person costs a landmark model run per frame
+}  // namespace
+
 wild::Detections detect_video(const std::string& path, const detector::ModelFiles& files,
-                              const detector::TrackerOptions& tracker_options, bool progress, VideoResult* stats) {
+                              const detector::MultiTrackerOptions& tracker_options, bool progress,
+                              VideoResult* stats) {
+  if (tracker_options.max_people < 1 || tracker_options.max_people > kMaxPeople)
+    throw InputError(fmt::format("--people: expected 1 to {}, found {}", kMaxPeople, tracker_options.max_people));
   render::VideoReader reader(path);  // InputError naming the file when FFmpeg cannot read it
-  detector::PoseTracker tracker(files, tracker_options);
+  // One person: MediaPipe's own video mode, exactly; several: the multi-person tracker.
+  std::optional<detector::PoseTracker> single;
+  std::optional<detector::MultiPoseTracker> several;
+  if (tracker_options.max_people == 1)
+    single.emplace(files, tracker_options.tracker);
+  else
+    several.emplace(files, tracker_options);
   wild::Detections detections;
   detections.source = path;
   detections.layout = wild::Layout::Coco17;
@@ -29,24 +43,33 @@ wild::Detections detect_video(const std::string& path, const detector::ModelFile
   const double fps = reader.fps() > 0 ? reader.fps() : kAssumedVideoFps;
   report::Progress bar("detecting", reader.frame_count(), "frames", progress);
   render::Image image;
-  std::int64_t index = 0, found = 0, detected = 0;
+  std::int64_t index = 0, found = 0, detected = 0, people = 0;
   const auto start = std::chrono::steady_clock::now();
   while (reader.next(image)) {
     // BGRx bytes to an RGB tensor [H, W, 3] (a view, then one copy).
     const torch::Tensor bgrx =
         torch::from_blob(image.pixels.data(), {image.height, image.width, 4}, torch::kByte);
     const torch::Tensor rgb = torch::stack({bgrx.select(2, 2), bgrx.select(2, 1), bgrx.select(2, 0)}, 2);
-    const std::optional<detector::PoseLandmarks> pose =
-        tracker.process(detector::make_frame(rgb), static_cast<double>(index) / fps);
-    if (!tracker.last_detections().empty() || !pose) ++detected;
+    const detector::Frame rgb_frame = detector::make_frame(rgb);
+    const double seconds = static_cast<double>(index) / fps;
+    std::vector<detector::TrackedPose> poses;
+    if (single) {
+      std::optional<detector::PoseLandmarks> pose = single->process(rgb_frame, seconds);
+      if (!single->last_detections().empty() || !pose) ++detected;
+      if (pose) poses.push_back({0, std::move(*pose)});
+    } else {
+      poses = several->process(rgb_frame, seconds);
+      if (several->detected_last_frame()) ++detected;
+      for (const auto& tracked : poses) people = std::max<std::int64_t>(people, tracked.id + 1);
+    }
     wild::Frame frame;
     frame.index = index;
-    if (pose) {
-      ++found;
+    if (!poses.empty()) ++found;
+    for (const detector::TrackedPose& tracked : poses) {
       wild::Person person;
-      person.score = pose->score;
+      person.score = tracked.pose.score;
       for (int k : detector::kCocoFromBlazePose) {
-        const detector::Landmark& l = pose->image[k];
+        const detector::Landmark& l = tracked.pose.image[k];
         person.keypoints.push_back({l.x * image.width, l.y * image.height, l.visibility});
       }
       frame.people.push_back(std::move(person));
@@ -63,6 +86,7 @@ wild::Detections detect_video(const std::string& path, const detector::ModelFile
   if (stats) {
     stats->frames = index;
     stats->frames_with_person = found;
+    stats->people = single ? 1 : people;
     stats->detections = detected;
     stats->detection_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
@@ -91,7 +115,6 @@ VideoResult run_video(const VideoOptions& o) {
   const InferOptions& infer = o.infer;
   wild::output_format(infer.output);
   const std::string checkpoint = resolve_checkpoint_path(infer.checkpoint);
-  if (!std::filesystem::exists(checkpoint)) throw InputError(checkpoint + ": checkpoint not found");
   io::checked_output_path(infer.output, {infer.input, checkpoint}, "--out");
   if (!o.keypoints_out.empty()) {
     if (!io::iends_with(o.keypoints_out, ".json"))
@@ -108,14 +131,17 @@ VideoResult run_video(const VideoOptions& o) {
     }
     if (!o.html.empty()) io::checked_output_path(o.html, {infer.input, checkpoint, infer.output}, "--html");
   }
+  if (o.max_people < 1 || o.max_people > kMaxPeople)
+    throw InputError(fmt::format("--people: expected 1 to {}, found {}", kMaxPeople, o.max_people));
   if (!std::filesystem::is_regular_file(infer.input)) throw InputError(infer.input + ": video not found");
   const detector::ModelFiles files =
       detector::find_model_files(o.models.empty() ? detector::default_models_folder() : o.models, o.landmark_model);
 
   VideoResult result;
-  detector::TrackerOptions tracker;
-  tracker.model = o.landmark_model;
-  tracker.smooth = o.smooth_landmarks;
+  detector::MultiTrackerOptions tracker;
+  tracker.tracker.model = o.landmark_model;
+  tracker.tracker.smooth = o.smooth_landmarks;
+  tracker.max_people = o.max_people;
   const wild::Detections detections = detect_video(infer.input, files, tracker, infer.runtime.progress, &result);
   if (!o.keypoints_out.empty()) {
     write_coco_keypoints(detections, o.keypoints_out);

@@ -4,7 +4,9 @@
 // landmarks reduced to COCO-17 (detector::kCocoFromBlazePose; confidence = the landmark's
 // visibility) and lifted exactly as `infer` lifts a COCO file (run_inference on the detections
 // in memory: Human3.6M-17 layout rules, gap filling, any lifter, smoothing, the floor, writers).
-// One person: the one the detector finds first, re-detected when BlazePose loses them.
+// One person by default (MediaPipe's own video mode: the one the detector finds first,
+// re-detected when BlazePose loses them); with max_people > 1, detector::MultiPoseTracker
+// follows several and infer's --person picks one or all.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +24,7 @@ struct VideoOptions {
   std::string models;       // the @mediapipe/pose folder ("": detector::default_models_folder())
   detector::LandmarkModel landmark_model = detector::LandmarkModel::Full;
   bool smooth_landmarks = true;  // MediaPipe's One-Euro filters on the 2D landmarks
+  int max_people = 1;            // tracked at once (1: MediaPipe's single-person video mode)
   std::string keypoints_out;     // also write the 2D detections as COCO keypoint results JSON
   // The lifted motion drawn over the video's own frames (render --input OUT --video VIDEO):
   // an .mp4/.gif and/or the HTML player. They read the lifted .npz, so --out must be one.
@@ -32,6 +35,7 @@ struct VideoResult {
   InferResult lifted;
   std::int64_t frames = 0;              // decoded
   std::int64_t frames_with_person = 0;  // where BlazePose reports a pose
+  std::int64_t people = 0;              // distinct people tracked (track numbers given)
   std::int64_t detections = 0;          // frames on which the detector ran (the others were tracked)
   double detection_seconds = 0;         // decoding + BlazePose
   std::string keypoints_written;        // --keypoints-out, when given
@@ -40,7 +44,7 @@ struct VideoResult {
 
 // The detections of a whole video (COCO-17, pixels), for run_video and `bench video`.
 wild::Detections detect_video(const std::string& path, const detector::ModelFiles& files,
-                              const detector::TrackerOptions& tracker, bool progress, VideoResult* stats);
+                              const detector::MultiTrackerOptions& tracker, bool progress, VideoResult* stats);
 
 // Writes `detections` as COCO keypoint results (image_id = frame index, category_id 1).
 void write_coco_keypoints(const wild::Detections& detections, const std::string& path);

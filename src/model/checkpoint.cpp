@@ -7,6 +7,7 @@
 #include <regex>
 #include <set>
 
+#include "assets/builtin_lifter.hpp"
 #include "io/error.hpp"
 #include "report/report.hpp"
 
@@ -155,7 +156,12 @@ Checkpoint read_checkpoint(const io::TorchFile& file) {
   return ck;
 }
 
-Checkpoint read_checkpoint(const std::string& path) { return read_checkpoint(io::read_torch_file(path)); }
+Checkpoint read_checkpoint(const std::string& path) {
+  if (assets::is_builtin_lifter(path))
+    return read_checkpoint(
+        io::parse_torch_file(assets::builtin_lifter_data(), assets::builtin_lifter_size(), assets::kBuiltinLifter));
+  return read_checkpoint(io::read_torch_file(path));
+}
 
 PoseFormerConfig infer_config(const StateDict& state, int num_heads, const std::string& source,
                               const std::string& heads_hint) {

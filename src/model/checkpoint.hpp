@@ -69,6 +69,7 @@ struct Checkpoint {
 
 // Reads a checkpoint: a training dict with `model_pos` (or `model`, `state_dict`), or a bare
 // state dict. Throws InputError naming the file for anything else.
+// `builtin` (assets::is_builtin_lifter) reads the checkpoint compiled into the program.
 Checkpoint read_checkpoint(const std::string& path);
 Checkpoint read_checkpoint(const io::TorchFile& file);
 

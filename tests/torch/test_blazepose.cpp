@@ -97,6 +97,26 @@ TEST(BlazePose, AlignmentRoiIsUprightSquareAndScaled) {
   EXPECT_NEAR(std::fabs(roi.rotation), kPi, 1e-6);
 }
 
+// Regions in a 640x320 frame: a 200-px square at (320, 160) against others, by hand.
+TEST(BlazePose, SamePersonComparesCentresAndSizes) {
+  auto rect = [](float x, float y, float side) {
+    detector::RotatedRect r;
+    r.x_center = x / 640;
+    r.y_center = y / 320;
+    r.width = side / 640;
+    r.height = side / 320;
+    return r;
+  };
+  const detector::RotatedRect a = rect(320, 160, 200);
+  EXPECT_TRUE(detector::same_person(a, a, 640, 320));
+  EXPECT_TRUE(detector::same_person(a, rect(350, 160, 220), 640, 320));   // 30 px < 0.2 x 210
+  EXPECT_FALSE(detector::same_person(a, rect(370, 160, 220), 640, 320));  // 50 px > 42
+  EXPECT_TRUE(detector::same_person(a, rect(320, 190, 200), 640, 320));   // 30 px < 40, vertical
+  EXPECT_FALSE(detector::same_person(a, rect(320, 160, 330), 640, 320));  // sizes 1.65x apart
+  EXPECT_TRUE(detector::same_person(a, rect(320, 160, 310), 640, 320));   // 1.55x
+  EXPECT_FALSE(detector::same_person(a, rect(320, 160, 0), 640, 320));
+}
+
 TEST(BlazePose, LetterboxPadsTheShortSide) {
   std::array<float, 4> pad{};
   RotatedRect roi = letterbox_roi(200, 100, &pad);

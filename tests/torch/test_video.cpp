@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "detector/blazepose.hpp"
+#include "io/npy.hpp"
 #include "render/video.hpp"
 #include "test_support.hpp"
 
@@ -35,14 +36,18 @@ render::Image to_image(const torch::Tensor& nhwc) {
   return image;
 }
 
-// 40 frames at 25 fps: the camera pans across the astronaut and zooms in.
-std::string make_clip(const std::string& dir) {
+// python3-skimage's photograph as a detector frame.
+detector::Frame astronaut() {
   render::VideoReader reader(kPhotos + "astronaut.png");
   render::Image photo;
   reader.next(photo);
   const torch::Tensor bgrx = torch::from_blob(photo.pixels.data(), {photo.height, photo.width, 4}, torch::kByte);
-  const detector::Frame frame =
-      detector::make_frame(torch::stack({bgrx.select(2, 2), bgrx.select(2, 1), bgrx.select(2, 0)}, 2));
+  return detector::make_frame(torch::stack({bgrx.select(2, 2), bgrx.select(2, 1), bgrx.select(2, 0)}, 2).clone());
+}
+
+// 40 frames at 25 fps: the camera pans across the astronaut and zooms in.
+std::string make_clip(const std::string& dir) {
+  const detector::Frame frame = astronaut();
   const std::string path = dir + "/astronaut.mp4";
   render::VideoWriter writer(path, 320, 320, 25.0);
   for (int i = 0; i < 40; ++i) {
@@ -52,6 +57,24 @@ std::string make_clip(const std::string& dir) {
     view.x_center = 0.5f + 0.1f * std::sin(6.2832f * t);
     view.y_center = 0.5f - 0.05f * t;
     writer.write(to_image(detector::crop_region(frame, view, 320, false)));
+  }
+  writer.finish();
+  return path;
+}
+
+// 20 frames at 25 fps, 640x320: two astronauts side by side (the photograph's two crops), the
+// right one drifting and growing.
+std::string make_two_people_clip(const std::string& dir) {
+  const detector::Frame frame = astronaut();
+  const std::string path = dir + "/two.mp4";
+  render::VideoWriter writer(path, 640, 320, 25.0);
+  for (int i = 0; i < 20; ++i) {
+    detector::RotatedRect left, right;
+    right.width = right.height = 1.0f - 0.01f * i;
+    right.x_center = 0.5f + 0.004f * i;
+    const torch::Tensor both =
+        torch::cat({detector::crop_region(frame, left, 320, false), detector::crop_region(frame, right, 320, false)}, 2);
+    writer.write(to_image(both));
   }
   writer.finish();
   return path;
@@ -102,6 +125,67 @@ TEST(Video, ClipToBvhAndCocoKeypoints) {
                               &out),
             0)
       << out;
+}
+
+// Without --checkpoint the lifter compiled into poselift lifts the clip (a fresh install).
+TEST(Video, BuiltinLifterIsTheDefault) {
+  POSELIFT_REQUIRE_VIDEO_TOOLS();
+  const std::string dir = test::temp_dir("video_builtin");
+  const std::string clip = make_clip(dir);
+  std::string out;
+  ASSERT_EQ(test::run_command(cli() + " video " + clip + " --no-progress --detector lite --models " + models() +
+                                  " --out " + dir + "/motion.npz",
+                              &out),
+            0)
+      << out;
+  const auto npz = io::read_npz(dir + "/motion.npz");
+  const auto pose = npz.at("positions_3d", "motion.npz").array;
+  ASSERT_EQ(pose.shape, (std::vector<std::int64_t>{40, 17, 3}));
+  // An adult's upper body (the photograph shows no legs): in camera space (y down) the head
+  // (joint 10) 0.4-0.8 m above the pelvis, shoulders (11, 14) 0.2-0.5 m apart.
+  const auto p = pose.to_floats();
+  EXPECT_GT(-p[10 * 3 + 1], 0.4) << out;
+  EXPECT_LT(-p[10 * 3 + 1], 0.8) << out;
+  const double shoulders = std::hypot(p[11 * 3] - p[14 * 3], p[11 * 3 + 1] - p[14 * 3 + 1], p[11 * 3 + 2] - p[14 * 3 + 2]);
+  EXPECT_GT(shoulders, 0.2) << out;
+  EXPECT_LT(shoulders, 0.5) << out;
+}
+
+// Two people: --people 2 tracks both, --person all writes one file per track; the default
+// follows one person only.
+TEST(Video, SeveralPeopleAreTrackedAndLiftedEach) {
+  POSELIFT_REQUIRE_VIDEO_TOOLS();
+  const std::string dir = test::temp_dir("video_two");
+  const std::string clip = make_two_people_clip(dir);
+  std::string out;
+  ASSERT_EQ(test::run_command(cli() + " video " + clip + " --no-progress --detector lite --models " + models() +
+                                  " --person all --out " + dir + "/motion.npz --keypoints-out " + dir + "/k.json",
+                              &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("2 people tracked"), std::string::npos) << out;
+  EXPECT_TRUE(fs::exists(dir + "/motion.track0.npz")) << out;
+  EXPECT_TRUE(fs::exists(dir + "/motion.track1.npz")) << out;
+  EXPECT_FALSE(fs::exists(dir + "/motion.track2.npz")) << out;
+  // Each frame: one person in each half of the picture.
+  const nlohmann::json keypoints = nlohmann::json::parse(test::read_text(dir + "/k.json"));
+  ASSERT_EQ(keypoints.size(), 40u) << out;
+  // The nose (COCO 0) tells which half a person is in.
+  int left = 0, right = 0;
+  for (const auto& result : keypoints) (result["keypoints"][0].get<double>() < 320 ? left : right)++;
+  EXPECT_EQ(left, 20);
+  EXPECT_EQ(right, 20);
+  ASSERT_EQ(test::run_command(cli() + " video " + clip + " --no-progress --detector lite --models " + models() +
+                                  " --out " + dir + "/one.npz --keypoints-out " + dir + "/one.json",
+                              &out),
+            0)
+      << out;
+  EXPECT_EQ(nlohmann::json::parse(test::read_text(dir + "/one.json")).size(), 20u);
+  EXPECT_EQ(test::run_command(cli() + " video " + clip + " --no-progress --models " + models() + " --people 0 --out " +
+                                  dir + "/x.npz",
+                              &out),
+            2);
+  EXPECT_NE(out.find("--people: expected 1 to 64, found 0"), std::string::npos) << out;
 }
 
 TEST(Video, ClearErrors) {
