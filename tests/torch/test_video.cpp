@@ -1,7 +1,8 @@
 // `poselift video` end to end: an MP4 made here from a real photograph (pans and zooms over
 // python3-skimage's astronaut, written by poselift's own FFmpeg writer), detected by BlazePose,
 // lifted by the repository's small mocap-trained PoseFormer and written as BVH, with the 2D
-// saved as COCO JSON that `infer` reads back; and the errors a user meets.
+// saved as COCO JSON that `infer` reads back; the built-in lifter as the default; two people
+// side by side; and the errors a user meets.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
