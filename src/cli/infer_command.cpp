@@ -102,6 +102,9 @@ void add_lifting_flags(CLI::App& cmd, LiftingFlags& o) {
     infer->add_option("--fit-2d-height", i.fit_2d_height,
                       "scale each track's 2D for the lifter to a person this fraction of the image width tall, "
                       "centred (0: off; default: 0.3 for -c builtin, as its training cameras saw people, else off)");
+    infer->add_option("--body-height", i.body_height,
+                      "the person's height in metres: the lifted poses, and the trajectory's depth with them, are "
+                      "scaled to it (default: the lifter's own, about its training people's)");
     add_window_option(*infer, i.model);
     add_loading_options(*infer, i.model);
     add_predict_options(*infer, i.predict);

@@ -112,6 +112,9 @@ void validate_infer_options(const InferOptions& o) {
   if (!(o.fit_2d_height < 10.0))
     throw InputError(fmt::format("--fit-2d-height: expected a fraction of the image width (0: off), found {}",
                                  o.fit_2d_height));
+  if (!(o.body_height == 0.0 || (o.body_height >= 0.5 && o.body_height <= 2.5)))
+    throw InputError(fmt::format("--body-height: expected a person's height in metres (0.5-2.5; 0: off), found {}",
+                                 o.body_height));
   if (o.clip_len < 0 || o.clip_len > 100000)
     throw InputError(fmt::format("--clip-len: expected a frame count (at most the model's maxlen), found {}",
                                  o.clip_len));
@@ -246,15 +249,27 @@ InferResult run_inference(const InferOptions& o, const wild::Detections& detecti
       o.fit_2d_height >= 0.0 ? o.fit_2d_height : (assets::is_builtin_lifter(checkpoint) ? kBuiltinLifterHeight : 0.0);
   if (fit_height > 0.0 && motionbert)
     throw InputError("--fit-2d-height: MotionBERT normalises its input to the track's box itself");
+  if (o.body_height > 0.0 && motionbert) throw InputError("--body-height: MotionBERT's output is not in metres");
   std::vector<std::pair<std::string, wild::LiftedSequence>> outputs;
   for (auto& [k, seq] : sequences) {
     wild::LiftedSequence lifted;
-    const LiftedTrack track =
+    LiftedTrack track =
         lift_sequence(pose, net.loaded.trajectory.get(), fit_height > 0.0 ? fit_2d_height(seq, width, height, fit_height) : seq,
                       width, height, o.predict, device, o.runtime.progress, wild_options);
     lifted.units = units;
     const torch::Tensor& positions = track.positions;
     const auto T = static_cast<std::int64_t>(seq.frames.size());
+    if (o.body_height > 0.0 && T > 0) {
+      const double lifted_height = motion::standing_height(
+          {positions.data_ptr<float>(), positions.data_ptr<float>() + positions.numel()}, T);
+      if (lifted_height > motion::kAnkleAboveFloor) {
+        const double scale = (o.body_height - motion::kAnkleAboveFloor) / (lifted_height - motion::kAnkleAboveFloor);
+        positions.mul_(scale);
+        if (track.trajectory.defined()) track.trajectory.mul_(scale);
+        result.notes.push_back(fmt::format("{}: the lifted person stood {:.2f} m tall, scaled by {:.3f} to {:.2f} m",
+                                           k, lifted_height, scale, o.body_height));
+      }
+    }
     // Smoothed over the whole stitched track (the root stays at the origin: constants are kept).
     lifted.positions = motion::smooth({positions.data_ptr<float>(), positions.data_ptr<float>() + positions.numel()}, T,
                                       positions.numel() / std::max<std::int64_t>(1, T), o.smoothing, export_options.animation.fps);

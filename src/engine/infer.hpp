@@ -58,6 +58,10 @@ struct InferOptions {
   // and the written 2D keep the original pixels. Negative: automatic (kBuiltinLifterHeight for
   // the built-in lifter, else off); 0: off.
   double fit_2d_height = -1.0;
+  // The person's standing height, metres (0: the lifter's own scale): the lifted poses are
+  // scaled to it (motion::standing_height), and the trajectory with them. A lifter predicts
+  // about its training people's size whoever it sees; knowing the size fixes the depth.
+  double body_height = 0.0;
 };
 
 // How tall the built-in lifter's training cameras saw people: the median over its training set's

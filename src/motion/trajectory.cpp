@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <stdexcept>
@@ -87,6 +88,28 @@ std::vector<float> root_trajectory(const std::vector<float>& positions, const st
     for (int c = 0; c < 3; ++c) out[static_cast<std::size_t>(t) * 3 + c] = out[static_cast<std::size_t>(from) * 3 + c];
   }
   return out;
+}
+
+double standing_height(const std::vector<float>& positions, std::int64_t frames) {
+  constexpr std::int64_t J = 17;
+  if (frames < 0 || positions.size() != static_cast<std::size_t>(frames) * J * 3)
+    throw std::invalid_argument("standing_height: positions do not hold T x 17 joints");
+  if (frames == 0) return 0.0;
+  std::vector<double> heights;
+  heights.reserve(static_cast<std::size_t>(frames));
+  for (std::int64_t t = 0; t < frames; ++t) {
+    const float* p = &positions[static_cast<std::size_t>(t * J * 3)];
+    auto bone = [p](int a, int b) {
+      double d2 = 0.0;
+      for (int c = 0; c < 3; ++c) d2 += double(p[a * 3 + c] - p[b * 3 + c]) * double(p[a * 3 + c] - p[b * 3 + c]);
+      return std::sqrt(d2);
+    };
+    // Human3.6M-17: 0 pelvis, 1-3 right hip/knee/ankle, 4-6 left, 7 spine, 8 thorax, 10 head top.
+    const double legs = 0.5 * (bone(1, 2) + bone(2, 3) + bone(4, 5) + bone(5, 6));
+    heights.push_back(legs + bone(0, 7) + bone(7, 8) + bone(8, 10));
+  }
+  std::nth_element(heights.begin(), heights.begin() + static_cast<std::ptrdiff_t>(heights.size() / 2), heights.end());
+  return heights[heights.size() / 2] + kAnkleAboveFloor;
 }
 
 }  // namespace poselift::motion

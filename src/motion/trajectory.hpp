@@ -35,4 +35,14 @@ std::vector<float> root_trajectory(const std::vector<float>& positions, const st
                                    const std::vector<float>& scores, std::int64_t frames, std::int64_t joints,
                                    const PinholeCamera& camera);
 
+// A lifted person's standing height (metres) for T frames of Human3.6M-17 joints (T, 17, 3):
+// the median over frames of the ankle-to-head length along the bones (shin and thigh averaged
+// over both legs, pelvis-spine, spine-thorax, thorax-head top) plus kAnkleAboveFloor. A
+// monocular lifter cannot see a person's size (a smaller person nearer looks the same) and
+// predicts about its training people's; scaling its poses to a known height scales the
+// geometric trajectory's depth with them. 0 for no frames.
+double standing_height(const std::vector<float>& positions, std::int64_t frames);
+// The height of the ankle joint above the floor, metres (about 4-5% of a 1.7 m adult's stature).
+constexpr double kAnkleAboveFloor = 0.08;
+
 }  // namespace poselift::motion

@@ -105,3 +105,24 @@ TEST(RootTrajectory, CameraFromFocalOrFieldOfView) {
   EXPECT_NE(message(0.0, 180.0).find("--fov"), std::string::npos);
   EXPECT_NE(message(0.0, NAN).find("--fov"), std::string::npos);
 }
+
+// standing_height: legs (shin + thigh, both legs averaged), pelvis-spine, spine-thorax and
+// thorax-head top along the bones, the median over frames, plus the ankle above the floor.
+TEST(StandingHeight, SumsLegsAndSpineAlongTheBones) {
+  std::vector<float> p(3 * 17 * 3, 0.0f);
+  auto set = [&](int t, int j, float x, float y, float z) {
+    float* q = &p[static_cast<std::size_t>((t * 17 + j) * 3)];
+    q[0] = x, q[1] = y, q[2] = z;
+  };
+  for (int t = 0; t < 3; ++t) {
+    const float s = t == 1 ? 2.0f : 1.0f;  // frame 1 twice as big: the median ignores it
+    // Right leg straight down (thigh 0.4, shin 0.45), left leg bent (thigh 0.4 via 3-4-5, shin 0.35).
+    set(t, 1, -0.1f * s, 0.0f, 0.0f), set(t, 2, -0.1f * s, 0.4f * s, 0.0f), set(t, 3, -0.1f * s, 0.85f * s, 0.0f);
+    set(t, 4, 0.1f * s, 0.0f, 0.0f), set(t, 5, 0.1f * s, 0.24f * s, 0.32f * s), set(t, 6, 0.1f * s, 0.59f * s, 0.32f * s);
+    set(t, 7, 0.0f, -0.2f * s, 0.0f), set(t, 8, 0.0f, -0.45f * s, 0.0f), set(t, 10, 0.0f, -0.45f * s, -0.2f * s);
+  }
+  // Legs (0.4 + 0.45 + 0.4 + 0.35) / 2 = 0.8; spine 0.2 + 0.25 + 0.2 = 0.65; ankle 0.08.
+  EXPECT_NEAR(motion::standing_height(p, 3), 0.8 + 0.65 + motion::kAnkleAboveFloor, 1e-6);
+  EXPECT_EQ(motion::standing_height({}, 0), 0.0);
+  EXPECT_THROW(motion::standing_height(p, 2), std::invalid_argument);
+}
