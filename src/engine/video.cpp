@@ -19,6 +19,55 @@ namespace poselift::engine {
 
 namespace {
 constexpr int kMaxPeople = 64;  // each tracked person costs a landmark model run per frame
+
+// `pattern` with its one printf number ("%d", "%04d"; "%%" is a percent sign) replaced by
+// `number`, or nothing when it is not such a pattern. Parsed here rather than given to
+// snprintf: the pattern is the user's.
+std::optional<std::string> expand_sequence_pattern(const std::string& pattern, int number) {
+  std::string out;
+  bool expanded = false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] != '%') {
+      out += pattern[i];
+      continue;
+    }
+    if (i + 1 < pattern.size() && pattern[i + 1] == '%') {
+      out += '%', ++i;
+      continue;
+    }
+    std::size_t j = i + 1;
+    const bool zero = j < pattern.size() && pattern[j] == '0';
+    if (zero) ++j;
+    int width = 0;
+    while (j < pattern.size() && pattern[j] >= '0' && pattern[j] <= '9' && width < 100)
+      width = width * 10 + (pattern[j++] - '0');
+    if (expanded || j >= pattern.size() || pattern[j] != 'd' || width > 16) return std::nullopt;
+    std::string digits = std::to_string(number);
+    if (static_cast<int>(digits.size()) < width)
+      digits.insert(0, static_cast<std::size_t>(width) - digits.size(), zero ? '0' : ' ');
+    out += digits;
+    expanded = true;
+    i = j;
+  }
+  if (!expanded) return std::nullopt;
+  return out;
+}
+
+// A video file, or a numbered image sequence as FFmpeg's image2 demuxer reads one
+// ("frames/%04d.png", starting at one of the numbers 0-4 it tries).
+void check_video_exists(const std::string& path) {
+  if (std::filesystem::is_regular_file(path)) return;
+  bool pattern = false;
+  for (int number = 0; number < 5; ++number) {
+    const auto name = expand_sequence_pattern(path, number);
+    if (!name) break;
+    pattern = true;
+    if (std::filesystem::is_regular_file(*name)) return;
+  }
+  if (pattern)
+    throw InputError(path + ": no image of this sequence found (its first number is 0 to 4, as FFmpeg reads them)");
+  throw InputError(path + ": video not found");
+}
 }  // namespace
 
 wild::Detections detect_video(const std::string& path, const detector::ModelFiles& files,
@@ -133,7 +182,7 @@ VideoResult run_video(const VideoOptions& o) {
   }
   if (o.max_people < 1 || o.max_people > kMaxPeople)
     throw InputError(fmt::format("--people: expected 1 to {}, found {}", kMaxPeople, o.max_people));
-  if (!std::filesystem::is_regular_file(infer.input)) throw InputError(infer.input + ": video not found");
+  check_video_exists(infer.input);
   const detector::ModelFiles files =
       detector::find_model_files(o.models.empty() ? detector::default_models_folder() : o.models, o.landmark_model);
 

@@ -3,6 +3,7 @@
 // lifted by the repository's small mocap-trained PoseFormer and written as BVH, with the 2D
 // saved as COCO JSON that `infer` reads back; the built-in lifter as the default; two people
 // side by side; and the errors a user meets.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -126,6 +127,25 @@ TEST(Video, ClipToBvhAndCocoKeypoints) {
                               &out),
             0)
       << out;
+}
+
+// A numbered image sequence is a video (FFmpeg's image2 pattern); it may start at 1.
+TEST(Video, NumberedImagesAreAVideo) {
+  POSELIFT_REQUIRE_VIDEO_TOOLS();
+  const std::string dir = test::temp_dir("video_images");
+  for (int i = 1; i <= 12; ++i) fs::copy_file(kPhotos + "astronaut.png", fmt::format("{}/frame{:02d}.png", dir, i));
+  std::string out;
+  const std::string base = cli() + " video --no-progress --detector lite --models " + models() + " --checkpoint " +
+                           checkpoint() + " --out " + dir + "/motion.npz ";
+  ASSERT_EQ(test::run_command(base + dir + "/frame%02d.png", &out), 0) << out;
+  EXPECT_NE(out.find("12 frames, a person in 12"), std::string::npos) << out;
+  EXPECT_EQ(io::read_npz(dir + "/motion.npz").at("positions_3d", "motion").array.shape[0], 12);
+  for (const char* missing : {"/frame%03d.png", "/other%02d.png"}) {
+    EXPECT_EQ(test::run_command(base + dir + missing, &out), 2) << out;
+    EXPECT_NE(out.find("no image of this sequence found"), std::string::npos) << out;
+  }
+  EXPECT_EQ(test::run_command(base + dir + "/frame%s.png", &out), 2) << out;
+  EXPECT_NE(out.find("video not found"), std::string::npos) << out;
 }
 
 // Without --checkpoint the lifter compiled into poselift lifts the clip (a fresh install).
