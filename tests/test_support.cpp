@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <sys/wait.h>
 
@@ -52,12 +51,18 @@ std::string python_with_numpy() {
 SignalledRun run_signalled_script(const std::string& script, const std::string& log) {
   SignalledRun r;
   std::string out;
-  run_command("bash -c '" + std::regex_replace(script, std::regex("'"), "'\\''") + "'", &out);
+  // The script inside single quotes: each ' becomes '\'' (close, escaped quote, reopen).
+  std::string quoted;
+  for (const char c : script) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  run_command("bash -c '" + quoted + "'", &out);
   r.log = read_text(log);
-  std::smatch m;
-  if (std::regex_search(out, m, std::regex("STATUS (\\d+) MS (\\d+)"))) {
-    r.status = std::stoi(m[1]);
-    r.seconds_after_signal = std::stod(m[2]) / 1000;
+  // The script's last word: "STATUS <exit status> MS <milliseconds after the signal>".
+  const std::size_t at = out.rfind("STATUS ");
+  int status = -1;
+  long milliseconds = -1;
+  if (at != std::string::npos && std::sscanf(out.c_str() + at, "STATUS %d MS %ld", &status, &milliseconds) == 2) {
+    r.status = status;
+    r.seconds_after_signal = static_cast<double>(milliseconds) / 1000;
   } else {
     ADD_FAILURE() << out << "\n" << r.log;
   }
