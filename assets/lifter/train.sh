@@ -18,7 +18,7 @@ mkdir -p "$work"
 cd "$work"
 "$poselift" prepare mocap --input "$shared/data/mocap" --name mocap --out data --seed 7 --random-rigs
 "$poselift" train --model videopose3d -d mocap -k noisy --data-dir data -c ck -f 27 --architecture 3,3,3 \
-  --channels 384 --trajectory -lr 0.001 -lrd 0.95 -e "$epochs" -b 1024 --no-eval --checkpoint-frequency 1 \
+  --channels 384 -lr 0.001 -lrd 0.95 -e "$epochs" -b 1024 --no-eval --checkpoint-frequency 1 \
   --threads "${THREADS:-1}" --torch-seed 7 \
   -str cmu01,cmu02,cmu03,cmu05,cmu07,cmu11,cmu131,cmu60,cmu61 -ste cmu06,bandai1_normal,bandai1_proud,bandai1_sad
 # The optimizer state is not needed for inference, nor the trajectory model (infer's geometric
