@@ -14,6 +14,7 @@
 #include "data/h36m.hpp"
 #include "engine/infer.hpp"
 #include "engine/predict.hpp"
+#include "model/fast_bf16.hpp"
 #include "report/report.hpp"
 #include "runtime/blas.hpp"
 #include "runtime/memory.hpp"
@@ -134,8 +135,8 @@ PathFigures compare_sequence_evaluation(const model::PoseFormerConfig& config, i
   return {threads, frames, frames / ref, frames / fast};
 }
 
-PrecisionFigures compare_int8_inference(const model::PoseFormerConfig& config, int threads, int batch,
-                                        double seconds) {
+PrecisionFigures compare_reduced_inference(const model::PoseFormerConfig& config, model::Precision precision,
+                                           int threads, int batch, double seconds) {
   runtime::CpuThreadScope scope(threads);
   auto net = fast_inference_model(config);
   torch::NoGradGuard no_grad;
@@ -144,14 +145,14 @@ PrecisionFigures compare_int8_inference(const model::PoseFormerConfig& config, i
     model::PrecisionScope scope(precision);
     return net->forward(input);
   };
-  auto run = [&](model::Precision precision) { return [&, precision] { forward_in(precision); }; };
-  const auto [f32, i8] = alternate(run(model::Precision::float32), run(model::Precision::int8), seconds);
+  auto run = [&](model::Precision p) { return [&, p] { forward_in(p); }; };
+  const auto [f32, low] = alternate(run(model::Precision::float32), run(precision), seconds);
   PrecisionFigures figures;
-  figures.rates = {threads, batch, batch / f32, batch / i8};
+  figures.rates = {threads, batch, batch / f32, batch / low};
   const auto exact = forward_in(model::Precision::float32);
-  const auto quantised = forward_in(model::Precision::int8);
-  figures.max_abs_difference = (exact - quantised).abs().max().item<double>();
-  figures.mean_joint_distance = (exact - quantised).norm(2, -1).mean().item<double>();
+  const auto reduced = forward_in(precision);
+  figures.max_abs_difference = (exact - reduced).abs().max().item<double>();
+  figures.mean_joint_distance = (exact - reduced).norm(2, -1).mean().item<double>();
   return figures;
 }
 
@@ -281,9 +282,29 @@ void int8_table(const BenchOptions& o, const model::PoseFormerConfig& config) {
     return;
   }
   report::line("reduced precision (optional): fast path in float32 vs int8 (temporal linear layers), batch 64");
-  report::line(int8_header());
+  report::line(precision_header("int8"));
   for (int threads : {1, 2})
-    report::line(int8_row(threads, compare_int8_inference(config, threads, 64, o.seconds)));
+    report::line(precision_row(threads, compare_reduced_inference(config, model::Precision::int8, threads, 64, o.seconds)));
+  report::line("");
+  const std::string isa = model::bf16_isa();
+  if (isa.empty()) {
+    report::line("bf16 inference: this CPU (or build) has no bfloat16 arithmetic (AVX512-BF16 or AMX)");
+    return;
+  }
+  // The temporal stage's query/key/value product at batch 64: the shape that dominates inference.
+  const std::int64_t tokens = std::int64_t{64} * config.num_frames, D = config.temporal_dim();
+  report::line(fmt::format("bf16 on {} (oneDNN matmul: {}), the same model and batch:", isa,
+                           model::bf16_matmul_implementation(tokens, 3 * D, D)));
+  report::line(precision_header("bf16"));
+  for (int threads : {1, 2})
+    report::line(precision_row(threads, compare_reduced_inference(config, model::Precision::bf16, threads, 64, o.seconds)));
+  for (int threads : {1, 2}) {
+    runtime::CpuThreadScope scope(threads);
+    const double seconds = std::min(o.seconds, 2.0);
+    report::line(fmt::format("  temporal qkv GEMM {}x{}x{}, {} thread(s): float32 {:.0f} GFLOP/s, bf16 {:.0f} GFLOP/s",
+                             tokens, 3 * D, D, threads, model::fast::measure_gemm_gflops(tokens, 3 * D, D, seconds),
+                             model::fast::measure_bf16_gflops(tokens, 3 * D, D, seconds)));
+  }
 }
 
 }  // namespace

@@ -32,7 +32,8 @@ GemmShare measure_gemm_share(const model::PoseFormerConfig& config, int threads,
 PathFigures compare_sequence_evaluation(const model::PoseFormerConfig& config, int threads, int frames,
                                         double seconds);
 
-// The fast path's inference in float32 against int8, alternating, at `batch`.
-PrecisionFigures compare_int8_inference(const model::PoseFormerConfig& config, int threads, int batch, double seconds);
+// The fast path's inference in float32 against `precision` (int8 or bf16), alternating, at `batch`.
+PrecisionFigures compare_reduced_inference(const model::PoseFormerConfig& config, model::Precision precision,
+                                           int threads, int batch, double seconds);
 
 }  // namespace poselift::bench

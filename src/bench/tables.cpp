@@ -61,12 +61,12 @@ std::string sequence_row(int threads, const PathFigures& f) {
                      kH36mTestWindows / f.fast / 3600);
 }
 
-std::string int8_header() {
-  return fmt::format("{:>8} {:>16} {:>16} {:>8} {:>26}", "threads", "float32 fr/s", "int8 fr/s", "speedup",
+std::string precision_header(const std::string& precision) {
+  return fmt::format("{:>8} {:>16} {:>16} {:>8} {:>26}", "threads", "float32 fr/s", precision + " fr/s", "speedup",
                      "output change (random model)");
 }
 
-std::string int8_row(int threads, const PrecisionFigures& f) {
+std::string precision_row(int threads, const PrecisionFigures& f) {
   return fmt::format("{:>8} {:>16.2f} {:>16.2f} {:>7.2f}x {:>13.2f} mm per joint", threads, f.rates.reference,
                      f.rates.fast, f.rates.ratio(), f.mean_joint_distance * 1000);
 }

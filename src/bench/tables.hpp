@@ -32,9 +32,9 @@ std::vector<std::string> gemm_share_rows(int threads, const GemmShare& share);
 // Sequence evaluation rates and the Human3.6M test set in hours.
 std::string sequence_header();
 std::string sequence_row(int threads, const PathFigures& figures);
-// float32 against int8.
-std::string int8_header();
-std::string int8_row(int threads, const PrecisionFigures& figures);
+// float32 against a reduced precision ("int8", "bf16").
+std::string precision_header(const std::string& precision);
+std::string precision_row(int threads, const PrecisionFigures& figures);
 // Data-parallel training steps, one row per process count.
 std::string data_parallel_header();
 std::string data_parallel_row(const DataParallelFigures& figures);

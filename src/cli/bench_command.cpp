@@ -38,7 +38,7 @@ Command add_bench_command(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "Benchmarks that print figures");
   bench->add_option("what", o->what,
                     "all (= model, train, eval, int8), model (inference), train (training step), eval (sequence "
-                    "evaluation), int8 (int8 vs float32 inference), families (every model family side by side), or dist "
+                    "evaluation), int8 (int8 and, on CPUs with bfloat16 arithmetic, bf16 vs float32 inference), families (every model family side by side), or dist "
                     "(data-parallel training steps, 1 vs 2 processes), or video (poselift video's stages: BlazePose lite/full/heavy and "
                     "the whole command)")
       ->capture_default_str()

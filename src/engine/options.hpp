@@ -59,7 +59,7 @@ struct RuntimeOptions {
   int threads = 0;              // --threads (0: LibTorch's default)
   bool progress = true;         // progress bars on stderr (--no-progress clears it)
   std::string implementation = "fast";  // --impl fast|reference (PoseFormer code path)
-  std::string precision = "float32";    // --precision float32|int8 (fast path inference)
+  std::string precision = "float32";    // --precision float32|int8|bf16|auto (fast path inference)
 };
 
 // How a model predicts whole sequences or windows.

@@ -12,7 +12,7 @@ namespace poselift::engine {
 torch::Device configure_runtime(const RuntimeOptions& options) {
   const auto implementation = model::parse_implementation(options.implementation);
   model::set_default_implementation(implementation);
-  const auto precision = model::parse_precision(options.precision);
+  auto precision = model::parse_precision(options.precision);
   if (options.threads < 0) throw InputError(fmt::format("--threads: expected 0 or more, found {}", options.threads));
   int threads = options.threads > 0 ? options.threads : runtime::default_cpu_threads();
   // More threads than CPUs only make them wait on each other (and thousands exhaust the system).
@@ -32,9 +32,13 @@ torch::Device configure_runtime(const RuntimeOptions& options) {
   } else if (options.device != "cpu") {
     throw InputError("--device: expected cpu, cuda or auto, got '" + options.device + "'");
   }
-  if (precision == model::Precision::int8 && (implementation != model::Implementation::fast || !device.is_cpu()))
-    throw InputError("--precision int8 is a mode of the CPU fast path: use it with --impl fast on the CPU "
-                     "(--device cpu)");
+  if (precision != model::Precision::float32 && (implementation != model::Implementation::fast || !device.is_cpu())) {
+    if (options.precision != "auto")
+      throw InputError(fmt::format("--precision {} is a mode of the CPU fast path: use it with --impl fast on the "
+                                   "CPU (--device cpu)",
+                                   model::precision_name(precision)));
+    precision = model::Precision::float32;  // auto: the best the CPU fast path can do, float32 elsewhere
+  }
   model::set_inference_precision(precision);
   return device;
 }

@@ -60,23 +60,31 @@ OneThreadPerGemm::~OneThreadPerGemm() {
 #endif
 }
 
-double measure_gemm_gflops(std::int64_t m, std::int64_t n, std::int64_t k, double seconds) {
-  // Values in [-1, 1] (their size does not matter to the rate, only that they are normal floats).
-  std::vector<float> a(static_cast<std::size_t>(m * k)), b(static_cast<std::size_t>(n * k)),
-      c(static_cast<std::size_t>(m * n));
-  for (std::size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(std::sin(0.7 * static_cast<double>(i)));
-  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(std::cos(0.3 * static_cast<double>(i)));
-  auto once = [&] { gemm(false, true, m, n, k, 1.0f, a.data(), k, b.data(), k, 0.0f, c.data(), n); };
-  once();
+double measure_gflops(const std::function<void()>& product, double flops, double seconds) {
+  product();
   int passes = 0;
   const auto start = std::chrono::steady_clock::now();
   double elapsed = 0;
   do {
-    once();
+    product();
     ++passes;
     elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   } while (elapsed < seconds || passes < 3);
-  return 2.0 * m * n * k * passes / elapsed / 1e9;
+  return flops * passes / elapsed / 1e9;
+}
+
+GemmOperands::GemmOperands(std::int64_t m, std::int64_t n, std::int64_t k)
+    : a(static_cast<std::size_t>(m * k)), b(static_cast<std::size_t>(n * k)) {
+  for (std::size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(std::sin(0.7 * static_cast<double>(i)));
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(std::cos(0.3 * static_cast<double>(i)));
+}
+
+double measure_gemm_gflops(std::int64_t m, std::int64_t n, std::int64_t k, double seconds) {
+  const GemmOperands operands(m, n, k);
+  std::vector<float> c(static_cast<std::size_t>(m * n));
+  return measure_gflops(
+      [&] { gemm(false, true, m, n, k, 1.0f, operands.a.data(), k, operands.b.data(), k, 0.0f, c.data(), n); },
+      2.0 * m * n * k, seconds);
 }
 
 }  // namespace fast

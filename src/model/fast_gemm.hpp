@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace poselift::model {
 
@@ -27,6 +29,17 @@ class OneThreadPerGemm {
 
  private:
   int saved_ = 1;
+};
+
+// GFLOP/s of `product` (`flops` per call): one warm-up call, then calls for at least `seconds`
+// and at least 3.
+double measure_gflops(const std::function<void()>& product, double flops, double seconds);
+
+// Operands of a linear layer's product for rate measurements: a (m x k) and b (n x k), values in
+// [-1, 1] (their size does not matter to the rate, only that they are normal floats).
+struct GemmOperands {
+  GemmOperands(std::int64_t m, std::int64_t n, std::int64_t k);
+  std::vector<float> a, b;
 };
 
 // GFLOP/s of the fast path's matrix product for (m x k) times (k x n)^T, like a linear layer.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "model/attention_kernels.hpp"
+#include "model/fast_bf16.hpp"
 #include "model/fast_gemm.hpp"
 #include "model/fast_int8.hpp"
 #include "model/fast_profile.hpp"
@@ -54,43 +55,47 @@ at::Tensor linear_forward(const at::Tensor& x2, const at::Tensor& weight, const 
   return out;
 }
 
-// ---- int8 inference ----
+// ---- int8 and bfloat16 inference ----
 
 #ifdef POSELIFT_HAVE_DNNL
-// A weight's quantised form, valid while its tensor lives and is unmodified (in-place updates
-// such as an optimizer step bump the version counter).
+// A weight's reduced-precision form (QuantizedWeight or Bf16Weight), valid while its tensor lives
+// and is unmodified (in-place updates such as an optimizer step bump the version counter).
+template <class Prepared>
 struct CachedWeight {
   c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl> source;
   std::int64_t version = 0;
-  QuantizedWeight weight;
+  Prepared weight;
 };
 
-const QuantizedWeight& quantized_weight(const at::Tensor& weight) {
+template <class Prepared, class Prepare>
+const Prepared& cached_weight(const at::Tensor& weight, Prepare prepare) {
   static std::mutex mutex;
-  static std::unordered_map<const c10::TensorImpl*, CachedWeight> cache;
+  static std::unordered_map<const c10::TensorImpl*, CachedWeight<Prepared>> cache;
   std::lock_guard<std::mutex> lock(mutex);
   const auto* key = weight.unsafeGetTensorImpl();
   auto it = cache.find(key);
   if (it != cache.end() && it->second.source.lock().get() == key && it->second.version == weight._version())
     return it->second.weight;
   for (auto e = cache.begin(); e != cache.end();) e = e->second.source.expired() ? cache.erase(e) : std::next(e);
-  CachedWeight entry{c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>(weight.getIntrusivePtr()),
-                     weight._version(), quantize_weight(weight.data_ptr<float>(), weight.size(0), weight.size(1))};
+  CachedWeight<Prepared> entry{
+      c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>(weight.getIntrusivePtr()), weight._version(),
+      prepare(weight.data_ptr<float>(), weight.size(0), weight.size(1))};
   return cache.insert_or_assign(key, std::move(entry)).first->second.weight;
 }
 
-at::Tensor linear_forward_int8(const at::Tensor& x2, const at::Tensor& weight, const at::Tensor& bias,
-                               const at::Tensor& residual2) {
+at::Tensor linear_forward_reduced(Precision precision, const at::Tensor& x2, const at::Tensor& weight,
+                                  const at::Tensor& bias, const at::Tensor& residual2) {
   const auto M = x2.size(0), K = x2.size(1), N = weight.size(0);
   auto out = at::empty({M, N}, x2.options());
-  int8_linear(x2.data_ptr<float>(), M, K, quantized_weight(weight), N,
-              bias.defined() ? bias.data_ptr<float>() : nullptr,
-              residual2.defined() ? residual2.data_ptr<float>() : nullptr, out.data_ptr<float>());
+  const float* b = bias.defined() ? bias.data_ptr<float>() : nullptr;
+  const float* r = residual2.defined() ? residual2.data_ptr<float>() : nullptr;
+  if (precision == Precision::bf16)
+    bf16_linear(x2.data_ptr<float>(), M, K, cached_weight<Bf16Weight>(weight, bf16_weight), N, b, r,
+                out.data_ptr<float>());
+  else
+    int8_linear(x2.data_ptr<float>(), M, K, cached_weight<QuantizedWeight>(weight, quantize_weight), N, b, r,
+                out.data_ptr<float>());
   return out;
-}
-
-bool int8_applies(std::int64_t inputs) {
-  return inference_precision() == Precision::int8 && inputs >= kInt8MinInputs;
 }
 #endif
 
@@ -403,7 +408,9 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
   } else {
     c10::NoGradGuard no_grad;
 #ifdef POSELIFT_HAVE_DNNL
-    if (int8_applies(K)) return linear_forward_int8(x2, w, bias, r2).view(out_shape);
+    const Precision precision = inference_precision();
+    if (precision != Precision::float32 && K >= kReducedPrecisionMinInputs)
+      return linear_forward_reduced(precision, x2, w, bias, r2).view(out_shape);
 #endif
     out = linear_forward(x2, w, bias, r2);
   }

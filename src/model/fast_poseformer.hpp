@@ -7,7 +7,7 @@
 // autograd functions with hand-written backward passes.
 //
 // Its units: fast_settings (implementation and precision), fast_gemm (the GEMM backend),
-// fast_int8 (int8 inference), fast_ops (the differentiable operations), fast_profile (the GEMM
+// fast_int8 and fast_bf16 (int8 and bfloat16 inference), fast_ops (the differentiable operations), fast_profile (the GEMM
 // tally) and the stages below (fast_stages.cpp); the loop kernels are attention_kernels and
 // row_kernels.
 #pragma once
@@ -16,6 +16,7 @@
 
 #include <cstdint>
 
+#include "model/fast_bf16.hpp"
 #include "model/fast_gemm.hpp"
 #include "model/fast_int8.hpp"
 #include "model/fast_ops.hpp"

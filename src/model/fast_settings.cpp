@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "io/error.hpp"
+#include "model/fast_bf16.hpp"
 
 namespace poselift::model {
 
@@ -43,10 +44,28 @@ Precision parse_precision(const std::string& name) {
 #endif
     return Precision::int8;
   }
-  throw InputError("--precision: expected 'float32' or 'int8', got '" + name + "'");
+  if (name == "bf16" || name == "auto") {
+#ifndef POSELIFT_HAVE_DNNL
+    if (name == "auto") return Precision::float32;
+    throw InputError("--precision bf16 needs oneDNN's bfloat16 matmul: rebuild with oneDNN (Debian: libdnnl-dev)");
+#endif
+    if (!bf16_isa().empty()) return Precision::bf16;
+    if (name == "auto") return Precision::float32;
+    throw InputError(
+        "--precision bf16 needs a CPU with bfloat16 arithmetic (AVX512-BF16 or AMX); this one has neither "
+        "(or DNNL_MAX_CPU_ISA excludes them): use --precision float32 or auto");
+  }
+  throw InputError("--precision: expected 'float32', 'int8', 'bf16' or 'auto', got '" + name + "'");
 }
 
-const char* precision_name(Precision precision) { return precision == Precision::int8 ? "int8" : "float32"; }
+const char* precision_name(Precision precision) {
+  switch (precision) {
+    case Precision::int8: return "int8";
+    case Precision::bf16: return "bf16";
+    case Precision::float32: break;
+  }
+  return "float32";
+}
 void set_inference_precision(Precision precision) { settings().inference_precision = precision; }
 Precision inference_precision() { return settings().inference_precision; }
 

@@ -20,17 +20,23 @@ const char* implementation_name(Implementation implementation);
 void set_default_implementation(Implementation implementation);
 Implementation default_implementation();
 
-// Arithmetic of the fast path's inference matrix products. int8: the linear layers with at least
-// kInt8MinInputs inputs (the temporal stage's, ~95% of the FLOPs) multiply 8-bit integers
-// (oneDNN's u8s8s32 GEMM, VNNI where the CPU has it): weights quantised symmetrically per output
-// channel (once, then cached until the weights change), activations per row at every call.
-// Gradient passes always use float32. Needs oneDNN; elsewhere int8 is refused.
-enum class Precision { float32, int8 };
-Precision parse_precision(const std::string& name);  // "float32" | "int8"; InputError otherwise
+// Arithmetic of the fast path's inference matrix products. The reduced precisions apply to the
+// linear layers with at least kReducedPrecisionMinInputs inputs (the temporal stage's, ~95% of
+// the FLOPs; the 2-input patch embedding and the small spatial layers stay float32).
+// int8: 8-bit integers (oneDNN's u8s8s32 GEMM, VNNI where the CPU has it): weights quantised
+// symmetrically per output channel (once, then cached until the weights change), activations per
+// row at every call. Needs oneDNN; elsewhere int8 is refused.
+// bf16: weights (cached likewise) and activations rounded to bfloat16, oneDNN's matmul with
+// float32 accumulation (fast_bf16.hpp). Needs oneDNN and a CPU with AVX512-BF16 or AMX.
+// Gradient passes always use float32.
+enum class Precision { float32, int8, bf16 };
+// "float32" | "int8" | "bf16" | "auto" (bf16 where the CPU has it, float32 elsewhere); InputError
+// otherwise, or where the build or the CPU lacks what the precision needs.
+Precision parse_precision(const std::string& name);
 const char* precision_name(Precision precision);
 void set_inference_precision(Precision precision);
 Precision inference_precision();
-constexpr std::int64_t kInt8MinInputs = 128;
+constexpr std::int64_t kReducedPrecisionMinInputs = 128;
 
 // Sets the inference precision for its lifetime, then restores the one before it.
 class PrecisionScope {

@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "engine/predict.hpp"
 #include "model/attention_kernels.hpp"
+#include "model/fast_bf16.hpp"
 #include "model/fast_poseformer.hpp"
 #include "model/poseformer.hpp"
 #include "test_support.hpp"
@@ -271,6 +273,61 @@ TEST(Int8, LinearStaysWithinTheQuantisationBound) {
   check("after an in-place update of the weights");
 }
 
+TEST(Bf16, RoundsToNearestEven) {
+  using model::fast::from_bf16;
+  using model::fast::to_bf16;
+  EXPECT_EQ(to_bf16(1.0f), 0x3F80);
+  EXPECT_EQ(to_bf16(3.0f), 0x4040);
+  EXPECT_EQ(to_bf16(-2.0f), 0xC000);
+  // bfloat16 steps are 2^-7 in [1, 2): halfway cases go to the even neighbour.
+  EXPECT_EQ(to_bf16(1.0f + std::ldexp(1.0f, -8)), 0x3F80);      // 1 + 0.5 step -> 1
+  EXPECT_EQ(to_bf16(1.0f + 3 * std::ldexp(1.0f, -8)), 0x3F82);  // 1 + 1.5 steps -> 1 + 2 steps
+  EXPECT_EQ(to_bf16(1.0f + std::ldexp(1.0f, -8) + std::ldexp(1.0f, -20)), 0x3F81);  // just above halfway
+  EXPECT_TRUE(std::isnan(from_bf16(to_bf16(std::nanf("")))));
+  EXPECT_TRUE(std::isinf(from_bf16(to_bf16(std::numeric_limits<float>::infinity()))));
+  EXPECT_EQ(from_bf16(0x4049), 3.140625f);
+}
+
+TEST(Bf16, LinearStaysWithinTheRoundingBound) {
+  if (model::bf16_isa().empty()) GTEST_SKIP() << "this CPU (or build) has no bfloat16 arithmetic";
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(37);
+  const std::int64_t M = 41, K = 160, N = 48;
+  auto x = torch::randn({M, K});
+  auto weight = torch::randn({N, K}) * 0.1;
+  auto bias = torch::randn({N});
+  auto residual = torch::randn({M, N});
+  auto check = [&](const char* what) {
+    auto linear_in = [&](model::Precision precision) {
+      model::PrecisionScope scope(precision);
+      return model::fast::linear(x, weight, bias, residual).to(torch::kFloat64);
+    };
+    const auto exact = linear_in(model::Precision::float32);
+    const auto reduced = linear_in(model::Precision::bf16);
+    // Each factor rounded to 8 significant bits moves x_k w_k by at most (2u + u^2)|x_k w_k|,
+    // u = 2^-8; float32 sums add at most K 2^-24 of the same (plus the bias and residual adds).
+    const auto magnitude = torch::mm(x.to(torch::kFloat64).abs(), weight.to(torch::kFloat64).abs().t());
+    const double u = std::ldexp(1.0, -8);
+    const auto bound = magnitude * (2 * u + u * u + K * std::ldexp(1.0, -24)) +
+                       (exact.abs() + 1) * std::ldexp(1.0, -22);
+    EXPECT_LE(((reduced - exact).abs() - bound).max().item<double>(), 0.0) << what;
+    const double relative =
+        ((reduced - exact).abs().mean() / (exact - residual.to(torch::kFloat64)).abs().mean()).item<double>();
+    EXPECT_GT(relative, 1e-6) << what << ": bfloat16 should not be exact (was it used?)";
+    EXPECT_LT(relative, 0.01) << what;
+  };
+  check("first call");
+  // The rounded weights are cached; changing the weights in place must not reuse them.
+  weight.mul_(-2.0);
+  check("after an in-place update of the weights");
+  // Below kReducedPrecisionMinInputs inputs a layer stays float32.
+  auto narrow_x = torch::randn({M, model::kReducedPrecisionMinInputs - 1});
+  auto narrow_w = torch::randn({N, model::kReducedPrecisionMinInputs - 1});
+  model::PrecisionScope scope(model::Precision::bf16);
+  const auto narrow = model::fast::linear(narrow_x, narrow_w, bias, {});
+  EXPECT_LE(max_abs_diff(narrow, torch::addmm(bias, narrow_x, narrow_w.t())), 1e-4);
+}
+
 namespace {
 
 // Rows of a bench inference table: "threads batch reference fast speedup GFLOP/s [target]".
@@ -323,6 +380,47 @@ TEST(BenchCli, ComparesBothPathsAndAgainstTheStockBlasKernels) {
     ++count;
   }
   EXPECT_EQ(count, 4) << out;
+}
+
+// `bench int8` prints float32 against int8, and against bf16 where the CPU has it (with the
+// GEMM rates at the temporal qkv shape), or says why not.
+TEST(BenchCli, ComparesReducedPrecisionsWithFloat32) {
+  const std::string cli = POSELIFT_CLI;
+  std::string out;
+  ASSERT_EQ(test::run_command(cli + " bench int8 -f 9 --seconds 0.02 2>&1", &out), 0) << out;
+  if (model::fast_gemm_backend() != "oneDNN") {
+    EXPECT_NE(out.find("needs oneDNN"), std::string::npos) << out;
+    return;
+  }
+  // Rows "threads float32 reduced speedup": the speedup is the ratio of the two rates.
+  auto precision_rows = [&](std::size_t from, std::size_t to) {
+    std::vector<std::vector<double>> rows;
+    std::istringstream lines(out.substr(from, to == std::string::npos ? to : to - from));
+    std::string line;
+    while (std::getline(lines, line)) {
+      std::istringstream fields(line);
+      double threads = 0, float32 = 0, reduced = 0;
+      std::string speedup;
+      if (fields >> threads >> float32 >> reduced >> speedup && speedup.size() > 1 && speedup.back() == 'x')
+        rows.push_back({threads, float32, reduced, std::stod(speedup.substr(0, speedup.size() - 1))});
+    }
+    for (const auto& row : rows) EXPECT_NEAR(row[3], row[2] / row[1], 0.01 + 0.01 * row[3]) << out;
+    return rows.size();
+  };
+  const auto int8 = out.find("int8 fr/s"), bf16 = out.find("bf16 fr/s");
+  ASSERT_NE(int8, std::string::npos) << out;
+  EXPECT_EQ(precision_rows(int8, bf16), 2u) << out;
+  if (model::bf16_isa().empty()) {
+    EXPECT_NE(out.find("no bfloat16 arithmetic"), std::string::npos) << out;
+    return;
+  }
+  ASSERT_NE(bf16, std::string::npos) << out;
+  EXPECT_EQ(precision_rows(bf16, std::string::npos), 2u) << out;
+  EXPECT_NE(out.find("bf16 on " + model::bf16_isa()), std::string::npos) << out;
+  std::size_t gemm_lines = 0;
+  for (auto at = out.find("temporal qkv GEMM"); at != std::string::npos; at = out.find("temporal qkv GEMM", at + 1))
+    ++gemm_lines;
+  EXPECT_EQ(gemm_lines, 2u) << out;
 }
 
 }  // namespace
