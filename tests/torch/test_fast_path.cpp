@@ -234,23 +234,37 @@ TEST(Prediction, BatchedAcrossSequencesEqualsWindowByWindow) {
   EXPECT_LE(max_abs_diff(alone, batched[2]), 1e-5);
 }
 
+namespace {
+
+// A random linear layer (x: M x K, weight N x K, bias, residual) run through the fast path at a
+// given inference precision, in float64 for comparisons.
+struct LinearCase {
+  torch::Tensor x, weight, bias, residual;
+  LinearCase(std::uint64_t seed, std::int64_t M, std::int64_t K, std::int64_t N) {
+    torch::manual_seed(seed);
+    x = torch::randn({M, K});
+    weight = torch::randn({N, K}) * 0.1;
+    bias = torch::randn({N});
+    residual = torch::randn({M, N});
+  }
+  torch::Tensor in(model::Precision precision) const {
+    model::PrecisionScope scope(precision);
+    return model::fast::linear(x, weight, bias, residual).to(torch::kFloat64);
+  }
+};
+
+}  // namespace
+
 TEST(Int8, LinearStaysWithinTheQuantisationBound) {
   if (model::fast_gemm_backend() != "oneDNN") GTEST_SKIP() << "int8 needs oneDNN";
   torch::NoGradGuard no_grad;
-  torch::manual_seed(31);
   const std::int64_t M = 37, K = 200, N = 50;
-  auto x = torch::randn({M, K});
+  LinearCase layer(31, M, K, N);
+  auto &x = layer.x, &weight = layer.weight, &bias = layer.bias, &residual = layer.residual;
   x[3].zero_();  // an all-zero row
-  auto weight = torch::randn({N, K}) * 0.1;
-  auto bias = torch::randn({N});
-  auto residual = torch::randn({M, N});
   auto check = [&](const char* what) {
-    auto linear_in = [&](model::Precision precision) {
-      model::PrecisionScope scope(precision);
-      return model::fast::linear(x, weight, bias, residual).to(torch::kFloat64);
-    };
-    const auto exact = linear_in(model::Precision::float32);
-    const auto quantised = linear_in(model::Precision::int8);
+    const auto exact = layer.in(model::Precision::float32);
+    const auto quantised = layer.in(model::Precision::int8);
     // Rounding to the grids of step sx (row of x) and sw (row of W) moves each term x_k w_k by at
     // most |x_k| sw/2 + |w_k| sx/2 + sx sw/4.
     const auto xd = x.to(torch::kFloat64), wd = weight.to(torch::kFloat64);
@@ -291,19 +305,12 @@ TEST(Bf16, RoundsToNearestEven) {
 TEST(Bf16, LinearStaysWithinTheRoundingBound) {
   if (model::bf16_isa().empty()) GTEST_SKIP() << "this CPU (or build) has no bfloat16 arithmetic";
   torch::NoGradGuard no_grad;
-  torch::manual_seed(37);
   const std::int64_t M = 41, K = 160, N = 48;
-  auto x = torch::randn({M, K});
-  auto weight = torch::randn({N, K}) * 0.1;
-  auto bias = torch::randn({N});
-  auto residual = torch::randn({M, N});
+  LinearCase layer(37, M, K, N);
+  auto &x = layer.x, &weight = layer.weight, &bias = layer.bias, &residual = layer.residual;
   auto check = [&](const char* what) {
-    auto linear_in = [&](model::Precision precision) {
-      model::PrecisionScope scope(precision);
-      return model::fast::linear(x, weight, bias, residual).to(torch::kFloat64);
-    };
-    const auto exact = linear_in(model::Precision::float32);
-    const auto reduced = linear_in(model::Precision::bf16);
+    const auto exact = layer.in(model::Precision::float32);
+    const auto reduced = layer.in(model::Precision::bf16);
     // Each factor rounded to 8 significant bits moves x_k w_k by at most (2u + u^2)|x_k w_k|,
     // u = 2^-8; float32 sums add at most K 2^-24 of the same (plus the bias and residual adds).
     const auto magnitude = torch::mm(x.to(torch::kFloat64).abs(), weight.to(torch::kFloat64).abs().t());
